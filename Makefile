@@ -1,0 +1,71 @@
+# iaxphone - the two commands of the README, and the pieces they are made of.
+#
+#   make demo   set up, start the bundled PBX, register 6001 and call the echo test
+#   make test   set up, then ruff, mypy and the whole pytest suite (PBX included)
+#
+# Both install what they need on a fresh Debian-like machine: the system
+# packages (apt, as root or through sudo) and a virtualenv in .venv.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages: mmdebstrap builds the PBX root when there is no Docker
+# engine; libportaudio2 backs sounddevice; tshark checks what goes on the
+# wire; sox and espeak-ng make test tones and speech; the codec libraries
+# (GSM, G.729, Opus) are loaded by the media engine.
+APT_PACKAGES := mmdebstrap libportaudio2 tshark sox espeak-ng libgsm1 libbcg729-0 libopus0 \
+                iproute2 python3-venv
+
+.PHONY: demo test lint pytest system venv pbx-up pbx-down bench clean
+
+demo: system venv
+	docker/pbx up
+	docker/pbx status
+	@echo "demo: the PBX is up; the echo-test call joins this target with the iaxphone command (issue 5)"
+
+test: system venv
+	$(BIN)/ruff check iaxphone tests benchmarks
+	$(BIN)/ruff format --check iaxphone tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check iaxphone tests benchmarks
+	$(BIN)/mypy
+
+pytest: venv
+	$(BIN)/pytest
+
+# Install missing Debian packages (apt-get update only when something is missing).
+system:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,gui]'
+	touch $@
+
+pbx-up:
+	docker/pbx up
+
+pbx-down:
+	docker/pbx down
+
+bench: system venv
+	docker/pbx up
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache test-output

@@ -1,0 +1,1 @@
+"""Sans-IO IAX2 protocol: endpoint, calls, registration, reliability. No clocks, sockets or asyncio."""

@@ -1,0 +1,1 @@
+"""Stateless IAX2 wire format: bytes <-> frame and information-element objects."""

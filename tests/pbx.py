@@ -1,0 +1,74 @@
+"""The bundled PBX as the test suite sees it: start/stop through docker/pbx, AMI through pyst2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import asterisk.manager
+
+PROJECT = Path(__file__).resolve().parent.parent
+PBX_SCRIPT = PROJECT / "docker" / "pbx"
+
+
+def run_pbx(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run docker/pbx with this interpreter's environment plus env."""
+    return subprocess.run(
+        [sys.executable, str(PBX_SCRIPT), *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@dataclass(frozen=True)
+class Pbx:
+    """Where the bundled PBX listens and how to log in (see asterisk-conf/)."""
+
+    host: str = "127.0.0.1"
+    iax_port: int = 4569
+    ami_port: int = 5038
+    ami_user: str = "console"
+    ami_secret: str = "console-secret"
+    admin_user: str = "admin"
+    admin_secret: str = "admin-secret"
+
+    def extension(self, number: int) -> tuple[str, str]:
+        """(username, secret) of a desk phone 6001-6010."""
+        return str(number), f"iax{number}secret"
+
+    def ami(self, admin: bool = True) -> asterisk.manager.Manager:
+        manager = asterisk.manager.Manager()
+        manager.connect(self.host, self.ami_port)
+        user, secret = (
+            (self.admin_user, self.admin_secret) if admin else (self.ami_user, self.ami_secret)
+        )
+        manager.login(user, secret)
+        return manager
+
+    def cli(self, command: str) -> str:
+        """Run an Asterisk CLI command through AMI (admin) and return its output lines."""
+        manager = self.ami(admin=True)
+        try:
+            return command_output(manager.command(command))
+        finally:
+            manager.close()
+
+
+def command_output(message: asterisk.manager.ManagerMsg) -> str:
+    """The text of an AMI Command response.
+
+    Asterisk 22 sends each line as its own "Output:" header; pyst2 keeps
+    only the last one in .headers, so read them from the raw response.
+    """
+    lines = []
+    for raw in message.response:
+        if raw.startswith("Output:"):
+            lines.append(raw[len("Output:") :].strip("\r\n").removeprefix(" "))
+    return "\n".join(lines) if lines else message.data

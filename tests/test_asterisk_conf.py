@@ -1,0 +1,109 @@
+"""The bundled Asterisk configuration parses and is consistent with itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import asterisk.config
+import pytest
+
+CONF = Path(__file__).resolve().parent.parent / "asterisk-conf"
+DESK_PHONES = [str(n) for n in range(6001, 6011)]
+
+
+def load(name: str) -> dict[str, dict[str, list[str]]]:
+    """Parse one file with pyst2: {category: {key: [values...]}}."""
+    parsed = asterisk.config.Config(str(CONF / name))
+    out: dict[str, dict[str, list[str]]] = {}
+    for category in parsed.categories:
+        items = out.setdefault(category.name, {})
+        for item in category.items:
+            items.setdefault(item.name, []).append(item.value.strip())
+    return out
+
+
+@pytest.mark.parametrize("path", sorted(CONF.glob("*.conf")), ids=lambda p: p.name)
+def test_every_file_parses(path: Path) -> None:
+    parsed = asterisk.config.Config(str(path))
+    assert parsed.categories or path.name == "acl.conf"
+
+
+def test_desk_phones_are_md5_friends_with_calltokens_and_encryption() -> None:
+    iax = load("iax.conf")
+    for ext in DESK_PHONES:
+        peer = iax[ext]
+        assert peer["type"] == ["friend"], ext
+        assert peer["host"] == ["dynamic"], ext
+        assert peer["auth"] == ["md5"], ext
+        assert peer["requirecalltoken"] == ["yes"], ext
+        assert peer["encryption"] == ["yes"], ext
+        assert peer["context"] == ["office"], ext
+        assert set(peer["allow"][0].split(",")) == {"ulaw", "alaw", "g722", "gsm", "opus", "g729"}
+    assert iax["general"]["jitterbuffer"] == ["yes"]
+    trunks = [name for name, items in iax.items() if items.get("trunk") == ["yes"]]
+    assert trunks, "a trunk=yes peer is needed for the trunking tests"
+
+
+def test_every_desk_phone_has_hint_mailbox_and_route() -> None:
+    iax = load("iax.conf")
+    office = load("extensions.conf")["office"]
+    hints = {}
+    for value in office["exten"]:
+        exten, priority, rest = value.split(",", 2)
+        if priority == "hint":
+            hints[exten] = rest
+    mailboxes = load("voicemail.conf")["office"]
+    for ext in DESK_PHONES:
+        assert hints[ext].startswith(f"IAX2/{ext}"), ext
+        assert f"CustomPresence:{ext}" in hints[ext], ext
+        assert ext in mailboxes, ext
+        assert iax[ext]["mailbox"] == [f"{ext}@office"]
+    patterns = [v.split(",", 1)[0] for v in office["exten"]]
+    assert "_60XX" in patterns
+    for service in ("600", "601", "602", "800", "*97", "*78", "*79", "_*8XXXX"):
+        assert service in patterns, service
+
+
+def test_services_use_the_applications_the_issue_names() -> None:
+    text = (CONF / "extensions.conf").read_text()
+    for app in (
+        "Echo()",
+        "Milliwatt()",
+        "Playback(demo-congrats)",
+        "ConfBridge(800",
+        "VoiceMailMain(",
+        "Pickup(",
+    ):
+        assert app in text, app
+    assert re.search(r'PRESENCE_STATE\(CustomPresence:\$\{TARGET\},value\)\}" = "dnd"', text)
+    assert "Busy(" in text
+
+
+def test_parking_lot_matches_dialplan() -> None:
+    lot = load("res_parking.conf")["default"]
+    assert lot["parkext"] == ["700"]
+    assert lot["parkpos"] == ["701-720"]
+    assert "include" in load("extensions.conf")["office"]
+    assert load("extensions.conf")["office"]["include"] == [lot["context"][0]]
+
+
+def test_ami_users_exist_with_least_privilege_console() -> None:
+    manager = load("manager.conf")
+    assert manager["general"]["enabled"] == ["yes"]
+    console, admin = manager["console"], manager["admin"]
+    console_rights = set(console["write"][0].split(","))
+    assert "command" not in console_rights and "all" not in console_rights
+    assert "system" not in console_rights and "config" not in console_rights
+    assert {"call", "originate"} <= console_rights
+    assert admin["write"] == ["all"]
+    for user in (console, admin):
+        assert user["deny"] == ["0.0.0.0/0.0.0.0"]
+        assert any(p.startswith("127.0.0.0") for p in user["permit"])
+
+
+def test_modules_loaded_exist_in_the_debian_package_list() -> None:
+    modules = load("modules.conf")["modules"]
+    assert modules["autoload"] == ["no"]
+    required = set(modules.get("require", []))
+    assert {"chan_iax2.so", "pbx_config.so", "res_parking.so", "app_confbridge.so"} <= required

@@ -1,0 +1,41 @@
+"""The bundled PBX answers: AMI login (pyst2) and the IAX2 peers it serves."""
+
+from __future__ import annotations
+
+from tests.pbx import Pbx, command_output
+
+
+def test_admin_reads_iax2_peers_through_ami(pbx: Pbx) -> None:
+    manager = pbx.ami(admin=True)
+    try:
+        output = command_output(manager.command("iax2 show peers"))
+    finally:
+        manager.close()
+    names = {
+        line.split()[0]
+        for line in output.splitlines()[1:]
+        if line.strip() and not line.endswith("]")
+    }
+    assert {str(n) for n in range(6001, 6011)} <= names
+    assert "trunk1" in names
+    assert "11 iax2 peers" in output
+
+
+def test_console_user_may_not_run_cli_commands(pbx: Pbx) -> None:
+    manager = pbx.ami(admin=False)
+    try:
+        reply = manager.command("core show version")
+    finally:
+        manager.close()
+    assert reply.get_header("Response") == "Error"
+    assert reply.get_header("Message") == "Permission denied"
+
+
+def test_dialplan_and_modules_are_loaded(pbx: Pbx) -> None:
+    hints = pbx.cli("core show hints")
+    for ext in range(6001, 6011):
+        assert f"{ext}@office" in hints
+    assert "701@parkedcalls" in hints
+    modules = pbx.cli("module show like chan_iax2")
+    assert "Running" in modules
+    assert "Echo()" in pbx.cli("dialplan show 600@office")
