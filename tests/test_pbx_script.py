@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import json
 import os
 import shutil
 import socket
+import types
 from pathlib import Path
 
 import pytest
@@ -51,9 +54,18 @@ def test_compose_mounts_the_same_conf_and_publishes_on_loopback() -> None:
     assert '"${IAXPHONE_PBX_CONF:-../asterisk-conf}:/etc/asterisk:ro"' in compose
     assert '"127.0.0.1:${IAXPHONE_PBX_IAX_PORT:-4569}:4569/udp"' in compose
     assert '"127.0.0.1:${IAXPHONE_PBX_AMI_PORT:-5038}:5038/tcp"' in compose
-    dockerfile = (DOCKER / "Dockerfile").read_text()
-    assert '"-C", "/etc/asterisk/asterisk.conf"' in dockerfile
-    assert '"-C", "/etc/asterisk/asterisk.conf"' in (DOCKER / "pbx").read_text()
+    cmd_line = next(
+        line for line in (DOCKER / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")
+    )
+    assert json.loads(cmd_line.removeprefix("CMD ")) == _pbx_module().ASTERISK_COMMAND
+
+
+def _pbx_module() -> types.ModuleType:
+    loader = importlib.machinery.SourceFileLoader("docker_pbx", str(DOCKER / "pbx"))
+    module = types.ModuleType(loader.name)
+    module.__file__ = loader.path
+    loader.exec_module(module)
+    return module
 
 
 def _free_port(kind: int) -> int:
