@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.machinery
 import json
 import os
+import runpy
 import shutil
 import socket
-import types
 from pathlib import Path
 
 import pytest
@@ -57,15 +56,11 @@ def test_compose_mounts_the_same_conf_and_publishes_on_loopback() -> None:
     cmd_line = next(
         line for line in (DOCKER / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")
     )
-    assert json.loads(cmd_line.removeprefix("CMD ")) == _pbx_module().ASTERISK_COMMAND
+    assert json.loads(cmd_line.removeprefix("CMD ")) == _pbx_globals()["ASTERISK_COMMAND"]
 
 
-def _pbx_module() -> types.ModuleType:
-    loader = importlib.machinery.SourceFileLoader("docker_pbx", str(DOCKER / "pbx"))
-    module = types.ModuleType(loader.name)
-    module.__file__ = loader.path
-    loader.exec_module(module)
-    return module
+def _pbx_globals() -> dict[str, object]:
+    return runpy.run_path(str(DOCKER / "pbx"), run_name="docker_pbx")
 
 
 def _free_port(kind: int) -> int:
