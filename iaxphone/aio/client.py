@@ -1,0 +1,302 @@
+"""The async facade over the IAX2 endpoint, used by the CLI, the GUI and the tests.
+
+::
+
+    async with IaxClient(formats=[Format.ULAW]) as client:
+        await client.register(Account("6001", "secret", ("127.0.0.1", 4569)))
+        call = await client.dial(("127.0.0.1", 4569), CallOptions("600", "6001", "secret"))
+        await call.wait_answered()
+        call.send_audio(payload, 20)
+        frame = await call.audio.get()
+        await call.hangup()
+
+Each call is a :class:`CallHandle` with its own event queue, a queue of
+received audio and futures for "answered" and "ended".  Incoming calls
+arrive on :attr:`IaxClient.incoming`.  Commands run synchronously on the
+endpoint and flush at once, so a command's datagram is on the wire when the
+method returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TypeVar
+
+from iaxphone.proto.call import CallOptions
+from iaxphone.proto.endpoint import Endpoint, EndpointConfig
+from iaxphone.proto.events import (
+    AudioReceived,
+    CallAccepted,
+    CallAnswered,
+    CallEnded,
+    Event,
+    IncomingCall,
+    MessageWaiting,
+    Registered,
+    RegistrationFailed,
+    Unregistered,
+)
+from iaxphone.proto.registration import Account
+
+from .protocol import Address, EndpointProtocol
+
+log = logging.getLogger("iaxphone.aio")
+
+T = TypeVar("T")
+
+
+class RegistrationError(Exception):
+    """Registration refused or unanswered; ``str()`` says why in plain words."""
+
+    def __init__(self, failure: RegistrationFailed) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+class CallFailedError(Exception):
+    """The call ended before it was answered."""
+
+    def __init__(self, ended: CallEnded) -> None:
+        super().__init__(ended.cause)
+        self.ended = ended
+
+
+class CallHandle:
+    """One call as seen from asyncio code."""
+
+    def __init__(
+        self, client: IaxClient, call_id: int, incoming: IncomingCall | None = None
+    ) -> None:
+        self.client = client
+        self.call_id = call_id
+        self.incoming = incoming
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self.audio: asyncio.Queue[AudioReceived] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        self.answered: asyncio.Future[None] = loop.create_future()
+        self.ended: asyncio.Future[CallEnded] = loop.create_future()
+        self.format = incoming.format if incoming else 0
+
+    def _deliver(self, event: Event) -> None:
+        if isinstance(event, AudioReceived):
+            self.audio.put_nowait(event)
+            return
+        self.events.put_nowait(event)
+        if isinstance(event, CallAccepted):
+            self.format = event.format
+        elif isinstance(event, CallAnswered) and not self.answered.done():
+            self.answered.set_result(None)
+        elif isinstance(event, CallEnded):
+            if not self.answered.done():
+                self.answered.set_exception(CallFailedError(event))
+                self.answered.exception()  # retrieved: no "never retrieved" warning
+            if not self.ended.done():
+                self.ended.set_result(event)
+
+    async def wait_answered(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(asyncio.shield(self.answered), timeout)
+
+    async def wait_ended(self, timeout: float | None = None) -> CallEnded:
+        return await asyncio.wait_for(asyncio.shield(self.ended), timeout)
+
+    async def next_event(self, kind: type[T], timeout: float | None = None) -> T:
+        """Wait for this call's next event of ``kind`` (others are skipped)."""
+
+        async def wait() -> T:
+            while True:
+                event = await self.events.get()
+                if isinstance(event, kind):
+                    return event
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    # Commands: each runs on the endpoint and flushes immediately.
+    def accept(self, fmt: int | None = None) -> None:
+        self.client.run(lambda now: self.client.endpoint.accept(self.call_id, now, fmt))
+
+    def answer(self) -> None:
+        self.client.run(lambda now: self.client.endpoint.answer(self.call_id, now))
+
+    def reject(self, cause: str = "rejected", cause_code: int = 21) -> None:
+        self.client.run(
+            lambda now: self.client.endpoint.reject(self.call_id, now, cause, cause_code)
+        )
+
+    async def hangup(self, cause: str = "normal clearing", cause_code: int = 16) -> CallEnded:
+        if not self.ended.done():
+            self.client.run(
+                lambda now: self.client.endpoint.hangup(self.call_id, now, cause, cause_code)
+            )
+        return await self.wait_ended()
+
+    def send_audio(self, payload: bytes, duration_ms: int) -> None:
+        self.client.run(
+            lambda now: self.client.endpoint.send_audio(self.call_id, payload, duration_ms, now)
+        )
+
+    def send_dtmf(self, digit: str, begin: bool = False) -> None:
+        self.client.run(lambda now: self.client.endpoint.send_dtmf(self.call_id, digit, now, begin))
+
+    def hold(self, music_class: str | None = None) -> None:
+        self.client.run(lambda now: self.client.endpoint.hold(self.call_id, now, music_class))
+
+    def unhold(self) -> None:
+        self.client.run(lambda now: self.client.endpoint.unhold(self.call_id, now))
+
+    def blind_transfer(self, number: str, context: str | None = None) -> None:
+        self.client.run(
+            lambda now: self.client.endpoint.blind_transfer(self.call_id, number, now, context)
+        )
+
+    def send_text(self, text: str) -> None:
+        self.client.run(lambda now: self.client.endpoint.send_text(self.call_id, text, now))
+
+    def flash(self) -> None:
+        self.client.run(lambda now: self.client.endpoint.flash(self.call_id, now))
+
+
+class IaxClient:
+    """One UDP socket, one endpoint, many calls and registrations."""
+
+    def __init__(
+        self,
+        local: Address = ("0.0.0.0", 0),
+        config: EndpointConfig | None = None,
+        formats: list[int] | None = None,
+    ) -> None:
+        if config is None:
+            config = EndpointConfig(formats=list(formats or []))
+        self.local = local
+        self.endpoint = Endpoint(config)
+        self.protocol: EndpointProtocol | None = None
+        self.transport: asyncio.DatagramTransport | None = None
+        self.calls: dict[int, CallHandle] = {}
+        self.incoming: asyncio.Queue[CallHandle] = asyncio.Queue()
+        self.events: asyncio.Queue[Event] = asyncio.Queue()
+        self._registrations: dict[str, asyncio.Future[Registered]] = {}
+        self._unregistrations: dict[str, asyncio.Future[None]] = {}
+
+    async def __aenter__(self) -> IaxClient:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        transport, protocol = await loop.create_datagram_endpoint(
+            lambda: EndpointProtocol(self.endpoint, self._on_event), local_addr=self.local
+        )
+        self.transport = transport
+        self.protocol = protocol
+
+    @property
+    def local_address(self) -> Address:
+        assert self.transport is not None
+        host, port = self.transport.get_extra_info("sockname")[:2]
+        return host, port
+
+    async def close(self, timeout: float = 2.0) -> None:
+        """Hang up every call, release every registration, then close the socket."""
+        if self.transport is None:
+            return
+        pending: list[Awaitable[object]] = []
+        for call in list(self.calls.values()):
+            if not call.ended.done():
+                pending.append(call.hangup())
+        for name, registration in list(self.endpoint.registrations.items()):
+            if registration.state.value in ("registered", "registering"):
+                pending.append(self.unregister(name))
+        if pending:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), timeout)
+        self.transport.close()
+        self.transport = None
+
+    def run(self, command: Callable[[float], T]) -> T:
+        """Run an endpoint command at the loop's ``now`` and flush its output."""
+        assert self.protocol is not None, "IaxClient is not started"
+        result = command(self.protocol.now())
+        self.protocol.flush()
+        return result
+
+    # -- registration -----------------------------------------------------------
+
+    async def register(self, account: Account, timeout: float | None = 10.0) -> Registered:
+        """Register and wait for the answer; raises RegistrationError with the reason."""
+        future: asyncio.Future[Registered] = asyncio.get_running_loop().create_future()
+        self._registrations[account.name] = future
+        self.run(lambda now: self.endpoint.register(account, now))
+        return await asyncio.wait_for(future, timeout)
+
+    async def unregister(self, account_name: str, timeout: float | None = 5.0) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unregistrations[account_name] = future
+        self.run(lambda now: self.endpoint.unregister(account_name, now))
+        if future.done() or self.endpoint.registrations[account_name].state.value == "idle":
+            return
+        await asyncio.wait_for(future, timeout)
+
+    # -- calls -------------------------------------------------------------------
+
+    async def dial(self, server: Address, options: CallOptions) -> CallHandle:
+        call_id = self.run(lambda now: self.endpoint.dial(server, options, now))
+        handle = self.calls[call_id] = CallHandle(self, call_id)
+        return handle
+
+    # -- events ------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        call_id = getattr(event, "call_id", None)
+        if isinstance(event, IncomingCall):
+            handle = self.calls[event.call_id] = CallHandle(self, event.call_id, event)
+            self.incoming.put_nowait(handle)
+            return
+        if call_id is not None:
+            known = self.calls.get(call_id)
+            if known is not None:
+                known._deliver(event)
+            if isinstance(event, CallEnded):
+                self.calls.pop(call_id, None)
+            if not isinstance(event, AudioReceived):
+                self.events.put_nowait(event)
+            return
+        self.events.put_nowait(event)
+        if isinstance(event, Registered):
+            self._settle(self._registrations, event.account, result=event)
+        elif isinstance(event, RegistrationFailed):
+            self._settle(self._registrations, event.account, error=RegistrationError(event))
+        elif isinstance(event, Unregistered):
+            self._settle(self._unregistrations, event.account, result=None)
+        elif isinstance(event, MessageWaiting):
+            log.info(
+                "voicemail for %s: %d new, %d old",
+                event.account,
+                event.new_messages,
+                event.old_messages,
+            )
+
+    @staticmethod
+    def _settle(
+        futures: dict[str, asyncio.Future[T]],
+        key: str,
+        result: T | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        future = futures.pop(key, None)
+        if future is None or future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]

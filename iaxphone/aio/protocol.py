@@ -1,0 +1,77 @@
+"""asyncio adapter: one UDP socket, one re-armed timer, the sans-IO endpoint inside.
+
+Everything the endpoint needs from the outside world crosses here: arriving
+datagrams (fed in with ``now=loop.time()``), datagrams to send, the single
+``loop.call_at`` timer, and events handed to a callback.  After every input
+(datagram, timer, command) :meth:`EndpointProtocol.flush` sends what is
+pending, delivers events and re-arms the timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import cast
+
+from iaxphone.proto.endpoint import Endpoint
+from iaxphone.proto.events import Event
+
+log = logging.getLogger("iaxphone.aio")
+
+Address = tuple[str, int]
+
+
+class EndpointProtocol(asyncio.DatagramProtocol):
+    def __init__(self, endpoint: Endpoint, on_event: Callable[[Event], None]) -> None:
+        self.endpoint = endpoint
+        self.on_event = on_event
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.DatagramTransport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+
+    def now(self) -> float:
+        return self.loop.time()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.endpoint.receive_datagram(data, (addr[0], addr[1]), self.now())
+        self.flush()
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable and friends: the retransmission timers decide.
+        log.debug("socket error: %s", exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def flush(self) -> None:
+        """Send pending datagrams, deliver events, re-arm the timer."""
+        now = self.now()
+        if self.transport is not None and not self.transport.is_closing():
+            for data, addr in self.endpoint.datagrams_to_send(now):
+                self.transport.sendto(data, addr)
+        while (event := self.endpoint.next_event()) is not None:
+            self.on_event(event)
+        self._arm(self.endpoint.get_timer())
+
+    def _arm(self, when: float | None) -> None:
+        if when == self._timer_at and self._timer is not None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = when
+        if when is not None:
+            self._timer = self.loop.call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self.endpoint.handle_timer(self.now())
+        self.flush()

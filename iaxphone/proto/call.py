@@ -1,0 +1,634 @@
+"""One IAX2 call: set-up, media, in-call signalling and tear-down.
+
+Theory of operation
+-------------------
+States and the only transitions allowed (:data:`TRANSITIONS`; anything
+else raises, and every change is logged as ``call N: A -> B``)::
+
+    outgoing:  DIALING --ACCEPT--> ACCEPTED --RINGING--> RINGING --ANSWER--> UP
+               (AUTHREQ is answered in DIALING; PROCEEDING keeps the state)
+    incoming:  OFFERED --accept()--> ACCEPTED --answer()--> UP
+                       (RINGING goes out with the ACCEPT)
+    any      --HANGUP/REJECT/BUSY/CONGESTION/hangup()/no answer--> ENDED
+
+An outgoing NEW asks for a call token (empty CALLTOKEN IE); when the peer
+sends one back we send the NEW again with it, sequence numbers restarted.
+On the answering side, :mod:`iaxphone.proto.calltoken` makes the caller do
+the same before a call exists.
+
+Voice: the first frame, a codec change and every 65.536 s (when the upper
+16 bits of the 32-bit timestamp change) go as full VOICE frames, the rest
+as 4-byte-header mini frames.  The voice clock advances by each frame's
+duration and is pulled back to the wall clock when it drifts by more than
+120 ms (after hold, or a stalled sender), so timestamps stay continuous.
+Received mini frame timestamps are unwrapped against the last one seen.
+
+Hold/unhold, quelch, DTMF, text, flash and transfers are the control and
+IAX frames of RFC 5456; each is acknowledged and reported as an event.
+Every 10 s (configurable) an UP call sends PING with receiver-report IEs
+and LAGRQ, and reports the round-trip time from the replies.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from iaxphone.wire.constants import ControlType, FrameType, IaxCommand
+from iaxphone.wire.frames import FullFrame, MiniFrame
+from iaxphone.wire.ies import InformationElements
+from iaxphone.wire.seqnum import unwrap_timestamp
+
+from .auth import AuthenticationError, Credentials, answer_challenge
+from .events import (
+    AudioReceived,
+    CallAccepted,
+    CallAnswered,
+    CallEnded,
+    CallProceeding,
+    CallRinging,
+    DtmfReceived,
+    FlashReceived,
+    HoldChanged,
+    PeerReport,
+    QuelchChanged,
+    TextReceived,
+    TransferRequested,
+)
+from .session import Address, Host, Session
+
+if TYPE_CHECKING:
+    from .reliability import RetryPolicy
+
+log = logging.getLogger("iaxphone.proto")
+
+
+class CallState(enum.Enum):
+    DIALING = "dialing"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    RINGING = "ringing"
+    UP = "up"
+    ENDED = "ended"
+
+
+TRANSITIONS: dict[CallState, frozenset[CallState]] = {
+    CallState.DIALING: frozenset({CallState.ACCEPTED, CallState.ENDED}),
+    CallState.OFFERED: frozenset({CallState.ACCEPTED, CallState.ENDED}),
+    CallState.ACCEPTED: frozenset({CallState.RINGING, CallState.UP, CallState.ENDED}),
+    CallState.RINGING: frozenset({CallState.UP, CallState.ENDED}),
+    CallState.UP: frozenset({CallState.ENDED}),
+    CallState.ENDED: frozenset(),
+}
+
+
+class CallStateError(Exception):
+    """A command that the call's state does not allow (a local mistake)."""
+
+
+# Q.931 causes used here.
+CAUSE_NORMAL = 16
+CAUSE_BUSY = 17
+CAUSE_NO_ANSWER = 19
+CAUSE_REJECTED = 21
+CAUSE_CONGESTION = 34
+CAUSE_TEMPORARY_FAILURE = 41
+CAUSE_BEARER_NOT_AVAILABLE = 58
+
+MS_PER_SAMPLE_CLOCK_DRIFT = 120
+
+
+@dataclass(slots=True)
+class CallOptions:
+    """What we ask for when we place a call."""
+
+    number: str
+    username: str | None = None
+    secret: str | None = None
+    allow_plaintext: bool = False
+    context: str | None = None
+    caller_number: str | None = None
+    caller_name: str | None = None
+    language: str | None = None
+    formats: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class MediaCounters:
+    """What the protocol layer itself counts about a call's voice."""
+
+    sent: int = 0
+    received: int = 0
+    full_sent: int = 0
+    out_of_order: int = 0
+
+
+class Call(Session):
+    kind = "call"
+
+    def __init__(
+        self,
+        host: Host,
+        local_call: int,
+        peer: Address,
+        now: float,
+        retry: RetryPolicy,
+        *,
+        outgoing: bool,
+        formats: list[int],
+        ping_interval: float,
+    ) -> None:
+        super().__init__(host, local_call, peer, now, retry)
+        self.outgoing = outgoing
+        self.state = CallState.DIALING if outgoing else CallState.OFFERED
+        self.formats = formats  # our preference order
+        self.format = 0  # the codec in use, once chosen
+        self.remote_capability = 0
+        self.options: CallOptions | None = None
+        self.call_token = b""
+        self.authenticated = False
+        self.ping_interval = ping_interval
+        self.next_ping: float | None = None
+        self.ping_sent: dict[int, float] = {}
+        self.local_hold = False
+        self.remote_hold = False
+        self.quelched = False
+        # Voice clock (what we send) and receive timeline.
+        self.voice_ts: int | None = None
+        self.voice_next_due = 0
+        self.last_full_voice_ts: int | None = None
+        self.last_voice_format = 0
+        self.rx_last_ts = 0
+        self.rx_format = 0
+        self.media = MediaCounters()
+        self.receiver_report: Callable[[], dict[str, int]] | None = None
+        self._handlers: dict[tuple[int, int], Callable[[FullFrame, float], None]] = {
+            (FrameType.IAX, IaxCommand.AUTHREQ): self._on_authreq,
+            (FrameType.IAX, IaxCommand.ACCEPT): self._on_accept,
+            (FrameType.IAX, IaxCommand.HANGUP): self._on_hangup,
+            (FrameType.IAX, IaxCommand.REJECT): self._on_reject,
+            (FrameType.IAX, IaxCommand.PING): self._on_ping,
+            (FrameType.IAX, IaxCommand.PONG): self._on_pong,
+            (FrameType.IAX, IaxCommand.LAGRQ): self._on_lagrq,
+            (FrameType.IAX, IaxCommand.LAGRP): self._on_lagrp,
+            (FrameType.IAX, IaxCommand.QUELCH): self._on_quelch,
+            (FrameType.IAX, IaxCommand.UNQUELCH): self._on_quelch,
+            (FrameType.IAX, IaxCommand.TRANSFER): self._on_transfer,
+            (FrameType.IAX, IaxCommand.TXREQ): self._on_txreq,
+            (FrameType.IAX, IaxCommand.NEW): self._on_duplicate_new,
+            (FrameType.CONTROL, ControlType.PROCEEDING): self._on_proceeding,
+            (FrameType.CONTROL, ControlType.RINGING): self._on_ringing,
+            (FrameType.CONTROL, ControlType.ANSWER): self._on_answer,
+            (FrameType.CONTROL, ControlType.BUSY): self._on_busy,
+            (FrameType.CONTROL, ControlType.CONGESTION): self._on_congestion,
+            (FrameType.CONTROL, ControlType.HOLD): self._on_hold,
+            (FrameType.CONTROL, ControlType.UNHOLD): self._on_hold,
+            (FrameType.CONTROL, ControlType.FLASH): self._on_flash,
+        }
+
+    # -- state -----------------------------------------------------------------
+
+    def set_state(self, new: CallState) -> None:
+        if new is self.state:
+            return
+        if new not in TRANSITIONS[self.state]:
+            raise CallStateError(
+                f"call {self.local_call}: illegal transition {self.state.value} -> {new.value}"
+            )
+        log.info("call %d: %s -> %s", self.local_call, self.state.value, new.value)
+        self.state = new
+
+    def require(self, *states: CallState, action: str) -> None:
+        if self.state not in states:
+            raise CallStateError(
+                f"cannot {action} call {self.local_call}: it is {self.state.value}"
+            )
+
+    @property
+    def active(self) -> bool:
+        return self.state is not CallState.ENDED
+
+    # -- outgoing set-up -------------------------------------------------------------
+
+    def dial(self, options: CallOptions, capability: int, now: float) -> None:
+        self.options = options
+        self._send_new(now, capability)
+
+    def _send_new(self, now: float, capability: int | None = None) -> None:
+        assert self.options is not None
+        options = self.options
+        if capability is not None:
+            self.capability = capability
+        preferred = self.formats[0] if self.formats else 0
+        ies = InformationElements(version=2, called_number=options.number)
+        if options.caller_number:
+            ies.calling_number = options.caller_number
+        if options.caller_name:
+            ies.calling_name = options.caller_name
+        if options.context:
+            ies.called_context = options.context
+        if options.username:
+            ies.username = options.username
+        if options.language:
+            ies.language = options.language
+        ies.capability = self.capability & 0xFFFFFFFF
+        ies.format = preferred & 0xFFFFFFFF
+        ies.capability2 = self.capability
+        ies.format2 = preferred
+        ies.call_token = self.call_token
+        self.send_iax(IaxCommand.NEW, now, ies)
+
+    def on_call_token(self, token: bytes, now: float) -> None:
+        """The peer requires a call token: send the NEW again with it."""
+        if self.state is not CallState.DIALING or self.call_token:
+            return
+        self.call_token = token
+        self.reliability.forget()
+        self.reliability.oseqno = self.reliability.iseqno = 0
+        self.remote_call = 0
+        self._send_new(now)
+
+    def _on_duplicate_new(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+
+    def _on_authreq(self, frame: FullFrame, now: float) -> None:
+        assert frame.ies is not None and self.options is not None
+        if self.state is not CallState.DIALING:
+            self.send_ack(frame)
+            return
+        credentials = None
+        if self.options.secret is not None:
+            credentials = Credentials(
+                self.options.username or "", self.options.secret, self.options.allow_plaintext
+            )
+        try:
+            answer = answer_challenge(frame.ies, credentials)
+        except AuthenticationError as exc:
+            self.send_ack(frame)
+            self.hangup(now, cause=str(exc), cause_code=CAUSE_REJECTED, reason_local=True)
+            return
+        self.authenticated = True
+        self.send_iax(IaxCommand.AUTHREP, now, answer)
+
+    def _on_accept(self, frame: FullFrame, now: float) -> None:
+        assert frame.ies is not None
+        self.send_ack(frame)
+        if self.state is not CallState.DIALING:
+            return
+        ies = frame.ies
+        chosen = ies.format2 if ies.format2 else (ies.format or 0)
+        self.format = chosen or (self.formats[0] if self.formats else 0)
+        self.set_state(CallState.ACCEPTED)
+        self.host.emit(CallAccepted(self.local_call, self.format))
+
+    def _on_proceeding(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+        self.host.emit(CallProceeding(self.local_call))
+
+    def _on_ringing(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+        if self.state is CallState.ACCEPTED:
+            self.set_state(CallState.RINGING)
+            self.host.emit(CallRinging(self.local_call))
+
+    def _on_answer(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+        if self.state in (CallState.ACCEPTED, CallState.RINGING):
+            self._go_up(now)
+
+    def _go_up(self, now: float) -> None:
+        self.set_state(CallState.UP)
+        self.next_ping = now + self.ping_interval
+        self.host.emit(CallAnswered(self.local_call))
+
+    # -- incoming set-up ---------------------------------------------------------------
+
+    def offered(self, ies: InformationElements) -> None:
+        capability = ies.capability2 if ies.capability2 is not None else (ies.capability or 0)
+        self.remote_capability = capability
+        preferred = ies.format2 if ies.format2 else (ies.format or 0)
+        self.rx_format = preferred
+
+    def choose_format(self) -> int:
+        """Our first preference the caller can do; else 0 (no common codec)."""
+        for fmt in self.formats:
+            if fmt & self.remote_capability:
+                return fmt
+        return 0
+
+    def accept(self, now: float, fmt: int | None = None) -> None:
+        self.require(CallState.OFFERED, action="accept")
+        chosen = fmt if fmt is not None else self.choose_format()
+        if not chosen:
+            self.reject(now, "no common codec", CAUSE_BEARER_NOT_AVAILABLE)
+            return
+        self.format = chosen
+        ies = InformationElements(format=chosen & 0xFFFFFFFF, format2=chosen)
+        self.send_iax(IaxCommand.ACCEPT, now, ies)
+        self.set_state(CallState.ACCEPTED)
+        self.send_full(FrameType.CONTROL, ControlType.RINGING, now)
+
+    def answer(self, now: float) -> None:
+        self.require(CallState.ACCEPTED, CallState.RINGING, action="answer")
+        if self.outgoing:
+            raise CallStateError(f"call {self.local_call} is outgoing: the far end answers it")
+        self.send_full(FrameType.CONTROL, ControlType.ANSWER, now)
+        self._go_up(now)
+
+    def reject(self, now: float, cause: str = "rejected", cause_code: int = CAUSE_REJECTED) -> None:
+        self.require(CallState.OFFERED, action="reject")
+        ies = InformationElements(cause=cause, cause_code=cause_code)
+        self.send_iax(IaxCommand.REJECT, now, ies)
+        self._ended(now, cause, cause_code, by_remote=False)
+
+    # -- tear-down -------------------------------------------------------------------
+
+    def hangup(
+        self,
+        now: float,
+        cause: str = "normal clearing",
+        cause_code: int = CAUSE_NORMAL,
+        reason_local: bool = True,
+    ) -> None:
+        if not self.active:
+            return
+        if self.state is CallState.OFFERED:
+            self.reject(now, cause, cause_code)
+            return
+        ies = InformationElements(cause=cause, cause_code=cause_code)
+        self.send_iax(IaxCommand.HANGUP, now, ies)
+        self._ended(now, cause, cause_code, by_remote=not reason_local)
+
+    def _ended(self, now: float, cause: str, cause_code: int | None, by_remote: bool) -> None:
+        if not self.active:
+            return
+        self.set_state(CallState.ENDED)
+        self.next_ping = None
+        self.close(now)
+        self.host.emit(CallEnded(self.local_call, cause, cause_code, by_remote))
+
+    def _on_hangup(self, frame: FullFrame, now: float) -> None:
+        assert frame.ies is not None
+        self.send_ack(frame)
+        self.reliability.forget()
+        self._ended(now, frame.ies.cause or "hung up", frame.ies.cause_code, by_remote=True)
+
+    def _on_reject(self, frame: FullFrame, now: float) -> None:
+        assert frame.ies is not None
+        self.send_ack(frame)
+        self.reliability.forget()
+        cause = frame.ies.cause or "rejected"
+        if self.authenticated and self.state is CallState.DIALING and "auth" in cause.lower():
+            cause = f"{cause} (wrong username or password)"
+        self._ended(now, cause, frame.ies.cause_code or CAUSE_REJECTED, by_remote=True)
+
+    def _on_busy(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+        self.hangup(now, "busy", CAUSE_BUSY, reason_local=False)
+
+    def _on_congestion(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+        self.hangup(now, "congestion", CAUSE_CONGESTION, reason_local=False)
+
+    def on_no_answer(self, frame: FullFrame, now: float) -> None:
+        what = "call set-up" if self.state is CallState.DIALING else "call"
+        self._ended(
+            now,
+            f"no answer from {self.peer[0]}:{self.peer[1]} ({what} timed out)",
+            CAUSE_TEMPORARY_FAILURE,
+            True,
+        )
+        self.linger_until = now
+
+    def on_invalid(self, now: float) -> None:
+        """The peer says this call does not exist (INVAL)."""
+        self.reliability.forget()
+        self._ended(now, "the far end no longer knows this call", CAUSE_TEMPORARY_FAILURE, True)
+        self.linger_until = now
+
+    # -- in-call commands ----------------------------------------------------------------
+
+    def _require_connected(self, action: str) -> None:
+        self.require(CallState.ACCEPTED, CallState.RINGING, CallState.UP, action=action)
+
+    def send_dtmf(self, digit: str, now: float, begin: bool = False) -> None:
+        self._require_connected("send DTMF on")
+        if len(digit) != 1 or digit.upper() not in "0123456789*#ABCD":
+            raise ValueError(f"not a DTMF digit: {digit!r}")
+        frame_type = FrameType.DTMF_BEGIN if begin else FrameType.DTMF_END
+        self.send_full(frame_type, ord(digit.upper()), now)
+
+    def hold(self, now: float, music_class: str | None = None) -> None:
+        self.require(CallState.UP, action="hold")
+        self.local_hold = True
+        self.send_full(
+            FrameType.CONTROL, ControlType.HOLD, now, payload=(music_class or "").encode()
+        )
+
+    def unhold(self, now: float) -> None:
+        self.require(CallState.UP, action="resume")
+        self.local_hold = False
+        self.send_full(FrameType.CONTROL, ControlType.UNHOLD, now)
+
+    def send_text(self, text: str, now: float) -> None:
+        self._require_connected("send text on")
+        self.send_full(FrameType.TEXT, 0, now, payload=text.encode() + b"\0")
+
+    def flash(self, now: float) -> None:
+        self.require(CallState.UP, action="flash")
+        self.send_full(FrameType.CONTROL, ControlType.FLASH, now)
+
+    def quelch(self, now: float, on: bool) -> None:
+        self.require(CallState.UP, action="quelch")
+        self.send_iax(IaxCommand.QUELCH if on else IaxCommand.UNQUELCH, now)
+
+    def blind_transfer(self, number: str, now: float, context: str | None = None) -> None:
+        """Ask the PBX to transfer the far end to ``number`` (IAX TRANSFER)."""
+        self.require(CallState.UP, action="transfer")
+        ies = InformationElements(called_number=number)
+        if context:
+            ies.called_context = context
+        self.send_iax(IaxCommand.TRANSFER, now, ies)
+
+    # -- voice ------------------------------------------------------------------------
+
+    def send_voice(
+        self, payload: bytes, duration_ms: int, now: float, fmt: int | None = None
+    ) -> bytes | None:
+        """Send one voice frame; returns the mini-frame datagram (or None if sent full)."""
+        self._require_connected("send audio on")
+        fmt = fmt or self.format
+        elapsed = self.elapsed_ms(now)
+        if self.voice_ts is None or abs(self.voice_next_due - elapsed) > MS_PER_SAMPLE_CLOCK_DRIFT:
+            ts = max(elapsed, self.last_sent_ts + 1)
+        else:
+            ts = self.voice_next_due
+        ts &= 0xFFFFFFFF
+        self.voice_ts = ts
+        self.voice_next_due = ts + duration_ms
+        self.media.sent += 1
+        needs_full = (
+            self.last_full_voice_ts is None
+            or fmt != self.last_voice_format
+            or (ts >> 16) != (self.last_full_voice_ts >> 16)
+        )
+        if needs_full:
+            self.last_full_voice_ts = ts
+            self.last_voice_format = fmt
+            self.media.full_sent += 1
+            self.last_sent_ts = max(self.last_sent_ts, ts)
+            self.send_full(FrameType.VOICE, fmt, now, payload=payload, timestamp=ts)
+            return None
+        data = MiniFrame(self.local_call, ts & 0xFFFF, payload).to_bytes()
+        self.host.transmit(data, self.peer)
+        return data
+
+    def voice_full(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+        self.rx_format = frame.subclass
+        self._audio_in(frame.timestamp, frame.payload)
+
+    def voice_mini(self, frame: MiniFrame) -> None:
+        if not self.rx_format:
+            return  # no full voice frame yet: we cannot know the codec
+        ts = unwrap_timestamp(self.rx_last_ts, frame.timestamp)
+        self._audio_in(ts, frame.payload)
+
+    def voice_trunk(self, timestamp: int, payload: bytes) -> None:
+        if self.rx_format:
+            self._audio_in(timestamp, payload)
+
+    def _audio_in(self, ts: int, payload: bytes) -> None:
+        if self.state is CallState.ENDED:
+            return
+        if ts < self.rx_last_ts:
+            self.media.out_of_order += 1
+        else:
+            self.rx_last_ts = ts
+        self.media.received += 1
+        self.host.emit(AudioReceived(self.local_call, ts, self.rx_format, payload))
+
+    # -- in-call frames received ----------------------------------------------------------
+
+    def handle(self, frame: FullFrame, now: float) -> None:
+        if frame.frame_type == FrameType.VOICE:
+            self.voice_full(frame, now)
+            return
+        if frame.frame_type in (FrameType.DTMF_BEGIN, FrameType.DTMF_END):
+            self.send_ack(frame)
+            digit = chr(frame.subclass) if 0 < frame.subclass < 128 else "?"
+            ended = frame.frame_type == FrameType.DTMF_END
+            self.host.emit(DtmfReceived(self.local_call, digit, ended, frame.timestamp))
+            return
+        if frame.frame_type == FrameType.TEXT:
+            self.send_ack(frame)
+            text = frame.payload.rstrip(b"\0").decode("utf-8", "replace")
+            self.host.emit(TextReceived(self.local_call, text))
+            return
+        handler = self._handlers.get((frame.frame_type, frame.subclass))
+        if handler is None:
+            self.ack_unless_answered(frame)
+            if frame.frame_type == FrameType.IAX:
+                log.debug("call %d: unsupported IAX command %s", self.local_call, frame.subclass)
+                self.send_iax(
+                    IaxCommand.UNSUPPORT,
+                    now,
+                    InformationElements(iax_unknown=int(frame.subclass) & 0xFF),
+                )
+            return
+        handler(frame, now)
+
+    def _on_hold(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+        held = frame.subclass == ControlType.HOLD
+        self.remote_hold = held
+        music = frame.payload.rstrip(b"\0").decode("utf-8", "replace") or None
+        self.host.emit(HoldChanged(self.local_call, held, music if held else None))
+
+    def _on_quelch(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+        self.quelched = frame.subclass == IaxCommand.QUELCH
+        self.host.emit(QuelchChanged(self.local_call, self.quelched))
+
+    def _on_flash(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+        self.host.emit(FlashReceived(self.local_call))
+
+    def _on_transfer(self, frame: FullFrame, now: float) -> None:
+        assert frame.ies is not None
+        self.send_ack(frame)
+        self.host.emit(
+            TransferRequested(
+                self.local_call, frame.ies.called_number or "", frame.ies.called_context
+            )
+        )
+
+    def _on_txreq(self, frame: FullFrame, now: float) -> None:
+        # Native (media path) transfer is refused: media stays through the PBX.
+        self.send_iax(IaxCommand.TXREJ, now)
+
+    # -- link quality -----------------------------------------------------------------
+
+    def _report_ies(self) -> InformationElements:
+        report = self.receiver_report() if self.receiver_report else {}
+        ies = InformationElements(
+            rr_jitter=report.get("jitter_ms", 0),
+            rr_loss=(min(report.get("loss_percent", 0), 255) << 24)
+            | (report.get("lost", 0) & 0xFFFFFF),
+            rr_pkts=report.get("packets", self.media.received),
+            rr_delay=min(report.get("delay_ms", 0), 0xFFFF),
+            rr_dropped=report.get("dropped", 0),
+            rr_ooo=report.get("out_of_order", self.media.out_of_order),
+        )
+        return ies
+
+    def _on_ping(self, frame: FullFrame, now: float) -> None:
+        self.send_iax(IaxCommand.PONG, now, self._report_ies(), timestamp=frame.timestamp)
+
+    def _on_pong(self, frame: FullFrame, now: float) -> None:
+        assert frame.ies is not None
+        self.send_ack(frame)
+        sent = self.ping_sent.pop(frame.timestamp, None)
+        rtt = int((now - sent) * 1000) if sent is not None else None
+        ies = frame.ies
+        loss = ies.rr_loss
+        self.host.emit(
+            PeerReport(
+                self.local_call,
+                rtt,
+                jitter_ms=ies.rr_jitter,
+                loss_percent=(loss >> 24) if loss is not None else None,
+                lost=(loss & 0xFFFFFF) if loss is not None else None,
+                packets=ies.rr_pkts,
+                delay_ms=ies.rr_delay,
+                dropped=ies.rr_dropped,
+                out_of_order=ies.rr_ooo,
+            )
+        )
+
+    def _on_lagrq(self, frame: FullFrame, now: float) -> None:
+        self.send_iax(IaxCommand.LAGRP, now, timestamp=frame.timestamp)
+
+    def _on_lagrp(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+        sent = self.ping_sent.pop(frame.timestamp, None)
+        if sent is not None:
+            self.host.emit(PeerReport(self.local_call, int((now - sent) * 1000)))
+
+    def next_deadline(self) -> float | None:
+        base = super().next_deadline()
+        if self.next_ping is None:
+            return base
+        return self.next_ping if base is None else min(base, self.next_ping)
+
+    def on_timer(self, now: float) -> None:
+        if self.next_ping is not None and now >= self.next_ping and self.state is CallState.UP:
+            frame = self.send_iax(IaxCommand.PING, now, self._report_ies())
+            self.ping_sent[frame.timestamp] = now
+            if len(self.ping_sent) > 8:
+                self.ping_sent.pop(next(iter(self.ping_sent)))
+            self.next_ping = now + self.ping_interval
+        super().on_timer(now)

@@ -1,0 +1,475 @@
+"""The sans-IO IAX2 endpoint: every call, registration and poke on one address.
+
+Theory of operation
+-------------------
+The endpoint is fed datagrams and time, and produces datagrams, a timer
+deadline and events - nothing else (the aioquic ``QuicConnection`` shape)::
+
+    receive_datagram(data, addr, now)   datagrams_to_send(now) -> [(bytes, addr)]
+    get_timer() -> float | None         handle_timer(now)
+    next_event() -> Event | None
+
+plus commands: :meth:`register`, :meth:`unregister`, :meth:`dial`,
+:meth:`accept`, :meth:`answer`, :meth:`reject`, :meth:`hangup`,
+:meth:`send_audio`, :meth:`send_dtmf`, :meth:`hold`, :meth:`unhold`, ...
+
+Demultiplexing: a full frame with a destination call number goes to our
+session with that number, and only if it comes from that session's peer
+address and (once known) its call number.  A full frame with destination 0
+is a NEW (a new incoming call, after the call-token check), a POKE
+(answered with PONG at once) or a retransmission of a NEW we already took
+(found by peer address and source call number).  Mini and trunk frames are
+found by peer address and the peer's call number.  Anything that does not
+fit is dropped with a debug line; no datagram, however malformed, raises
+out of :meth:`receive_datagram` or disturbs other calls.
+
+Limits: at most ``max_half_open_per_peer`` unanswered incoming calls per
+peer address, so an unauthenticated sender cannot exhaust call numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from iaxphone.wire.constants import FrameType, IaxCommand
+from iaxphone.wire.errors import FrameParseError
+from iaxphone.wire.frames import FullFrame, MetaTrunkFrame, MetaVideoFrame, MiniFrame, parse_frame
+from iaxphone.wire.ies import InformationElements
+from iaxphone.wire.seqnum import unwrap_timestamp
+
+from .call import Call, CallOptions, CallState, CallStateError
+from .calltoken import CallTokens
+from .events import Event, IncomingCall
+from .registration import Account, Registration, RegistrationTransaction, RegState
+from .reliability import RetryPolicy
+from .session import Address, Session
+
+log = logging.getLogger("iaxphone.proto")
+
+MAX_CALL_NUMBER = 0x7FFF
+FIRST_CALL_NUMBER = 2  # 1 is what Asterisk uses for stateless replies
+
+
+class UnknownCallError(KeyError):
+    """A command named a call the endpoint does not have (a local mistake)."""
+
+
+@dataclass(slots=True)
+class EndpointConfig:
+    """Protocol settings; every field has a sensible default for a desk phone."""
+
+    formats: list[int] = field(default_factory=list)  # codec preference, best first
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    ping_interval: float = 10.0
+    require_call_token: bool = True
+    max_half_open_per_peer: int = 16
+    linger: float = 4.0
+
+
+class PokeReply(Session):
+    """Answers one POKE with PONG, then waits briefly for the ACK."""
+
+    kind = "poke"
+
+    def handle(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
+
+
+class Endpoint:
+    def __init__(self, config: EndpointConfig | None = None) -> None:
+        self.config = config or EndpointConfig()
+        self.sessions: dict[int, Session] = {}
+        self.by_remote: dict[tuple[Address, int], Session] = {}
+        self.registrations: dict[str, Registration] = {}
+        self.tokens = CallTokens()
+        self._outbox: list[tuple[bytes, Address]] = []
+        self._events: deque[Event] = deque()
+        self._next_call_number = FIRST_CALL_NUMBER
+        self.dropped = 0
+        self.capability = 0
+        for fmt in self.config.formats:
+            self.capability |= fmt
+
+    # ================================================================== Host protocol
+
+    def transmit(self, data: bytes, addr: Address) -> None:
+        self._outbox.append((data, addr))
+
+    def emit(self, event: Event) -> None:
+        self._events.append(event)
+
+    def bind_remote(self, session: Session) -> None:
+        self.by_remote[(session.peer, session.remote_call)] = session
+
+    def release(self, session: Session) -> None:
+        self.sessions.pop(session.local_call, None)
+        key = (session.peer, session.remote_call)
+        if self.by_remote.get(key) is session:
+            del self.by_remote[key]
+
+    # ================================================================== sans-IO API
+
+    def datagrams_to_send(self, now: float) -> list[tuple[bytes, Address]]:
+        out, self._outbox = self._outbox, []
+        return out
+
+    def next_event(self) -> Event | None:
+        return self._events.popleft() if self._events else None
+
+    def get_timer(self) -> float | None:
+        deadlines = [d for s in self.sessions.values() if (d := s.next_deadline()) is not None]
+        deadlines += [
+            r.next_action for r in self.registrations.values() if r.next_action is not None
+        ]
+        return min(deadlines, default=None)
+
+    def handle_timer(self, now: float) -> None:
+        for session in list(self.sessions.values()):
+            deadline = session.next_deadline()
+            if deadline is not None and deadline <= now:
+                session.on_timer(now)
+        for registration in list(self.registrations.values()):
+            if registration.next_action is not None and registration.next_action <= now:
+                registration.next_action = None
+                if registration.state in (RegState.REGISTERED, RegState.RETRY_WAIT):
+                    self._start_registration(registration, now)
+
+    def receive_datagram(self, data: bytes, addr: Address, now: float) -> None:
+        try:
+            frame = parse_frame(data)
+        except FrameParseError as exc:
+            self._drop(addr, f"malformed datagram ({exc})")
+            return
+        try:
+            if isinstance(frame, FullFrame):
+                self._receive_full(frame, addr, now)
+            elif isinstance(frame, MiniFrame):
+                self._receive_mini(frame, addr)
+            elif isinstance(frame, MetaTrunkFrame):
+                self._receive_trunk(frame, addr)
+            elif isinstance(frame, MetaVideoFrame):
+                self._drop(addr, "video is not supported")
+        except Exception:  # a bug must not take the other calls down
+            log.exception("error handling a datagram from %s:%d", *addr)
+            self.dropped += 1
+
+    # ================================================================== commands
+
+    def register(self, account: Account, now: float) -> str:
+        """Register ``account`` and keep it registered; returns the account name."""
+        registration = self.registrations.get(account.name)
+        if registration is None:
+            registration = self.registrations[account.name] = Registration(account)
+        if registration.transaction is None:
+            self._start_registration(registration, now)
+        return account.name
+
+    def unregister(self, account_name: str, now: float) -> None:
+        """Send REGREL; :class:`~iaxphone.proto.events.Unregistered` follows."""
+        registration = self.registrations[account_name]
+        if registration.state in (RegState.IDLE, RegState.UNREGISTERING):
+            return
+        if registration.transaction is not None:
+            registration.transaction.reliability.forget()
+            registration.transaction.close(now, linger=0.0)
+            registration.transaction = None
+        registration.set_state(RegState.UNREGISTERING)
+        registration.next_action = None
+        self._open_transaction(registration, now, release=True)
+
+    def registration_state(self, account_name: str) -> RegState:
+        return self.registrations[account_name].state
+
+    def dial(self, peer: Address, options: CallOptions, now: float) -> int:
+        """Place a call; returns its ``call_id``. Events tell how it goes."""
+        formats = options.formats or self.config.formats
+        call = self._new_call(peer, now, outgoing=True, formats=formats)
+        capability = 0
+        for fmt in formats:
+            capability |= fmt
+        call.dial(options, capability, now)
+        return call.local_call
+
+    def accept(self, call_id: int, now: float, fmt: int | None = None) -> None:
+        """Accept an offered call (ACCEPT + RINGING), choosing our best common codec."""
+        self._call(call_id).accept(now, fmt)
+
+    def answer(self, call_id: int, now: float) -> None:
+        call = self._call(call_id)
+        if call.state is CallState.OFFERED:
+            call.accept(now)
+        call.answer(now)
+
+    def reject(
+        self, call_id: int, now: float, cause: str = "rejected", cause_code: int = 21
+    ) -> None:
+        self._call(call_id).reject(now, cause, cause_code)
+
+    def hangup(
+        self, call_id: int, now: float, cause: str = "normal clearing", cause_code: int = 16
+    ) -> None:
+        self._call(call_id).hangup(now, cause, cause_code)
+
+    def send_audio(self, call_id: int, payload: bytes, duration_ms: int, now: float) -> None:
+        self._call(call_id).send_voice(payload, duration_ms, now)
+
+    def send_dtmf(self, call_id: int, digit: str, now: float, begin: bool = False) -> None:
+        self._call(call_id).send_dtmf(digit, now, begin)
+
+    def hold(self, call_id: int, now: float, music_class: str | None = None) -> None:
+        self._call(call_id).hold(now, music_class)
+
+    def unhold(self, call_id: int, now: float) -> None:
+        self._call(call_id).unhold(now)
+
+    def send_text(self, call_id: int, text: str, now: float) -> None:
+        self._call(call_id).send_text(text, now)
+
+    def flash(self, call_id: int, now: float) -> None:
+        self._call(call_id).flash(now)
+
+    def quelch(self, call_id: int, now: float, on: bool = True) -> None:
+        self._call(call_id).quelch(now, on)
+
+    def blind_transfer(
+        self, call_id: int, number: str, now: float, context: str | None = None
+    ) -> None:
+        self._call(call_id).blind_transfer(number, now, context)
+
+    def set_receiver_report(self, call_id: int, report: Callable[[], dict[str, int]]) -> None:
+        """Where PING/PONG receiver-report IEs come from (the media engine's statistics)."""
+        self._call(call_id).receiver_report = report
+
+    def call(self, call_id: int) -> Call:
+        return self._call(call_id)
+
+    @property
+    def calls(self) -> list[Call]:
+        return [s for s in self.sessions.values() if isinstance(s, Call) and s.active]
+
+    # ================================================================== internals
+
+    def _call(self, call_id: int) -> Call:
+        session = self.sessions.get(call_id)
+        if not isinstance(session, Call):
+            raise UnknownCallError(f"no call {call_id}")
+        return session
+
+    def _allocate_call_number(self) -> int:
+        for _ in range(MAX_CALL_NUMBER):
+            number = self._next_call_number
+            self._next_call_number += 1
+            if self._next_call_number > MAX_CALL_NUMBER:
+                self._next_call_number = FIRST_CALL_NUMBER
+            if number not in self.sessions:
+                return number
+        raise RuntimeError("all 32766 IAX2 call numbers are in use")
+
+    def _new_call(self, peer: Address, now: float, *, outgoing: bool, formats: list[int]) -> Call:
+        call = Call(
+            self,
+            self._allocate_call_number(),
+            peer,
+            now,
+            self.config.retry,
+            outgoing=outgoing,
+            formats=list(formats),
+            ping_interval=self.config.ping_interval,
+        )
+        self.sessions[call.local_call] = call
+        return call
+
+    def _start_registration(self, registration: Registration, now: float) -> None:
+        registration.set_state(RegState.REGISTERING)
+        self._open_transaction(registration, now, release=False)
+
+    def _open_transaction(self, registration: Registration, now: float, release: bool) -> None:
+        transaction = RegistrationTransaction(
+            self,
+            self._allocate_call_number(),
+            registration,
+            now,
+            self.config.retry,
+            release=release,
+        )
+        self.sessions[transaction.local_call] = transaction
+        registration.transaction = transaction
+        transaction.start(now)
+
+    def _drop(self, addr: Address, why: str) -> None:
+        self.dropped += 1
+        log.debug("dropped datagram from %s:%d: %s", addr[0], addr[1], why)
+
+    # -- full frames ----------------------------------------------------------
+
+    def _receive_full(self, frame: FullFrame, addr: Address, now: float) -> None:
+        if frame.dest_call:
+            self._receive_for_session(frame, addr, now)
+            return
+        known = self.by_remote.get((addr, frame.source_call))
+        if known is not None:
+            known.receive(frame, now)
+            return
+        if frame.frame_type != FrameType.IAX:
+            self._drop(addr, f"{frame.frame_type!s} frame for no call")
+            return
+        if frame.subclass == IaxCommand.NEW:
+            self._receive_new(frame, addr, now)
+        elif frame.subclass == IaxCommand.POKE:
+            self._answer_poke(frame, addr, now)
+        elif frame.subclass in (IaxCommand.REGREQ, IaxCommand.REGREL):
+            self._reply_stateless(
+                frame, addr, IaxCommand.REGREJ, "this endpoint is not a registrar", 29
+            )
+        else:
+            self._drop(addr, f"{frame.subclass!s} for no call")
+
+    def _receive_for_session(self, frame: FullFrame, addr: Address, now: float) -> None:
+        session = self.sessions.get(frame.dest_call)
+        if session is None or session.peer != addr:
+            if frame.frame_type == FrameType.IAX and frame.subclass == IaxCommand.HANGUP:
+                # The call is gone here already; stop the peer retransmitting.
+                self._reply_stateless(frame, addr, IaxCommand.ACK)
+            self._drop(addr, f"frame for unknown call {frame.dest_call}")
+            return
+        is_iax = frame.frame_type == FrameType.IAX
+        if is_iax and frame.subclass == IaxCommand.CALLTOKEN:
+            token = frame.ies.call_token if frame.ies is not None else None
+            if token and isinstance(session, Call | RegistrationTransaction):
+                session.on_call_token(token, now)
+            return
+        if is_iax and frame.subclass == IaxCommand.INVAL:
+            if isinstance(session, Call):
+                session.on_invalid(now)
+            else:
+                session.close(now, linger=0.0)
+            return
+        if session.remote_call and frame.source_call != session.remote_call:
+            # Asterisk answers a token failure from call number 1; a session
+            # still waiting for its first reply may learn a new number.
+            if session.reliability.iseqno == 0:
+                self.by_remote.pop((session.peer, session.remote_call), None)
+                session.remote_call = 0
+            else:
+                self._drop(
+                    addr,
+                    f"call {frame.dest_call}: source call {frame.source_call} is not the peer's",
+                )
+                return
+        session.receive(frame, now)
+
+    def _receive_new(self, frame: FullFrame, addr: Address, now: float) -> None:
+        ies = frame.ies or InformationElements()
+        if self.config.require_call_token:
+            token = ies.call_token
+            if token is None:
+                self._reply_stateless(frame, addr, IaxCommand.REJECT, "call token required", 21)
+                return
+            if token == b"":
+                reply = InformationElements(call_token=self.tokens.issue(addr, now))
+                self._reply_stateless(frame, addr, IaxCommand.CALLTOKEN, ies=reply)
+                return
+            if not self.tokens.valid(token, addr, now):
+                self._drop(addr, "NEW with an invalid or expired call token")
+                return
+        half_open = sum(
+            1
+            for s in self.sessions.values()
+            if isinstance(s, Call) and s.peer == addr and s.state is CallState.OFFERED
+        )
+        if half_open >= self.config.max_half_open_per_peer:
+            self._reply_stateless(frame, addr, IaxCommand.REJECT, "too many unanswered calls", 34)
+            return
+        if (ies.version or 2) > 2:
+            self._reply_stateless(
+                frame, addr, IaxCommand.REJECT, "unsupported protocol version", 50
+            )
+            return
+        call = self._new_call(addr, now, outgoing=False, formats=self.config.formats)
+        call.remote_call = frame.source_call
+        self.bind_remote(call)
+        call.reliability.receive(frame)
+        call.offered(ies)
+        self.emit(
+            IncomingCall(
+                call.local_call,
+                addr,
+                ies.calling_number,
+                ies.calling_name,
+                ies.called_number,
+                ies.called_context,
+                ies.username,
+                call.rx_format,
+                bool(ies.auto_answer),
+            )
+        )
+
+    def _answer_poke(self, frame: FullFrame, addr: Address, now: float) -> None:
+        poke = PokeReply(self, self._allocate_call_number(), addr, now, self.config.retry)
+        self.sessions[poke.local_call] = poke
+        poke.remote_call = frame.source_call
+        self.bind_remote(poke)
+        poke.reliability.receive(frame)
+        poke.send_iax(IaxCommand.PONG, now, timestamp=frame.timestamp, reliable=False)
+        poke.close(now, linger=2.0)
+
+    def _reply_stateless(
+        self,
+        frame: FullFrame,
+        addr: Address,
+        command: IaxCommand,
+        cause: str | None = None,
+        cause_code: int | None = None,
+        ies: InformationElements | None = None,
+    ) -> None:
+        """An answer that creates no session (token request, early reject), sent from call 1."""
+        body = ies or InformationElements()
+        if cause is not None:
+            body.cause = cause
+        if cause_code is not None:
+            body.cause_code = cause_code
+        reply = FullFrame(
+            source_call=1,
+            dest_call=frame.source_call,
+            timestamp=frame.timestamp,
+            oseqno=0 if command != IaxCommand.ACK else frame.iseqno,
+            iseqno=(frame.oseqno + 1) & 0xFF,
+            frame_type=FrameType.IAX,
+            subclass=command,
+            ies=body,
+        )
+        self.transmit(reply.to_bytes(), addr)
+
+    # -- voice ------------------------------------------------------------------
+
+    def _receive_mini(self, frame: MiniFrame, addr: Address) -> None:
+        session = self.by_remote.get((addr, frame.source_call))
+        if not isinstance(session, Call):
+            self._drop(addr, f"mini frame for unknown call {frame.source_call}")
+            return
+        session.voice_mini(frame)
+
+    def _receive_trunk(self, frame: MetaTrunkFrame, addr: Address) -> None:
+        for entry in frame.entries:
+            session = self.by_remote.get((addr, entry.call_number))
+            if not isinstance(session, Call):
+                self._drop(addr, f"trunk entry for unknown call {entry.call_number}")
+                continue
+            if entry.timestamp is not None:
+                ts = unwrap_timestamp(session.rx_last_ts, entry.timestamp)
+            else:
+                ts = frame.timestamp
+            session.voice_trunk(ts, entry.payload)
+
+
+__all__ = [
+    "Account",
+    "CallOptions",
+    "CallStateError",
+    "Endpoint",
+    "EndpointConfig",
+    "UnknownCallError",
+]

@@ -1,0 +1,190 @@
+"""What the sans-IO endpoint tells its user, as frozen dataclasses.
+
+The endpoint queues events as it processes datagrams, timers and commands;
+the user pulls them with ``Endpoint.next_event()`` (the aioquic and h11
+pattern).  ``call_id`` is the endpoint's local call number for the call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base class of every endpoint event."""
+
+
+# --------------------------------------------------------------------------- registration
+
+
+@dataclass(frozen=True, slots=True)
+class Registered(Event):
+    """The registrar accepted us (REGACK); refreshed automatically before ``expires``."""
+
+    account: str
+    expires: int
+    new_messages: int | None = None
+    old_messages: int | None = None
+    apparent_address: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationFailed(Event):
+    """REGREJ, no answer, or an unusable challenge.
+
+    ``auth_rejected`` is true when the registrar refused our credentials; the
+    endpoint then stops retrying (a wrong password does not get better).
+    Otherwise it retries with backoff.
+    """
+
+    account: str
+    reason: str
+    auth_rejected: bool = False
+    cause_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unregistered(Event):
+    """REGREL acknowledged (or given up on) for the account."""
+
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageWaiting(Event):
+    """Voicemail counts changed (from REGACK's MSGCOUNT or an MWI frame)."""
+
+    account: str
+    new_messages: int
+    old_messages: int
+
+
+# --------------------------------------------------------------------------- call set-up
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingCall(Event):
+    """A NEW arrived and was accepted by the endpoint's checks; ring or reject it."""
+
+    call_id: int
+    peer: tuple[str, int]
+    caller_number: str | None
+    caller_name: str | None
+    called_number: str | None
+    called_context: str | None
+    username: str | None
+    format: int
+    auto_answer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallAccepted(Event):
+    """The far end accepted the call and chose the codec (ACCEPT)."""
+
+    call_id: int
+    format: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallProceeding(Event):
+    call_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallRinging(Event):
+    call_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered(Event):
+    call_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded(Event):
+    """The call is over: hung up by either side, rejected, busy, or lost.
+
+    ``by_remote`` says who ended it; ``cause_code`` is the Q.931 cause
+    (16 normal clearing, 17 busy, 21 rejected, 34 congestion, ...) when known.
+    """
+
+    call_id: int
+    cause: str
+    cause_code: int | None = None
+    by_remote: bool = True
+
+
+# --------------------------------------------------------------------------- in call
+
+
+@dataclass(frozen=True, slots=True)
+class AudioReceived(Event):
+    """One voice frame. ``timestamp`` is the call's 32-bit millisecond clock, unwrapped."""
+
+    call_id: int
+    timestamp: int
+    format: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfReceived(Event):
+    """A DTMF digit; ``ended`` is False for DTMF_BEGIN, True for DTMF_END."""
+
+    call_id: int
+    digit: str
+    ended: bool = True
+    timestamp: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TextReceived(Event):
+    call_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class HoldChanged(Event):
+    """The far end put us on hold (``held``) or took us off; ``music_class`` from MUSICONHOLD."""
+
+    call_id: int
+    held: bool
+    music_class: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuelchChanged(Event):
+    """The far end asked us to stop (``quelched``) or resume sending audio."""
+
+    call_id: int
+    quelched: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FlashReceived(Event):
+    call_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequested(Event):
+    """The far end asked us to transfer (an IAX TRANSFER command) to ``number``."""
+
+    call_id: int
+    number: str
+    context: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerReport(Event):
+    """Receiver report from the far end (PING/PONG IEs) and our round-trip time."""
+
+    call_id: int
+    rtt_ms: int | None
+    jitter_ms: int | None = None
+    loss_percent: int | None = None
+    lost: int | None = None
+    packets: int | None = None
+    delay_ms: int | None = None
+    dropped: int | None = None
+    out_of_order: int | None = None

@@ -1,0 +1,264 @@
+"""Registering an account with an IAX2 registrar (Asterisk ``host=dynamic`` peers).
+
+Theory of operation
+-------------------
+An :class:`Account` registration is long-lived; each attempt is a short
+:class:`RegistrationTransaction` on a fresh call number::
+
+    REGREQ(username, refresh, CALLTOKEN="")      ->
+                                 <- CALLTOKEN(token)      (requirecalltoken)
+    REGREQ(username, refresh, CALLTOKEN=token)   ->       (seqnos restart)
+                                 <- REGAUTH(methods, challenge)
+    REGREQ(username, refresh, MD5_RESULT, token) ->
+                                 <- REGACK(refresh, msgcount, apparent addr) | REGREJ(cause)
+    ACK                                          ->
+
+The registration state machine (:class:`Registration`)::
+
+    IDLE -> REGISTERING -> REGISTERED -> (refresh) REGISTERING -> ...
+                       \\-> RETRY_WAIT (no answer, or a rejection that may pass)
+                       \\-> REJECTED   (wrong credentials: no automatic retry)
+    any -> UNREGISTERING -> IDLE        (REGREL on shutdown)
+
+Refreshes go out at 75 % of the granted expiry.  When the registrar stops
+answering we retry with backoff (2, 4, 8 ... 60 s) until it is back.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from iaxphone.wire.constants import FrameType, IaxCommand
+from iaxphone.wire.frames import FullFrame
+from iaxphone.wire.ies import InformationElements
+
+from .auth import AuthenticationError, Credentials, answer_challenge
+from .events import MessageWaiting, Registered, RegistrationFailed, Unregistered
+from .session import Address, Host, Session
+
+if TYPE_CHECKING:
+    from .reliability import RetryPolicy
+
+log = logging.getLogger("iaxphone.proto")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Who registers where. ``name`` identifies the account in events."""
+
+    username: str
+    secret: str
+    server: Address
+    refresh: int = 60
+    allow_plaintext: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.username}@{self.server[0]}:{self.server[1]}"
+
+    @property
+    def credentials(self) -> Credentials:
+        return Credentials(self.username, self.secret, self.allow_plaintext)
+
+
+class RegState(enum.Enum):
+    IDLE = "idle"
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    RETRY_WAIT = "retry wait"
+    REJECTED = "rejected"
+    UNREGISTERING = "unregistering"
+
+
+_ALLOWED = {
+    RegState.IDLE: {RegState.REGISTERING},
+    RegState.REGISTERING: {
+        RegState.REGISTERED,
+        RegState.RETRY_WAIT,
+        RegState.REJECTED,
+        RegState.UNREGISTERING,
+    },
+    RegState.REGISTERED: {RegState.REGISTERING, RegState.UNREGISTERING, RegState.RETRY_WAIT},
+    RegState.RETRY_WAIT: {RegState.REGISTERING, RegState.UNREGISTERING, RegState.IDLE},
+    RegState.REJECTED: {RegState.REGISTERING, RegState.IDLE, RegState.UNREGISTERING},
+    RegState.UNREGISTERING: {RegState.IDLE},
+}
+
+MIN_BACKOFF = 2.0
+MAX_BACKOFF = 60.0
+
+
+class Registration:
+    """The long-lived registration of one account (see the module docstring)."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self.state = RegState.IDLE
+        self.next_action: float | None = None
+        self.backoff = MIN_BACKOFF
+        self.expires = 0
+        self.transaction: RegistrationTransaction | None = None
+        self.messages: tuple[int, int] | None = None
+
+    def set_state(self, new: RegState) -> None:
+        if new is self.state:
+            return
+        if new not in _ALLOWED[self.state]:
+            raise RuntimeError(
+                f"registration {self.account.name}: illegal {self.state.value} -> {new.value}"
+            )
+        log.info("registration %s: %s -> %s", self.account.name, self.state.value, new.value)
+        self.state = new
+
+    def granted(self, expires: int, now: float) -> None:
+        self.set_state(RegState.REGISTERED)
+        self.expires = expires
+        self.backoff = MIN_BACKOFF
+        self.next_action = now + max(1.0, expires * 0.75)
+
+    def failed(self, now: float, permanent: bool) -> None:
+        if permanent:
+            self.set_state(RegState.REJECTED)
+            self.next_action = None
+            return
+        self.set_state(RegState.RETRY_WAIT)
+        self.next_action = now + self.backoff
+        self.backoff = min(self.backoff * 2, MAX_BACKOFF)
+
+
+class RegistrationTransaction(Session):
+    """One REGREQ (or REGREL) exchange on its own call number."""
+
+    kind = "registration"
+
+    def __init__(
+        self,
+        host: Host,
+        local_call: int,
+        registration: Registration,
+        now: float,
+        retry: RetryPolicy,
+        release: bool = False,
+    ) -> None:
+        super().__init__(host, local_call, registration.account.server, now, retry)
+        self.registration = registration
+        self.command = IaxCommand.REGREL if release else IaxCommand.REGREQ
+        self.call_token = b""
+        self.authenticated = False
+        self._handlers: dict[int, Callable[[FullFrame, float], None]] = {
+            IaxCommand.REGAUTH: self._on_regauth,
+            IaxCommand.REGACK: self._on_regack,
+            IaxCommand.REGREJ: self._on_regrej,
+        }
+
+    @property
+    def account(self) -> Account:
+        return self.registration.account
+
+    def _request_ies(self) -> InformationElements:
+        ies = InformationElements(username=self.account.username)
+        if self.command == IaxCommand.REGREQ:
+            ies.refresh = self.account.refresh
+        ies.call_token = self.call_token
+        return ies
+
+    def start(self, now: float) -> None:
+        self.send_iax(self.command, now, self._request_ies())
+
+    def on_call_token(self, token: bytes, now: float) -> None:
+        """The registrar wants a token: start over with it, seqnos reset."""
+        self.call_token = token
+        self.reliability.forget()
+        self.reliability.oseqno = self.reliability.iseqno = 0
+        self.remote_call = 0
+        self.start(now)
+
+    def handle(self, frame: FullFrame, now: float) -> None:
+        handler = self._handlers.get(frame.subclass) if frame.frame_type == FrameType.IAX else None
+        if handler is None:
+            log.debug("registration %d: ignoring %s", self.local_call, frame.subclass)
+            self.ack_unless_answered(frame)
+            return
+        handler(frame, now)
+
+    def _on_regauth(self, frame: FullFrame, now: float) -> None:
+        assert frame.ies is not None
+        if self.authenticated:
+            # A second challenge after we answered one: the answer was wrong.
+            self._fail(now, "wrong password", permanent=True)
+            return
+        try:
+            answer = answer_challenge(frame.ies, self.account.credentials)
+        except AuthenticationError as exc:
+            self.send_ack(frame)
+            self._fail(now, str(exc), permanent=True)
+            return
+        self.authenticated = True
+        ies = self._request_ies()
+        for ie, raw in answer:
+            ies.append_raw(ie, raw)
+        self.send_iax(self.command, now, ies)
+
+    def _on_regack(self, frame: FullFrame, now: float) -> None:
+        assert frame.ies is not None
+        self.send_ack(frame)
+        self.close(now)
+        registration = self.registration
+        registration.transaction = None
+        if self.command == IaxCommand.REGREL:
+            registration.set_state(RegState.IDLE)
+            registration.next_action = None
+            self.host.emit(Unregistered(self.account.name))
+            return
+        ies = frame.ies
+        expires = ies.refresh or self.account.refresh
+        new = old = None
+        if ies.msg_count is not None:
+            new, old = ies.msg_count & 0xFF, ies.msg_count >> 8
+        addr = ies.apparent_addr
+        registration.granted(expires, now)
+        self.host.emit(
+            Registered(
+                self.account.name,
+                expires,
+                new,
+                old,
+                (addr.host, addr.port) if addr is not None else None,
+            )
+        )
+        if new is not None and old is not None and registration.messages != (new, old):
+            registration.messages = (new, old)
+            self.host.emit(MessageWaiting(self.account.name, new, old))
+
+    def _on_regrej(self, frame: FullFrame, now: float) -> None:
+        assert frame.ies is not None
+        self.send_ack(frame)
+        cause = frame.ies.cause or "registration refused"
+        # Asterisk answers a wrong secret (and an unknown user) with REGREJ
+        # once credentials were sent; without credentials it is something
+        # else (ACL, no such peer) that retrying will not mend either.
+        reason = f"{cause} (wrong username or password)" if self.authenticated else cause
+        self._fail(now, reason, permanent=True, cause_code=frame.ies.cause_code)
+
+    def on_no_answer(self, frame: FullFrame, now: float) -> None:
+        host, port = self.account.server
+        self._fail(now, f"no answer from {host}:{port}", permanent=False)
+        self.close(now, linger=0.0)
+
+    def _fail(
+        self, now: float, reason: str, permanent: bool, cause_code: int | None = None
+    ) -> None:
+        self.close(now)
+        registration = self.registration
+        registration.transaction = None
+        if self.command == IaxCommand.REGREL:
+            registration.set_state(RegState.IDLE)
+            registration.next_action = None
+            self.host.emit(Unregistered(self.account.name))
+            return
+        registration.failed(now, permanent)
+        self.host.emit(RegistrationFailed(self.account.name, reason, permanent, cause_code))

@@ -1,0 +1,235 @@
+"""What every IAX2 session shares: call numbers, timestamps, reliable sending.
+
+A *session* is one IAX2 call-number pair between us and a peer: a call, a
+registration transaction, or the short exchange that answers a POKE.  The
+endpoint owns the sessions and routes each arriving full frame to one; the
+session runs it through :class:`~iaxphone.proto.reliability.Reliability`
+(sequencing, duplicates, gaps) and then to its own handler table.
+
+Timestamps: full frames carry milliseconds since the session began.  Like
+chan_iax2, a non-voice frame never repeats or goes back in time: if the
+clock has not moved on since the last frame, the timestamp is the last one
+plus 3 ms, so every frame we send can be told apart by its timestamp.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from iaxphone.wire.constants import FrameType, IaxCommand
+from iaxphone.wire.frames import FullFrame
+from iaxphone.wire.ies import InformationElements
+
+from .events import Event
+from .reliability import Arrival, Reliability, RetryPolicy
+
+log = logging.getLogger("iaxphone.proto")
+
+Address = tuple[str, int]
+
+# Requests whose reply acknowledges them: no separate ACK is sent.
+ANSWERED_BY_REPLY = frozenset(
+    {
+        IaxCommand.NEW,
+        IaxCommand.REGREQ,
+        IaxCommand.REGREL,
+        IaxCommand.PING,
+        IaxCommand.LAGRQ,
+        IaxCommand.POKE,
+        IaxCommand.AUTHREQ,
+        IaxCommand.REGAUTH,
+        IaxCommand.CALLTOKEN,
+    }
+)
+
+
+class Host(Protocol):
+    """What a session needs from its endpoint."""
+
+    def transmit(self, data: bytes, addr: Address) -> None: ...
+    def emit(self, event: Event) -> None: ...
+    def bind_remote(self, session: Session) -> None: ...
+    def release(self, session: Session) -> None: ...
+
+
+Handler = Callable[[FullFrame, float], None]
+
+
+class Session:
+    """Base of calls, registration transactions and poke replies."""
+
+    kind = "session"
+
+    def __init__(
+        self, host: Host, local_call: int, peer: Address, now: float, retry: RetryPolicy
+    ) -> None:
+        self.host = host
+        self.local_call = local_call
+        self.remote_call = 0
+        self.peer = peer
+        self.started = now
+        self.last_sent_ts = -1
+        self.reliability = Reliability(retry)
+        self.linger_until: float | None = None
+        self.closed = False
+        self.frames_in = 0
+        self.frames_out = 0
+
+    # -- timestamps -------------------------------------------------------------
+
+    def elapsed_ms(self, now: float) -> int:
+        return max(0, int((now - self.started) * 1000))
+
+    def next_timestamp(self, now: float) -> int:
+        ts = self.elapsed_ms(now)
+        if ts <= self.last_sent_ts:
+            ts = self.last_sent_ts + 3
+        self.last_sent_ts = ts
+        return ts & 0xFFFFFFFF
+
+    # -- sending ----------------------------------------------------------------
+
+    def send_full(
+        self,
+        frame_type: int,
+        subclass: int,
+        now: float,
+        *,
+        ies: InformationElements | None = None,
+        payload: bytes = b"",
+        timestamp: int | None = None,
+        reliable: bool = True,
+    ) -> FullFrame:
+        """Build, sequence, send and (unless it is unsequenced) track a full frame."""
+        frame = FullFrame(
+            source_call=self.local_call,
+            dest_call=self.remote_call,
+            timestamp=self.next_timestamp(now) if timestamp is None else timestamp,
+            oseqno=0,
+            iseqno=0,
+            frame_type=frame_type,
+            subclass=subclass,
+            payload=payload,
+            ies=ies,
+        )
+        self.reliability.stamp(frame)
+        data = frame.to_bytes()
+        self.host.transmit(data, self.peer)
+        self.frames_out += 1
+        if reliable:
+            self.reliability.track(frame, data, now)
+        return frame
+
+    def send_iax(
+        self, command: IaxCommand, now: float, ies: InformationElements | None = None, **kw: int
+    ) -> FullFrame:
+        return self.send_full(FrameType.IAX, command, now, ies=ies or InformationElements(), **kw)  # type: ignore[arg-type]
+
+    def send_ack(self, frame: FullFrame) -> None:
+        """ACK a received frame: same timestamp, our current seqnos."""
+        ack = FullFrame(
+            source_call=self.local_call,
+            dest_call=self.remote_call or frame.source_call,
+            timestamp=frame.timestamp,
+            oseqno=self.reliability.oseqno,
+            iseqno=self.reliability.iseqno,
+            frame_type=FrameType.IAX,
+            subclass=IaxCommand.ACK,
+        )
+        self.host.transmit(ack.to_bytes(), self.peer)
+
+    def send_unsequenced(self, command: IaxCommand, timestamp: int) -> None:
+        """VNAK, INVAL and friends: sent once, never tracked."""
+        frame = FullFrame(
+            source_call=self.local_call,
+            dest_call=self.remote_call,
+            timestamp=timestamp,
+            oseqno=self.reliability.oseqno,
+            iseqno=self.reliability.iseqno,
+            frame_type=FrameType.IAX,
+            subclass=command,
+        )
+        self.host.transmit(frame.to_bytes(), self.peer)
+
+    # -- receiving --------------------------------------------------------------
+
+    def receive(self, frame: FullFrame, now: float) -> None:
+        """Sequence-check a full frame for this session, then handle it."""
+        if self.remote_call == 0 and frame.source_call:
+            self.remote_call = frame.source_call
+            self.host.bind_remote(self)
+        self.frames_in += 1
+        arrival = self.reliability.receive(frame)
+        if arrival is Arrival.DUPLICATE:
+            log.debug(
+                "%s %d: duplicate oseqno %d, ACKed again", self.kind, self.local_call, frame.oseqno
+            )
+            self.send_ack(frame)
+            return
+        if arrival is Arrival.GAP:
+            log.debug(
+                "%s %d: gap (got %d, expected %d), VNAK",
+                self.kind,
+                self.local_call,
+                frame.oseqno,
+                self.reliability.iseqno,
+            )
+            self.send_unsequenced(IaxCommand.VNAK, frame.timestamp)
+            return
+        if frame.frame_type == FrameType.IAX:
+            command = frame.subclass
+            if command == IaxCommand.ACK:
+                return
+            if command == IaxCommand.VNAK:
+                self.retransmit(self.reliability.resend_from(frame.iseqno))
+                return
+        elif frame.frame_type == FrameType.NULL:
+            return
+        if self.closed:
+            # Ended sessions only absorb retransmissions until they are released.
+            self.send_ack(frame)
+            return
+        self.handle(frame, now)
+
+    def handle(self, frame: FullFrame, now: float) -> None:
+        """Process an in-order frame (subclasses dispatch through a table)."""
+        raise NotImplementedError
+
+    def ack_unless_answered(self, frame: FullFrame) -> None:
+        if frame.frame_type != FrameType.IAX or frame.subclass not in ANSWERED_BY_REPLY:
+            self.send_ack(frame)
+
+    # -- timers -----------------------------------------------------------------
+
+    def retransmit(self, pending: list) -> None:  # type: ignore[type-arg]
+        for item in pending:
+            item.frame.retransmitted = True
+            item.data = item.frame.to_bytes()
+            self.host.transmit(item.data, self.peer)
+
+    def next_deadline(self) -> float | None:
+        deadlines = [
+            d for d in (self.reliability.next_deadline(), self.linger_until) if d is not None
+        ]
+        return min(deadlines, default=None)
+
+    def on_timer(self, now: float) -> None:
+        if self.linger_until is not None and now >= self.linger_until:
+            self.host.release(self)
+            return
+        resend, dead = self.reliability.due(now)
+        self.retransmit(resend)
+        if dead is not None:
+            self.reliability.forget()
+            self.on_no_answer(dead.frame, now)
+
+    def on_no_answer(self, frame: FullFrame, now: float) -> None:
+        """A frame ran out of retransmissions: the peer is gone."""
+        self.close(now, linger=0.0)
+
+    def close(self, now: float, linger: float = 4.0) -> None:
+        """End the session; keep it ``linger`` s to ACK retransmissions, then release it."""
+        self.closed = True
+        self.linger_until = now + linger
