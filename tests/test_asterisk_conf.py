@@ -70,7 +70,7 @@ def test_services_use_the_applications_the_issue_names() -> None:
     for app in (
         "Echo()",
         "Milliwatt()",
-        "Playback(demo-congrats)",
+        "Playback(hello-world)",
         "ConfBridge(800",
         "VoiceMailMain(",
         "Pickup(",

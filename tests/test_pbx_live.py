@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.pbx import Pbx, command_output
+from tests.pbx import Pbx, close_quietly, command_output
 
 
 def test_admin_reads_iax2_peers_through_ami(pbx: Pbx) -> None:
@@ -10,7 +10,7 @@ def test_admin_reads_iax2_peers_through_ami(pbx: Pbx) -> None:
     try:
         output = command_output(manager.command("iax2 show peers"))
     finally:
-        manager.close()
+        close_quietly(manager)
     names = {
         line.split()[0]
         for line in output.splitlines()[1:]
@@ -26,7 +26,7 @@ def test_console_user_may_not_run_cli_commands(pbx: Pbx) -> None:
     try:
         reply = manager.command("core show version")
     finally:
-        manager.close()
+        close_quietly(manager)
     assert reply.get_header("Response") == "Error"
     assert reply.get_header("Message") == "Permission denied"
 

@@ -23,8 +23,10 @@ duration and is pulled back to the wall clock when it drifts by more than
 120 ms (after hold, or a stalled sender), so timestamps stay continuous.
 Received mini frame timestamps are unwrapped against the last one seen.
 
-Hold/unhold, quelch, DTMF, text, flash and transfers are the control and
-IAX frames of RFC 5456; each is acknowledged and reported as an event.
+Hold is QUELCH with a MUSICONHOLD IE and resume is UNQUELCH, as Asterisk
+expects from phones (CONTROL HOLD/UNHOLD from the PBX are reported too).
+Quelch, DTMF, text, flash and transfers are the control and IAX frames of
+RFC 5456; each is acknowledged and reported as an event.
 Every 10 s (configurable) an UP call sends PING with receiver-report IEs
 and LAGRQ, and reports the round-trip time from the replies.
 """
@@ -53,6 +55,7 @@ from .events import (
     DtmfReceived,
     FlashReceived,
     HoldChanged,
+    IncomingCall,
     PeerReport,
     QuelchChanged,
     TextReceived,
@@ -61,6 +64,7 @@ from .events import (
 from .session import Address, Host, Session
 
 if TYPE_CHECKING:
+    from .registrar import CallAuthenticator
     from .reliability import RetryPolicy
 
 log = logging.getLogger("iaxphone.proto")
@@ -148,6 +152,8 @@ class Call(Session):
         self.format = 0  # the codec in use, once chosen
         self.remote_capability = 0
         self.options: CallOptions | None = None
+        self.offer = InformationElements()
+        self.caller_auth: tuple[CallAuthenticator, str, str] | None = None
         self.call_token = b""
         self.authenticated = False
         self.ping_interval = ping_interval
@@ -167,6 +173,7 @@ class Call(Session):
         self.receiver_report: Callable[[], dict[str, int]] | None = None
         self._handlers: dict[tuple[int, int], Callable[[FullFrame, float], None]] = {
             (FrameType.IAX, IaxCommand.AUTHREQ): self._on_authreq,
+            (FrameType.IAX, IaxCommand.AUTHREP): self._on_authrep,
             (FrameType.IAX, IaxCommand.ACCEPT): self._on_accept,
             (FrameType.IAX, IaxCommand.HANGUP): self._on_hangup,
             (FrameType.IAX, IaxCommand.REJECT): self._on_reject,
@@ -308,9 +315,49 @@ class Call(Session):
 
     def offered(self, ies: InformationElements) -> None:
         capability = ies.capability2 if ies.capability2 is not None else (ies.capability or 0)
-        self.remote_capability = capability
         preferred = ies.format2 if ies.format2 else (ies.format or 0)
-        self.rx_format = preferred
+        self.remote_capability = capability or preferred
+        self.offer = ies
+
+    def announce(self) -> None:
+        """Tell the user about the offered call (after authentication, if any)."""
+        ies = self.offer
+        self.host.emit(
+            IncomingCall(
+                self.local_call,
+                self.peer,
+                ies.calling_number,
+                ies.calling_name,
+                ies.called_number,
+                ies.called_context,
+                ies.username,
+                self.choose_format(),
+                bool(ies.auto_answer),
+            )
+        )
+
+    def authenticate_caller(
+        self, authenticator: CallAuthenticator, username: str, now: float
+    ) -> None:
+        """Challenge the caller (AUTHREQ); the call is announced once AUTHREP checks out."""
+        self.caller_auth = (authenticator, username, authenticator.challenge(self, username, now))
+
+    def _on_authrep(self, frame: FullFrame, now: float) -> None:
+        assert frame.ies is not None
+        if self.caller_auth is None or self.state is not CallState.OFFERED:
+            self.send_ack(frame)
+            return
+        authenticator, username, challenge = self.caller_auth
+        self.caller_auth = None
+        if authenticator.verify(username, challenge, frame.ies):
+            self.send_ack(frame)
+            self.announce()
+            return
+        self.send_iax(
+            IaxCommand.REJECT, now, InformationElements(cause="No authority found", cause_code=50)
+        )
+        self.set_state(CallState.ENDED)
+        self.close(now)
 
     def choose_format(self) -> int:
         """Our first preference the caller can do; else 0 (no common codec)."""
@@ -422,16 +469,20 @@ class Call(Session):
         self.send_full(frame_type, ord(digit.upper()), now)
 
     def hold(self, now: float, music_class: str | None = None) -> None:
+        """Put the far end on hold the way Asterisk expects from a phone.
+
+        QUELCH with a MUSICONHOLD IE: Asterisk stops sending us audio, plays
+        music to the other party and raises its Hold event (a bare CONTROL
+        HOLD frame only reaches the bridge).
+        """
         self.require(CallState.UP, action="hold")
         self.local_hold = True
-        self.send_full(
-            FrameType.CONTROL, ControlType.HOLD, now, payload=(music_class or "").encode()
-        )
+        self.send_iax(IaxCommand.QUELCH, now, InformationElements(music_on_hold=music_class or ""))
 
     def unhold(self, now: float) -> None:
         self.require(CallState.UP, action="resume")
         self.local_hold = False
-        self.send_full(FrameType.CONTROL, ControlType.UNHOLD, now)
+        self.send_iax(IaxCommand.UNQUELCH, now)
 
     def send_text(self, text: str, now: float) -> None:
         self._require_connected("send text on")
@@ -549,9 +600,19 @@ class Call(Session):
         self.host.emit(HoldChanged(self.local_call, held, music if held else None))
 
     def _on_quelch(self, frame: FullFrame, now: float) -> None:
+        """QUELCH (+MUSICONHOLD: we are on hold) or UNQUELCH (resume)."""
+        assert frame.ies is not None
         self.send_ack(frame)
-        self.quelched = frame.subclass == IaxCommand.QUELCH
-        self.host.emit(QuelchChanged(self.local_call, self.quelched))
+        quelched = frame.subclass == IaxCommand.QUELCH
+        self.quelched = quelched
+        if quelched and frame.ies.music_on_hold is not None:
+            self.remote_hold = True
+            self.host.emit(HoldChanged(self.local_call, True, frame.ies.music_on_hold or None))
+        elif not quelched and self.remote_hold:
+            self.remote_hold = False
+            self.host.emit(HoldChanged(self.local_call, False))
+        else:
+            self.host.emit(QuelchChanged(self.local_call, quelched))
 
     def _on_flash(self, frame: FullFrame, now: float) -> None:
         self.send_ack(frame)

@@ -42,7 +42,8 @@ from iaxphone.wire.seqnum import unwrap_timestamp
 
 from .call import Call, CallOptions, CallState, CallStateError
 from .calltoken import CallTokens
-from .events import Event, IncomingCall
+from .events import Event
+from .registrar import CallAuthenticator, RegistrarTransaction
 from .registration import Account, Registration, RegistrationTransaction, RegState
 from .reliability import RetryPolicy
 from .session import Address, Session
@@ -67,6 +68,7 @@ class EndpointConfig:
     require_call_token: bool = True
     max_half_open_per_peer: int = 16
     linger: float = 4.0
+    users: dict[str, str] = field(default_factory=dict)  # serve these: username -> secret
 
 
 class PokeReply(Session):
@@ -85,6 +87,8 @@ class Endpoint:
         self.by_remote: dict[tuple[Address, int], Session] = {}
         self.registrations: dict[str, Registration] = {}
         self.tokens = CallTokens()
+        self.bindings: dict[str, tuple[Address, float]] = {}
+        self.authenticator = CallAuthenticator(self.config.users) if self.config.users else None
         self._outbox: list[tuple[bytes, Address]] = []
         self._events: deque[Event] = deque()
         self._next_call_number = FIRST_CALL_NUMBER
@@ -361,20 +365,53 @@ class Endpoint:
                 return
         session.receive(frame, now)
 
+    def _token_checked(
+        self, frame: FullFrame, addr: Address, now: float, refuse: IaxCommand
+    ) -> bool:
+        """Apply the call-token rule to a NEW/REGREQ; False when it was answered or dropped."""
+        if not self.config.require_call_token:
+            return True
+        ies = frame.ies or InformationElements()
+        token = ies.call_token
+        if token is None:
+            self._reply_stateless(frame, addr, refuse, "call token required", 21)
+            return False
+        if token == b"":
+            reply = InformationElements(call_token=self.tokens.issue(addr, now))
+            self._reply_stateless(frame, addr, IaxCommand.CALLTOKEN, ies=reply)
+            return False
+        if not self.tokens.valid(token, addr, now):
+            self._drop(addr, f"{frame.subclass!s} with an invalid or expired call token")
+            return False
+        return True
+
+    def _receive_regreq(self, frame: FullFrame, addr: Address, now: float) -> None:
+        if not self.config.users:
+            self._reply_stateless(
+                frame, addr, IaxCommand.REGREJ, "this endpoint is not a registrar", 29
+            )
+            return
+        if not self._token_checked(frame, addr, now, IaxCommand.REGREJ):
+            return
+        transaction = RegistrarTransaction(
+            self,
+            self._allocate_call_number(),
+            addr,
+            now,
+            self.config.retry,
+            self.config.users,
+            self.bindings,
+        )
+        self.sessions[transaction.local_call] = transaction
+        transaction.remote_call = frame.source_call
+        self.bind_remote(transaction)
+        transaction.reliability.receive(frame)
+        transaction.challenge_peer(frame, now)
+
     def _receive_new(self, frame: FullFrame, addr: Address, now: float) -> None:
         ies = frame.ies or InformationElements()
-        if self.config.require_call_token:
-            token = ies.call_token
-            if token is None:
-                self._reply_stateless(frame, addr, IaxCommand.REJECT, "call token required", 21)
-                return
-            if token == b"":
-                reply = InformationElements(call_token=self.tokens.issue(addr, now))
-                self._reply_stateless(frame, addr, IaxCommand.CALLTOKEN, ies=reply)
-                return
-            if not self.tokens.valid(token, addr, now):
-                self._drop(addr, "NEW with an invalid or expired call token")
-                return
+        if not self._token_checked(frame, addr, now, IaxCommand.REJECT):
+            return
         half_open = sum(
             1
             for s in self.sessions.values()
@@ -388,24 +425,21 @@ class Endpoint:
                 frame, addr, IaxCommand.REJECT, "unsupported protocol version", 50
             )
             return
+        username = ies.username
+        if self.authenticator is not None and (
+            username is None or username not in self.config.users
+        ):
+            self._reply_stateless(frame, addr, IaxCommand.REJECT, "No authority found", 50)
+            return
         call = self._new_call(addr, now, outgoing=False, formats=self.config.formats)
         call.remote_call = frame.source_call
         self.bind_remote(call)
         call.reliability.receive(frame)
         call.offered(ies)
-        self.emit(
-            IncomingCall(
-                call.local_call,
-                addr,
-                ies.calling_number,
-                ies.calling_name,
-                ies.called_number,
-                ies.called_context,
-                ies.username,
-                call.rx_format,
-                bool(ies.auto_answer),
-            )
-        )
+        if self.authenticator is not None and username is not None:
+            call.authenticate_caller(self.authenticator, username, now)
+        else:
+            call.announce()
 
     def _answer_poke(self, frame: FullFrame, addr: Address, now: float) -> None:
         poke = PokeReply(self, self._allocate_call_number(), addr, now, self.config.retry)
