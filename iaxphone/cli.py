@@ -1,0 +1,73 @@
+"""The ``iaxphone`` command.
+
+Sub-commands so far:
+
+    iaxphone decode HEX     pretty-print one IAX2 datagram, like Asterisk's
+                            "iax2 set debug on" (spaces and colons allowed)
+
+Exit codes: 0 success; 2 bad arguments or input (the message says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from iaxphone import __version__
+from iaxphone.wire.errors import FrameParseError
+from iaxphone.wire.frames import describe, parse_frame
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad arguments or input: one line for the user, exit 2."""
+
+
+def parse_hex(text: str) -> bytes:
+    cleaned = "".join(text.replace(":", " ").replace("0x", " ").split())
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise UsageError(f"not hexadecimal: {text[:40]!r}") from None
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    data = parse_hex(" ".join(args.hex))
+    try:
+        frame = parse_frame(data)
+    except FrameParseError as exc:
+        raise UsageError(f"not an IAX2 frame: {exc}") from None
+    print(describe(frame, direction="Rx" if args.rx else "Tx", reveal_secrets=args.reveal_secrets))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iaxphone", description="IAX2 softphone for Asterisk offices."
+    )
+    parser.add_argument("--version", action="version", version=f"iaxphone {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    decode = commands.add_parser("decode", help="pretty-print an IAX2 datagram given in hex")
+    decode.add_argument("hex", nargs="+", help="the datagram as hex (spaces and colons allowed)")
+    decode.add_argument("--rx", action="store_true", help="label it received rather than sent")
+    decode.add_argument("--reveal-secrets", action="store_true", help="show PASSWORD IEs in clear")
+    decode.set_defaults(run=cmd_decode)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+    except UsageError as exc:
+        print(f"iaxphone: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
