@@ -1,0 +1,84 @@
+"""Benchmark results and the RESULTS.md writer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+RESULTS_FILE = Path(__file__).parent / "RESULTS.md"
+
+
+@dataclass(frozen=True)
+class Result:
+    """One measured figure, with the target it is judged against (if any)."""
+
+    scenario: str
+    metric: str
+    value: float
+    unit: str
+    target: str = ""
+    met: bool | None = None
+
+    def row(self) -> str:
+        verdict = {True: "meets target", False: "**BELOW TARGET**", None: ""}[self.met]
+        return f"| {self.metric} | {self.value:,.2f} {self.unit} | {self.target} | {verdict} |"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
+
+
+def commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        )
+        return out.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def write(
+    results: list[Result], notes: dict[str, str] | None = None, path: Path = RESULTS_FILE
+) -> None:
+    lines = [
+        "# iaxphone benchmark results",
+        "",
+        "Written by `python -m benchmarks` (or `make bench`); do not edit by hand.",
+        "",
+        f"- machine: {machine()}",
+        f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- commit: {commit()}",
+        "",
+    ]
+    scenarios: dict[str, list[Result]] = {}
+    for result in results:
+        scenarios.setdefault(result.scenario, []).append(result)
+    for scenario, rows in scenarios.items():
+        lines += [
+            f"## {scenario}",
+            "",
+            "| metric | measured | target | verdict |",
+            "|---|---|---|---|",
+        ]
+        lines += [r.row() for r in rows]
+        if notes and scenario in notes:
+            lines += ["", notes[scenario]]
+        lines.append("")
+    path.write_text("\n".join(lines))
