@@ -39,9 +39,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from iaxphone.wire.constants import ControlType, FrameType, IaxCommand
+from iaxphone.wire.constants import CODEC_PREF_ORDER, ControlType, FrameType, IaxCommand
 from iaxphone.wire.frames import FullFrame, MiniFrame
-from iaxphone.wire.ies import InformationElements
+from iaxphone.wire.ies import InformationElements, formats_to_codec_prefs
 from iaxphone.wire.seqnum import unwrap_timestamp
 
 from .auth import AuthenticationError, Credentials, answer_challenge
@@ -241,6 +241,9 @@ class Call(Session):
             ies.username = options.username
         if options.language:
             ies.language = options.language
+        prefs = [fmt for fmt in self.formats if fmt in CODEC_PREF_ORDER]
+        if prefs:
+            ies.codec_prefs = formats_to_codec_prefs(prefs)
         ies.capability = self.capability & 0xFFFFFFFF
         ies.format = preferred & 0xFFFFFFFF
         ies.capability2 = self.capability
