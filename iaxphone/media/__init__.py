@@ -1,0 +1,1 @@
+"""Media engine: codecs, jitter buffer, concealment, audio devices, statistics."""
