@@ -1,0 +1,92 @@
+"""Pitch-based concealment (G.711 Appendix I style) against zero-fill."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from pesq import pesq
+
+from iaxphone.media.plc import PitchConcealer
+from tests.speech import have_espeak, speech
+
+FRAME = 160
+
+
+def run_with_loss(
+    signal: npt.NDArray[np.int16], lost: list[bool], rate: int = 8000
+) -> tuple[np.ndarray, np.ndarray]:
+    frame = FRAME * rate // 8000
+    plc = PitchConcealer(rate)
+    concealed, zero_filled = signal.copy(), signal.copy()
+    for i, is_lost in enumerate(lost):
+        part = slice(i * frame, (i + 1) * frame)
+        if is_lost:
+            concealed[part] = plc.conceal(frame)
+            zero_filled[part] = 0
+        else:
+            concealed[part] = plc.good(signal[part])
+    return concealed, zero_filled
+
+
+@pytest.mark.skipif(not have_espeak(), reason="espeak-ng is not installed (make system)")
+@pytest.mark.parametrize(("loss", "gain"), [(0.05, 0.12), (0.10, 0.25), (0.20, 0.15)])
+def test_concealment_beats_zero_fill_on_speech(loss: float, gain: float) -> None:
+    x = speech(8000)
+    frames = len(x) // FRAME
+    x = x[: frames * FRAME]
+    rng = random.Random(3)
+    lost = [i > 0 and rng.random() < loss for i in range(frames)]
+    concealed, zero_filled = run_with_loss(x, lost)
+    score_plc = pesq(8000, x, concealed, "nb")
+    score_zero = pesq(8000, x, zero_filled, "nb")
+    assert score_plc >= score_zero + gain, (score_plc, score_zero)
+
+
+def test_a_periodic_signal_is_continued_in_phase() -> None:
+    t = np.arange(8000) / 8000
+    tone = (8000 * np.sin(2 * np.pi * 200 * t)).astype(np.int16)  # 40-sample period
+    plc = PitchConcealer(8000)
+    for i in range(10):
+        plc.good(tone[i * FRAME : (i + 1) * FRAME])
+    assert plc.find_pitch() == 40
+    guess = plc.conceal(80).astype(float)  # the first 10 ms, before any fading
+    truth = tone[1600:1680].astype(float)
+    snr = 10 * np.log10(np.sum(truth**2) / np.sum((truth - guess) ** 2))
+    assert snr > 20
+
+
+def test_long_loss_fades_to_silence_by_60_ms() -> None:
+    t = np.arange(4000) / 8000
+    tone = (8000 * np.sin(2 * np.pi * 150 * t)).astype(np.int16)
+    plc = PitchConcealer(8000)
+    for i in range(10):
+        plc.good(tone[i * FRAME : (i + 1) * FRAME])
+    out = np.concatenate([plc.conceal(FRAME) for _ in range(4)]).astype(float)
+    first_10ms, third_frame = np.abs(out[:80]).max(), np.abs(out[320:480]).max()
+    assert first_10ms > 7000
+    assert np.all(out[480:] == 0)  # 60 ms and after
+    assert third_frame < 0.6 * first_10ms
+
+
+def test_return_after_loss_has_no_click() -> None:
+    t = np.arange(8000) / 8000
+    tone = (8000 * np.sin(2 * np.pi * 180 * t + 0.3)).astype(np.int16)
+    lost = [i in (5, 6) for i in range(12)]
+    concealed, zero_filled = run_with_loss(tone[: 12 * FRAME], lost)
+    step = np.abs(np.diff(concealed.astype(float)))
+    natural = np.abs(np.diff(tone.astype(float))).max()
+    assert step.max() <= 1.5 * natural
+    assert np.abs(np.diff(zero_filled.astype(float))).max() > 1.5 * natural  # zero-fill does click
+
+
+def test_wideband_concealment_scales_the_pitch_range() -> None:
+    t = np.arange(16000) / 16000
+    tone = (8000 * np.sin(2 * np.pi * 200 * t)).astype(np.int16)  # 80 samples at 16 kHz
+    plc = PitchConcealer(16000)
+    for i in range(10):
+        plc.good(tone[i * 320 : (i + 1) * 320])
+    assert plc.find_pitch() == 80
+    assert len(plc.conceal(320)) == 320
