@@ -1,0 +1,150 @@
+"""Live call statistics: RFC 3550 jitter, loss, levels and an E-model MOS.
+
+Theory of operation
+-------------------
+:class:`ReceiveStats` sees every voice frame as it arrives (sender
+timestamp, arrival time) and keeps the RFC 3550 interarrival jitter,
+``J += (|D| - J) / 16`` where ``D`` is the change in relative transit
+between consecutive packets, in milliseconds.
+
+:func:`mos_estimate` is the ITU-T G.107 E-model reduced to what a phone
+can know: the transmission rating ``R = 93.2 - Id - Ie_eff`` with the delay
+impairment ``Id`` from the one-way delay (network + jitter buffer + codec
+frame) and the effective equipment impairment ``Ie_eff`` from the codec's
+``Ie``/``Bpl`` (G.113 Appendix I) and the packet loss seen after the jitter
+buffer; then G.107's R-to-MOS mapping.  Wideband codecs are rated on the
+narrowband scale (their benefit is not counted), which keeps the numbers
+comparable between calls.
+
+:class:`CallStats` gathers everything the handset graphs and ``--stats``
+JSON need into one :meth:`snapshot` dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from iaxphone.wire.constants import Format
+
+from .jitterbuffer import JitterStats
+
+# ITU-T G.113 Appendix I: equipment impairment Ie and packet-loss robustness
+# Bpl, with packet-loss concealment where the codec has it.
+CODEC_IMPAIRMENT: dict[int, tuple[float, float]] = {
+    Format.ULAW: (0.0, 25.1),
+    Format.ALAW: (0.0, 25.1),
+    Format.G722: (0.0, 25.1),
+    Format.GSM: (20.0, 10.0),
+    Format.G729: (11.0, 19.0),
+    Format.OPUS: (0.0, 20.0),
+}
+
+
+def r_to_mos(r: float) -> float:
+    if r <= 0:
+        return 1.0
+    if r >= 100:
+        return 4.5
+    return 1.0 + 0.035 * r + r * (r - 60.0) * (100.0 - r) * 7e-6
+
+
+def mos_estimate(
+    one_way_delay_ms: float, loss_fraction: float, codec: int, burst_ratio: float = 1.0
+) -> float:
+    """E-model MOS (G.107, simplified) for a one-way delay, a loss fraction and a codec."""
+    d = max(0.0, one_way_delay_ms)
+    delay_impairment = 0.024 * d + (0.11 * (d - 177.3) if d > 177.3 else 0.0)
+    ie, bpl = CODEC_IMPAIRMENT.get(codec, (0.0, 25.1))
+    ppl = 100.0 * min(max(loss_fraction, 0.0), 1.0)
+    ie_eff = ie + (95.0 - ie) * ppl / (ppl / max(burst_ratio, 1e-6) + bpl)
+    return round(r_to_mos(93.2 - delay_impairment - ie_eff), 2)
+
+
+def level_dbfs(samples: npt.NDArray[np.int16]) -> tuple[float, float]:
+    """(peak, RMS) level of a block in dBFS; -120 for digital silence."""
+    if len(samples) == 0:
+        return -120.0, -120.0
+    x = samples.astype(np.float64) / 32768.0
+    return _db(float(np.max(np.abs(x)))), _db(float(np.sqrt(np.mean(x * x))))
+
+
+def _db(value: float) -> float:
+    return max(-120.0, 20.0 * float(np.log10(value))) if value > 0 else -120.0
+
+
+@dataclass(slots=True)
+class ReceiveStats:
+    """Arrival-side counters and the RFC 3550 jitter estimate."""
+
+    packets: int = 0
+    bytes: int = 0
+    jitter_ms: float = 0.0
+    _last_transit: float | None = None
+
+    def arrived(self, timestamp_ms: int, arrival: float, size: int) -> None:
+        self.packets += 1
+        self.bytes += size
+        transit = arrival * 1000.0 - timestamp_ms
+        if self._last_transit is not None:
+            d = abs(transit - self._last_transit)
+            self.jitter_ms += (d - self.jitter_ms) / 16.0
+        self._last_transit = transit
+
+    def reset_transit(self) -> None:
+        """After a timestamp resync the transit jumps; do not count that as jitter."""
+        self._last_transit = None
+
+
+@dataclass(slots=True)
+class CallStats:
+    """Everything measured about one call's media, for events and JSON."""
+
+    codec: int = 0
+    frame_ms: int = 20
+    sent_packets: int = 0
+    sent_bytes: int = 0
+    received: ReceiveStats = field(default_factory=ReceiveStats)
+    rtt_ms: float | None = None
+    far_end: dict[str, int] = field(default_factory=dict)
+    mic_peak_dbfs: float = -120.0
+    mic_rms_dbfs: float = -120.0
+    speaker_peak_dbfs: float = -120.0
+    speaker_rms_dbfs: float = -120.0
+    concealed_ms: int = 0
+
+    def loss_fraction(self, jitter: JitterStats) -> float:
+        expected = jitter.played + jitter.lost
+        return jitter.lost / expected if expected else 0.0
+
+    def snapshot(self, jitter: JitterStats) -> dict[str, float | int | str | dict[str, int] | None]:
+        loss = self.loss_fraction(jitter)
+        network_ms = (self.rtt_ms / 2.0) if self.rtt_ms is not None else 0.0
+        one_way = network_ms + jitter.mean_delay_ms + self.frame_ms
+        name = Format(self.codec).name if self.codec else None
+        return {
+            "codec": name.lower() if name else None,
+            "packets_sent": self.sent_packets,
+            "bytes_sent": self.sent_bytes,
+            "packets_received": self.received.packets,
+            "bytes_received": self.received.bytes,
+            "lost": jitter.lost,
+            "late": jitter.late,
+            "duplicates": jitter.duplicates,
+            "out_of_order": jitter.out_of_order,
+            "loss_percent": round(100.0 * loss, 2),
+            "jitter_ms": round(self.received.jitter_ms, 2),
+            "jb_target_ms": round(jitter.target_ms, 1),
+            "jb_delay_ms": round(jitter.delay_ms, 1),
+            "jb_mean_delay_ms": round(jitter.mean_delay_ms, 1),
+            "concealed_ms": self.concealed_ms,
+            "rtt_ms": None if self.rtt_ms is None else round(self.rtt_ms, 1),
+            "mos": mos_estimate(one_way, loss, self.codec),
+            "mic_peak_dbfs": round(self.mic_peak_dbfs, 1),
+            "mic_rms_dbfs": round(self.mic_rms_dbfs, 1),
+            "speaker_peak_dbfs": round(self.speaker_peak_dbfs, 1),
+            "speaker_rms_dbfs": round(self.speaker_rms_dbfs, 1),
+            "far_end": dict(self.far_end),
+        }

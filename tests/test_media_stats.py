@@ -1,0 +1,65 @@
+"""Call statistics: RFC 3550 jitter, levels, E-model MOS."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from iaxphone.media.jitterbuffer import JitterStats
+from iaxphone.media.stats import CallStats, ReceiveStats, level_dbfs, mos_estimate
+from iaxphone.wire.constants import Format
+
+
+def test_rfc3550_jitter_is_zero_for_a_steady_stream_and_tracks_spread() -> None:
+    steady = ReceiveStats()
+    for i in range(500):
+        steady.arrived(i * 20, i * 0.020 + 0.030, 160)
+    assert steady.jitter_ms == pytest.approx(0.0, abs=1e-6)
+    rng = random.Random(5)
+    jittery = ReceiveStats()
+    for i in range(5000):
+        jittery.arrived(i * 20, i * 0.020 + rng.uniform(0, 0.040), 160)
+    # Uniform 0-40 ms transit: E|D| = 40/3 ms, to which the estimator converges.
+    assert 10.0 < jittery.jitter_ms < 17.0
+    assert jittery.packets == 5000 and jittery.bytes == 5000 * 160
+
+
+def test_levels_in_dbfs() -> None:
+    full = np.full(160, 32767, dtype=np.int16)
+    peak, rms = level_dbfs(full)
+    assert peak == pytest.approx(0.0, abs=0.01) and rms == pytest.approx(0.0, abs=0.01)
+    t = np.arange(160) / 8000
+    half_sine = (16384 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
+    peak, rms = level_dbfs(half_sine)
+    assert peak == pytest.approx(-6.02, abs=0.1) and rms == pytest.approx(-9.03, abs=0.2)
+    assert level_dbfs(np.zeros(160, dtype=np.int16)) == (-120.0, -120.0)
+
+
+def test_mos_follows_delay_loss_and_codec() -> None:
+    clean = mos_estimate(40, 0.0, Format.ULAW)
+    assert 4.3 <= clean <= 4.5
+    assert mos_estimate(40, 0.05, Format.ULAW) < clean - 0.5
+    assert mos_estimate(400, 0.0, Format.ULAW) < clean - 0.5
+    assert mos_estimate(40, 0.0, Format.G729) < clean
+    assert mos_estimate(40, 0.0, Format.GSM) < mos_estimate(40, 0.0, Format.G729)
+    assert mos_estimate(40, 1.0, Format.ULAW) >= 1.0
+
+
+def test_snapshot_has_every_field_the_front_ends_use() -> None:
+    stats = CallStats(codec=Format.ULAW)
+    jitter = JitterStats(played=95, lost=5)
+    snap = stats.snapshot(jitter)
+    assert snap["codec"] == "ulaw"
+    assert snap["loss_percent"] == 5.0
+    for key in (
+        "jitter_ms",
+        "jb_target_ms",
+        "jb_delay_ms",
+        "mos",
+        "rtt_ms",
+        "mic_rms_dbfs",
+        "far_end",
+    ):
+        assert key in snap
