@@ -28,13 +28,15 @@ expects from phones (CONTROL HOLD/UNHOLD from the PBX are reported too).
 Quelch, DTMF, text, flash and transfers are the control and IAX frames of
 RFC 5456; each is acknowledged and reported as an event.
 Every 10 s (configurable) an UP call sends PING with receiver-report IEs
-and LAGRQ, and reports the round-trip time from the replies.
+and reports the round-trip time from the PONG; it answers the peer's PING
+and LAGRQ.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -128,6 +130,7 @@ class MediaCounters:
     received: int = 0
     full_sent: int = 0
     out_of_order: int = 0
+    duplicates: int = 0
 
 
 class Call(Session):
@@ -169,6 +172,7 @@ class Call(Session):
         self.last_voice_format = 0
         self.rx_last_ts = 0
         self.rx_format = 0
+        self.rx_recent: deque[int] = deque(maxlen=16)
         self.media = MediaCounters()
         self.receiver_report: Callable[[], dict[str, int]] | None = None
         self._handlers: dict[tuple[int, int], Callable[[FullFrame, float], None]] = {
@@ -185,6 +189,8 @@ class Call(Session):
             (FrameType.IAX, IaxCommand.UNQUELCH): self._on_quelch,
             (FrameType.IAX, IaxCommand.TRANSFER): self._on_transfer,
             (FrameType.IAX, IaxCommand.TXREQ): self._on_txreq,
+            (FrameType.IAX, IaxCommand.TXREJ): self._on_refusal,
+            (FrameType.IAX, IaxCommand.UNSUPPORT): self._on_refusal,
             (FrameType.IAX, IaxCommand.NEW): self._on_duplicate_new,
             (FrameType.CONTROL, ControlType.PROCEEDING): self._on_proceeding,
             (FrameType.CONTROL, ControlType.RINGING): self._on_ringing,
@@ -265,9 +271,9 @@ class Call(Session):
         self.send_ack(frame)
 
     def _on_authreq(self, frame: FullFrame, now: float) -> None:
-        assert frame.ies is not None and self.options is not None
-        if self.state is not CallState.DIALING:
-            self.send_ack(frame)
+        assert frame.ies is not None
+        if self.options is None or self.state is not CallState.DIALING:
+            self.send_ack(frame)  # not ours to answer: an incoming call, or too late
             return
         credentials = None
         if self.options.secret is not None:
@@ -558,6 +564,10 @@ class Call(Session):
     def _audio_in(self, ts: int, payload: bytes) -> None:
         if self.state is CallState.ENDED:
             return
+        if ts in self.rx_recent:
+            self.media.duplicates += 1  # a copy the network made: deliver once
+            return
+        self.rx_recent.append(ts)
         if ts < self.rx_last_ts:
             self.media.out_of_order += 1
         else:
@@ -630,6 +640,11 @@ class Call(Session):
             )
         )
 
+    def _on_refusal(self, frame: FullFrame, now: float) -> None:
+        """UNSUPPORT / TXREJ: the peer declined something we sent; note it, never answer in kind."""
+        self.send_ack(frame)
+        log.debug("call %d: peer refused with %s", self.local_call, frame.subclass)
+
     def _on_txreq(self, frame: FullFrame, now: float) -> None:
         # Native (media path) transfer is refused: media stays through the PBX.
         self.send_iax(IaxCommand.TXREJ, now)
@@ -656,7 +671,7 @@ class Call(Session):
         assert frame.ies is not None
         self.send_ack(frame)
         sent = self.ping_sent.pop(frame.timestamp, None)
-        rtt = int((now - sent) * 1000) if sent is not None else None
+        rtt = round((now - sent) * 1000) if sent is not None else None
         ies = frame.ies
         loss = ies.rr_loss
         self.host.emit(
@@ -680,7 +695,7 @@ class Call(Session):
         self.send_ack(frame)
         sent = self.ping_sent.pop(frame.timestamp, None)
         if sent is not None:
-            self.host.emit(PeerReport(self.local_call, int((now - sent) * 1000)))
+            self.host.emit(PeerReport(self.local_call, round((now - sent) * 1000)))
 
     def next_deadline(self) -> float | None:
         base = super().next_deadline()

@@ -72,9 +72,20 @@ class EndpointConfig:
 
 
 class PokeReply(Session):
-    """Answers one POKE with PONG, then waits briefly for the ACK."""
+    """Answers one POKE with PONG (again for each retransmitted POKE), then lingers."""
 
     kind = "poke"
+
+    def answer(self, poke: FullFrame, now: float) -> None:
+        self.send_iax(IaxCommand.PONG, now, timestamp=poke.timestamp, reliable=False)
+
+    def receive(self, frame: FullFrame, now: float) -> None:
+        if frame.frame_type == FrameType.IAX and frame.subclass == IaxCommand.POKE:
+            # Our PONG was lost: the poker sends its POKE again.
+            self.reliability.oseqno = 0
+            self.answer(frame, now)
+            return
+        super().receive(frame, now)
 
     def handle(self, frame: FullFrame, now: float) -> None:
         self.send_ack(frame)
@@ -325,9 +336,7 @@ class Endpoint:
         elif frame.subclass == IaxCommand.POKE:
             self._answer_poke(frame, addr, now)
         elif frame.subclass in (IaxCommand.REGREQ, IaxCommand.REGREL):
-            self._reply_stateless(
-                frame, addr, IaxCommand.REGREJ, "this endpoint is not a registrar", 29
-            )
+            self._receive_regreq(frame, addr, now)
         else:
             self._drop(addr, f"{frame.subclass!s} for no call")
 
@@ -340,7 +349,8 @@ class Endpoint:
             self._drop(addr, f"frame for unknown call {frame.dest_call}")
             return
         is_iax = frame.frame_type == FrameType.IAX
-        if is_iax and frame.subclass == IaxCommand.CALLTOKEN:
+        if is_iax and frame.subclass == IaxCommand.CALLTOKEN and not session.reply_seen:
+            # Out of band, before the peer has answered anything: restart with the token.
             token = frame.ies.call_token if frame.ies is not None else None
             if token and isinstance(session, Call | RegistrationTransaction):
                 session.on_call_token(token, now)
@@ -353,8 +363,8 @@ class Endpoint:
             return
         if session.remote_call and frame.source_call != session.remote_call:
             # Asterisk answers a token failure from call number 1; a session
-            # still waiting for its first reply may learn a new number.
-            if session.reliability.iseqno == 0:
+            # that has not yet accepted a reply may learn the peer's real number.
+            if not session.reply_seen:
                 self.by_remote.pop((session.peer, session.remote_call), None)
                 session.remote_call = 0
             else:
@@ -447,7 +457,7 @@ class Endpoint:
         poke.remote_call = frame.source_call
         self.bind_remote(poke)
         poke.reliability.receive(frame)
-        poke.send_iax(IaxCommand.PONG, now, timestamp=frame.timestamp, reliable=False)
+        poke.answer(frame, now)
         poke.close(now, linger=2.0)
 
     def _reply_stateless(

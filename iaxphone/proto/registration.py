@@ -170,7 +170,9 @@ class RegistrationTransaction(Session):
         self.send_iax(self.command, now, self._request_ies())
 
     def on_call_token(self, token: bytes, now: float) -> None:
-        """The registrar wants a token: start over with it, seqnos reset."""
+        """The registrar wants a token: start over with it, seqnos reset (once)."""
+        if self.call_token:
+            return  # a late copy of the first token request
         self.call_token = token
         self.reliability.forget()
         self.reliability.oseqno = self.reliability.iseqno = 0

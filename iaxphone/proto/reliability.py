@@ -61,6 +61,8 @@ class Pending:
     deadline: float
     interval: float
     sends: int = 1
+    last_sent: float = 0.0
+    vnak_resent: bool = False
 
 
 @dataclass(slots=True)
@@ -73,6 +75,14 @@ class RetryPolicy:
     initial: float = 0.25
     maximum: float = 2.0
     max_retries: int = 4
+
+    def give_up_after(self) -> float:
+        """Seconds from the first send of a frame until it is given up on."""
+        total, interval = 0.0, self.initial
+        for _ in range(self.max_retries + 1):
+            total += interval
+            interval = min(interval * 2, self.maximum)
+        return total
 
 
 class Reliability:
@@ -103,7 +113,7 @@ class Reliability:
         if is_unsequenced(frame):
             return
         first = self.policy.initial if interval is None else interval
-        self.pending.append(Pending(frame, data, now + first, first))
+        self.pending.append(Pending(frame, data, now + first, first, last_sent=now))
 
     def next_deadline(self) -> float | None:
         return min((p.deadline for p in self.pending), default=None)
@@ -117,6 +127,7 @@ class Reliability:
             if pending.sends > self.policy.max_retries:
                 return resend, pending
             pending.sends += 1
+            pending.last_sent = now
             pending.interval = min(pending.interval * 2, self.policy.maximum)
             pending.deadline = now + pending.interval
             self.retransmissions += 1
@@ -127,9 +138,23 @@ class Reliability:
         """The peer expects ``iseqno`` next: every frame we sent before it arrived."""
         self.pending = [p for p in self.pending if seq_diff(p.frame.oseqno, iseqno) >= 0]
 
-    def resend_from(self, iseqno: int) -> list[Pending]:
-        """VNAK: the peer lost frames from ``iseqno`` on; resend all pending from there."""
-        again = [p for p in self.pending if seq_diff(p.frame.oseqno, iseqno) >= 0]
+    def resend_from(self, iseqno: int, now: float) -> list[Pending]:
+        """VNAK: the peer lost frames from ``iseqno`` on; resend those pending from there.
+
+        A frame resent for a VNAK is not resent for another VNAK within
+        ``initial / 2`` s, so VNAKs cannot make a retransmission storm; such
+        resends do not use up the retry budget (the timer's retransmissions
+        still give up on a frame that is never acknowledged).
+        """
+        again = []
+        for pending in self.pending:
+            if seq_diff(pending.frame.oseqno, iseqno) < 0:
+                continue
+            if pending.vnak_resent and now - pending.last_sent < self.policy.initial / 2:
+                continue
+            pending.last_sent = now
+            pending.vnak_resent = True
+            again.append(pending)
         self.retransmissions += len(again)
         return again
 

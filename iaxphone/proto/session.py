@@ -15,6 +15,7 @@ plus 3 ms, so every frame we send can be told apart by its timestamp.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
@@ -28,6 +29,8 @@ from .reliability import Arrival, Reliability, RetryPolicy
 log = logging.getLogger("iaxphone.proto")
 
 Address = tuple[str, int]
+
+SEND_WINDOW = 64  # frames awaiting acknowledgement, well under half of 256
 
 # Requests whose reply acknowledges them: no separate ACK is sent.
 ANSWERED_BY_REPLY = frozenset(
@@ -74,13 +77,18 @@ class Session:
         self.reliability = Reliability(retry)
         self.linger_until: float | None = None
         self.closed = False
+        self.reply_seen = False  # an in-order frame from the peer was accepted
+        self.backlog: deque[FullFrame] = deque()
+        self.ahead: dict[int, FullFrame] = {}  # received past a gap, by oseqno
+        self.vnak_for = -1
+        self.vnak_at = float("-inf")
         self.frames_in = 0
         self.frames_out = 0
 
     # -- timestamps -------------------------------------------------------------
 
     def elapsed_ms(self, now: float) -> int:
-        return max(0, int((now - self.started) * 1000))
+        return max(0, round((now - self.started) * 1000))
 
     def next_timestamp(self, now: float) -> int:
         ts = self.elapsed_ms(now)
@@ -102,7 +110,13 @@ class Session:
         timestamp: int | None = None,
         reliable: bool = True,
     ) -> FullFrame:
-        """Build, sequence, send and (unless it is unsequenced) track a full frame."""
+        """Build, sequence, send and (unless it is unsequenced) track a full frame.
+
+        At most :data:`SEND_WINDOW` frames wait for acknowledgement; beyond
+        that, frames queue in order and go out as ACKs open the window (more
+        than half the 8-bit sequence space in flight would make old and new
+        frames indistinguishable).
+        """
         frame = FullFrame(
             source_call=self.local_call,
             dest_call=self.remote_call,
@@ -114,13 +128,24 @@ class Session:
             payload=payload,
             ies=ies,
         )
+        if reliable and (self.backlog or len(self.reliability.pending) >= SEND_WINDOW):
+            self.backlog.append(frame)
+            return frame
+        self._transmit_full(frame, now, reliable)
+        return frame
+
+    def _transmit_full(self, frame: FullFrame, now: float, reliable: bool = True) -> None:
+        frame.dest_call = self.remote_call
         self.reliability.stamp(frame)
         data = frame.to_bytes()
         self.host.transmit(data, self.peer)
         self.frames_out += 1
         if reliable:
             self.reliability.track(frame, data, now)
-        return frame
+
+    def flush_backlog(self, now: float) -> None:
+        while self.backlog and len(self.reliability.pending) < SEND_WINDOW:
+            self._transmit_full(self.backlog.popleft(), now)
 
     def send_iax(
         self, command: IaxCommand, now: float, ies: InformationElements | None = None, **kw: int
@@ -156,12 +181,19 @@ class Session:
     # -- receiving --------------------------------------------------------------
 
     def receive(self, frame: FullFrame, now: float) -> None:
-        """Sequence-check a full frame for this session, then handle it."""
+        """Sequence-check a full frame for this session, then handle it.
+
+        Frames that arrive ahead of a gap are kept (up to a window) and handled
+        as soon as the gap is filled, so one lost frame costs one
+        retransmission, not every frame after it.  The gap is reported with
+        VNAK, at most once per half retry interval.
+        """
         if self.remote_call == 0 and frame.source_call:
             self.remote_call = frame.source_call
             self.host.bind_remote(self)
         self.frames_in += 1
         arrival = self.reliability.receive(frame)
+        self.flush_backlog(now)
         if arrival is Arrival.DUPLICATE:
             log.debug(
                 "%s %d: duplicate oseqno %d, ACKed again", self.kind, self.local_call, frame.oseqno
@@ -169,21 +201,40 @@ class Session:
             self.send_ack(frame)
             return
         if arrival is Arrival.GAP:
-            log.debug(
-                "%s %d: gap (got %d, expected %d), VNAK",
-                self.kind,
-                self.local_call,
-                frame.oseqno,
-                self.reliability.iseqno,
-            )
-            self.send_unsequenced(IaxCommand.VNAK, frame.timestamp)
+            if len(self.ahead) < SEND_WINDOW:
+                self.ahead.setdefault(frame.oseqno, frame)
+            expected = self.reliability.iseqno
+            if (
+                expected != self.vnak_for
+                or now - self.vnak_at >= self.reliability.policy.initial / 2
+            ):
+                log.debug(
+                    "%s %d: gap (got %d, expected %d), VNAK",
+                    self.kind,
+                    self.local_call,
+                    frame.oseqno,
+                    expected,
+                )
+                self.vnak_for, self.vnak_at = expected, now
+                self.send_unsequenced(IaxCommand.VNAK, frame.timestamp)
             return
+        self.reply_seen = True
+        self._process(frame, now)
+        while self.ahead and not self.closed:
+            following = self.ahead.pop(self.reliability.iseqno, None)
+            if following is None:
+                break
+            self.reliability.receive(following)
+            self._process(following, now)
+
+    def _process(self, frame: FullFrame, now: float) -> None:
+        """An in-order (or unsequenced) frame: the common commands, then the session's own."""
         if frame.frame_type == FrameType.IAX:
             command = frame.subclass
             if command == IaxCommand.ACK:
                 return
             if command == IaxCommand.VNAK:
-                self.retransmit(self.reliability.resend_from(frame.iseqno))
+                self.retransmit(self.reliability.resend_from(frame.iseqno, now))
                 return
         elif frame.frame_type == FrameType.NULL:
             return
@@ -216,7 +267,11 @@ class Session:
         return min(deadlines, default=None)
 
     def on_timer(self, now: float) -> None:
-        if self.linger_until is not None and now >= self.linger_until:
+        if (
+            self.linger_until is not None
+            and now >= self.linger_until
+            and not self.reliability.pending
+        ):
             self.host.release(self)
             return
         resend, dead = self.reliability.due(now)
@@ -229,7 +284,14 @@ class Session:
         """A frame ran out of retransmissions: the peer is gone."""
         self.close(now, linger=0.0)
 
-    def close(self, now: float, linger: float = 4.0) -> None:
-        """End the session; keep it ``linger`` s to ACK retransmissions, then release it."""
+    def close(self, now: float, linger: float | None = None) -> None:
+        """End the session; keep it to ACK the peer's retransmissions, then release it.
+
+        By default it lingers as long as a frame can be retransmitted, and in
+        any case until our own pending frames (a HANGUP) are acknowledged or
+        given up on.
+        """
         self.closed = True
-        self.linger_until = now + linger
+        self.linger_until = now + (
+            self.reliability.policy.give_up_after() if linger is None else linger
+        )
