@@ -1,0 +1,213 @@
+"""Clock-driven virtual audio devices for headless use and tests.
+
+Pipeline position::
+
+    [source] -> encode -> network          network -> ... -> aubuf -> [sink]
+
+Theory of operation
+-------------------
+A virtual device has no clock of its own: the media session's pacer asks a
+source for exactly one frame of samples each frame interval and hands a
+sink one frame each interval.  So a 10-second WAV file takes 10 seconds to
+send, whatever the machine's speed (ALSA's ``null`` device here is not paced
+in real time, which is why these exist).
+
+Sources: a WAV file (any rate, mono or stereo, resampled and mixed down to
+the codec's rate with soxr; silence after the end), a sine tone, silence,
+and the loopback of a sink.  Sinks: a WAV file (written as it plays, closed
+properly so nothing is lost), memory (tests read it back), and null.
+"""
+
+from __future__ import annotations
+
+import wave
+from collections import deque
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+import soxr
+
+Samples = npt.NDArray[np.int16]
+
+
+class AudioFileError(Exception):
+    """A WAV file that cannot be used; the message names the file and the reason."""
+
+
+class Source(Protocol):
+    rate: int
+
+    def read(self, count: int) -> Samples: ...
+
+
+class Sink(Protocol):
+    rate: int
+
+    def write(self, samples: Samples) -> None: ...
+    def close(self) -> None: ...
+
+
+def load_wav(path: Path, rate: int) -> Samples:
+    """A whole WAV file as mono int16 at ``rate`` Hz (resampled, channels averaged)."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            width, channels, native = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
+            raw = wav.readframes(wav.getnframes())
+    except FileNotFoundError:
+        raise AudioFileError(f"{path}: no such file") from None
+    except (wave.Error, EOFError) as exc:
+        raise AudioFileError(f"{path}: not a PCM WAV file ({exc})") from None
+    except OSError as exc:
+        raise AudioFileError(f"{path}: {exc.strerror or exc}") from None
+    if width == 2:
+        data = np.frombuffer(raw, dtype="<i2").astype(np.float32)
+    elif width == 1:
+        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) * 256.0
+    elif width == 4:
+        data = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 65536.0
+    else:
+        raise AudioFileError(
+            f"{path}: {8 * width}-bit samples are not supported (use 8, 16 or 32-bit PCM)"
+        )
+    if channels > 1:
+        data = data[: len(data) // channels * channels].reshape(-1, channels).mean(axis=1)
+    if native != rate and len(data):
+        data = soxr.resample(data, native, rate)
+    return np.clip(np.rint(data), -32768, 32767).astype(np.int16)
+
+
+class WavSource:
+    """Plays a WAV file once, then silence.  ``finished`` tells when it ran out."""
+
+    def __init__(self, path: Path, rate: int) -> None:
+        self.rate = rate
+        self.samples = load_wav(path, rate)
+        self.position = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.position >= len(self.samples)
+
+    def read(self, count: int) -> Samples:
+        chunk = self.samples[self.position : self.position + count]
+        self.position += count
+        if len(chunk) < count:
+            chunk = np.concatenate((chunk, np.zeros(count - len(chunk), dtype=np.int16)))
+        return chunk
+
+
+class ToneSource:
+    """A continuous sine tone, phase-continuous across frames."""
+
+    def __init__(self, frequency: float, rate: int, level_dbfs: float = -12.0) -> None:
+        self.rate = rate
+        self.frequency = frequency
+        self.amplitude = 32767.0 * 10 ** (level_dbfs / 20.0)
+        self.phase = 0
+
+    def read(self, count: int) -> Samples:
+        n = np.arange(self.phase, self.phase + count)
+        self.phase += count
+        return np.rint(self.amplitude * np.sin(2 * np.pi * self.frequency * n / self.rate)).astype(
+            np.int16
+        )
+
+
+class SilenceSource:
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+
+    def read(self, count: int) -> Samples:
+        return np.zeros(count, dtype=np.int16)
+
+
+class MemorySink:
+    """Keeps everything written (tests read ``samples``)."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.chunks: list[Samples] = []
+
+    def write(self, samples: Samples) -> None:
+        self.chunks.append(samples.copy())
+
+    @property
+    def samples(self) -> Samples:
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.int16)
+
+    def close(self) -> None:
+        pass
+
+
+class NullSink:
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+
+    def write(self, samples: Samples) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class WavSink:
+    """Writes 16-bit mono WAV as audio plays; the header is fixed up on close."""
+
+    def __init__(self, path: Path, rate: int) -> None:
+        self.rate = rate
+        self.path = path
+        try:
+            self._wav = wave.open(str(path), "wb")  # noqa: SIM115 - open for the whole call
+        except OSError as exc:
+            raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(rate)
+        self.closed = False
+
+    def write(self, samples: Samples) -> None:
+        if not self.closed:
+            self._wav.writeframes(samples.astype("<i2").tobytes())
+
+    def close(self) -> None:
+        if not self.closed:
+            self._wav.close()
+            self.closed = True
+
+
+class LoopbackSource:
+    """Reads back what a :class:`LoopbackSink` was given (an echo device)."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.queue: deque[Samples] = deque()
+        self.pending = np.zeros(0, dtype=np.int16)
+
+    def sink(self) -> LoopbackSink:
+        return LoopbackSink(self)
+
+    def read(self, count: int) -> Samples:
+        while len(self.pending) < count and self.queue:
+            self.pending = np.concatenate((self.pending, self.queue.popleft()))
+        if len(self.pending) < count:
+            out = np.concatenate(
+                (self.pending, np.zeros(count - len(self.pending), dtype=np.int16))
+            )
+            self.pending = np.zeros(0, dtype=np.int16)
+            return out
+        out, self.pending = self.pending[:count], self.pending[count:]
+        return out
+
+
+class LoopbackSink:
+    def __init__(self, source: LoopbackSource) -> None:
+        self.rate = source.rate
+        self.source = source
+
+    def write(self, samples: Samples) -> None:
+        self.source.queue.append(samples.copy())
+
+    def close(self) -> None:
+        pass
