@@ -9,16 +9,12 @@ with the reason; elsewhere the pbx tests are skipped with the reason.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.pbx import Pbx, run_pbx
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from tests.require import in_ci
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +23,7 @@ def pbx() -> Iterator[Pbx]:
     if started.returncode != 0:
         reason = (started.stderr or started.stdout).strip() or f"exit {started.returncode}"
         message = f"bundled PBX could not start: {reason}"
-        if _in_ci():
+        if in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     already_running = "already running" in started.stdout

@@ -17,6 +17,7 @@ from iaxphone.proto.registration import Account
 from iaxphone.wire.constants import Format, IaxCommand
 from tests.pbx import Pbx
 from tests.phones import call_from, pump_audio
+from tests.require import unavailable
 
 pytestmark = pytest.mark.asyncio
 
@@ -87,8 +88,9 @@ def dissect(path: Path, *fields: str, display_filter: str = "iax2") -> list[list
     return [line.split("\t") for line in out.splitlines()]
 
 
-@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed (make system)")
 async def test_tshark_dissects_a_call_without_complaint(pbx: Pbx, tmp_path: Path) -> None:
+    if shutil.which("tshark") is None:
+        unavailable("tshark is not installed (make system)")
     capture = tmp_path / "call.pcapng"
     async with IaxClient(("127.0.0.1", 0), EndpointConfig(formats=[Format.ULAW])) as client:
         port = client.local_address[1]

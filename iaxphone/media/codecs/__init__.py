@@ -1,0 +1,41 @@
+"""Voice codecs (G.711, G.722, GSM, Opus, G.729): PCM frames <-> IAX2 payloads, and a registry."""
+
+from .base import (
+    CODECS,
+    PCM,
+    Codec,
+    CodecError,
+    CodecInfo,
+    CodecUnavailableError,
+    Decoder,
+    Encoder,
+    codec_by_name,
+    codec_classes,
+    codec_info,
+    formats_mask,
+    is_available,
+    make_decoder,
+    make_encoder,
+    parse_codec_list,
+    supported_formats,
+)
+
+__all__ = [
+    "CODECS",
+    "PCM",
+    "Codec",
+    "CodecError",
+    "CodecInfo",
+    "CodecUnavailableError",
+    "Decoder",
+    "Encoder",
+    "codec_by_name",
+    "codec_classes",
+    "codec_info",
+    "formats_mask",
+    "is_available",
+    "make_decoder",
+    "make_encoder",
+    "parse_codec_list",
+    "supported_formats",
+]
