@@ -210,3 +210,13 @@ def test_across_the_32_bit_wrap_the_buffer_plays_in_order() -> None:
     ts = frames_played(played)
     assert ts == sorted(ts) and len(ts) + jb.stats.skipped == 300
     assert ts[0] == start and ts[-1] == start + 299 * FRAME
+
+
+def test_timestamps_off_the_20_ms_grid_are_followed() -> None:
+    # Asterisk, bridging a call, stamps frames 1-5 ms off a regular grid.
+    offsets = [0, 3, 1, 4, 2]
+    jb = JitterBuffer()
+    played = simulate(jb, 500, ts_of=lambda i: 1000 + i * FRAME + offsets[i % 5])
+    ts = frames_played(played)
+    assert len(ts) + jb.stats.skipped == 500
+    assert jb.stats.lost == 0 and jb.stats.late == 0

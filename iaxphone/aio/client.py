@@ -24,7 +24,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import Endpoint, EndpointConfig
@@ -65,8 +65,19 @@ class CallFailedError(Exception):
         self.ended = ended
 
 
+class MediaSink(Protocol):
+    """Where a call's received voice goes once audio is attached (a MediaSession)."""
+
+    def on_audio(self, timestamp: int, payload: bytes, arrival: float) -> None: ...
+
+
 class CallHandle:
-    """One call as seen from asyncio code."""
+    """One call as seen from asyncio code.
+
+    Received voice goes to :attr:`audio` (a queue of AudioReceived) until a
+    media session is attached as :attr:`media`; then straight to it, with
+    its arrival time.
+    """
 
     def __init__(
         self, client: IaxClient, call_id: int, incoming: IncomingCall | None = None
@@ -80,10 +91,14 @@ class CallHandle:
         self.answered: asyncio.Future[None] = loop.create_future()
         self.ended: asyncio.Future[CallEnded] = loop.create_future()
         self.format = incoming.format if incoming else 0
+        self.media: MediaSink | None = None
 
     def _deliver(self, event: Event) -> None:
         if isinstance(event, AudioReceived):
-            self.audio.put_nowait(event)
+            if self.media is not None:
+                self.media.on_audio(event.timestamp, event.payload, self.client.now())
+            else:
+                self.audio.put_nowait(event)
             return
         self.events.put_nowait(event)
         if isinstance(event, CallAccepted):
@@ -222,6 +237,10 @@ class IaxClient:
                 await asyncio.wait_for(asyncio.gather(*pending, return_exceptions=True), timeout)
         self.transport.close()
         self.transport = None
+
+    def now(self) -> float:
+        assert self.protocol is not None, "IaxClient is not started"
+        return self.protocol.now()
 
     def run(self, command: Callable[[float], T]) -> T:
         """Run an endpoint command at the loop's ``now`` and flush its output."""

@@ -202,7 +202,11 @@ class JitterBuffer:
             self.stats.underruns -= len(self.underrun_concealed)
             self.stats.lost += len(self.underrun_concealed)
             self.underrun_concealed.clear()
-        if self.next_ts is not None and timestamp < self.next_ts and not self.paused:
+        if (
+            self.next_ts is not None
+            and timestamp < self.next_ts - self.frame_ms // 2
+            and not self.paused
+        ):
             if timestamp in self.recent_played:
                 self.stats.duplicates += 1
             else:
@@ -293,8 +297,8 @@ class JitterBuffer:
             self.last_skip = now
             self.stats.skipped += 1
             delay -= self.frame_ms
-        ts = self.next_ts
-        self.next_ts += self.frame_ms
+        ts = self._due_timestamp(self.next_ts)
+        self.next_ts = ts + self.frame_ms
         self.recent_played.append(ts)
         payload = self.frames.pop(ts, None)
         self.stats.delay_ms = delay
@@ -304,6 +308,18 @@ class JitterBuffer:
             return Playout(PlayoutKind.CONCEAL, ts, next_payload=self.frames.get(self.next_ts))
         self.stats.played += 1
         return Playout(PlayoutKind.FRAME, ts, payload)
+
+    def _due_timestamp(self, expected: int) -> int:
+        """The frame to play for ``expected``: exact, or within half a frame of it.
+
+        Senders (Asterisk bridging a call, for one) do not always stamp frames
+        on an exact 20 ms grid; playout follows their grid.
+        """
+        if expected in self.frames:
+            return expected
+        half = self.frame_ms // 2
+        near = [ts for ts in self.frames if expected - half <= ts < expected + half]
+        return min(near) if near else expected
 
     def _underrun(self, delay: float) -> Playout:
         """Nothing newer has arrived: conceal a few frames, then fall silent and wait."""

@@ -1,0 +1,204 @@
+"""One call's audio, both directions, driven by a frame clock.
+
+Pipeline (after baresip)::
+
+    source -> gain/mute -> level -> encode ----------------------> network
+    sink   <- gain <- level <- decode | conceal <- jbuf <- extend ts <- network
+
+Theory of operation
+-------------------
+:meth:`MediaSession.on_audio` takes every voice payload the protocol
+delivers (with its 32-bit timestamp and arrival time) into the jitter
+buffer.  :meth:`MediaSession.tick` runs once per frame interval:
+
+* transmit: read one frame from the source, apply microphone gain and
+  mute, meter it, encode it and hand the payload to ``send``.  Muting
+  either sends silence (the far end hears a live line) or sends nothing;
+  on hold nothing is sent.
+* receive: ask the jitter buffer what to play now.  A frame is decoded; a
+  missing frame is recovered from the next frame's in-band FEC (Opus), or
+  concealed by the codec's own PLC (Opus), or by our pitch-based PLC (PCM
+  codecs); a stretch request is concealed the same way; nothing yet plays
+  silence.  The result gets speaker gain, is metered, and goes to the sink
+  (and the recorder, if any).
+
+:class:`FramePacer` calls ``tick`` from a monotonic clock on absolute
+deadlines (start + k * frame), so there is no drift, and catches up (a few
+frames at most) if the event loop was held up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+from collections.abc import Callable
+
+import numpy as np
+
+from iaxphone.wire.constants import Format
+
+from .codecs import Decoder, Encoder, make_decoder, make_encoder
+from .jitterbuffer import JitterBuffer, PlayoutKind, TimestampExtender
+from .plc import PitchConcealer
+from .stats import CallStats, level_dbfs
+from .virtual import Samples, Sink, Source
+
+MAX_CATCH_UP_FRAMES = 5
+
+
+class MuteMode(enum.Enum):
+    SILENCE = "silence"  # keep sending, zeros
+    STOP = "stop"  # send no voice frames
+
+
+def apply_gain(samples: Samples, gain_db: float) -> Samples:
+    if gain_db == 0.0:
+        return samples
+    scaled = samples.astype(np.float64) * 10 ** (gain_db / 20.0)
+    return np.clip(np.rint(scaled), -32768, 32767).astype(np.int16)
+
+
+class MediaSession:
+    def __init__(
+        self,
+        fmt: int,
+        send: Callable[[bytes, int], None],
+        source: Source,
+        sink: Sink,
+        *,
+        frame_ms: int = 20,
+        recorder: Sink | None = None,
+        jitter_buffer: JitterBuffer | None = None,
+    ) -> None:
+        self.format = fmt
+        self.frame_ms = frame_ms
+        self.encoder: Encoder = make_encoder(fmt, frame_ms=frame_ms)
+        self.decoder: Decoder = make_decoder(fmt, frame_ms=frame_ms)
+        self.rate = self.encoder.sample_rate
+        self.samples = self.encoder.samples_per_frame
+        self.send = send
+        self.source = source
+        self.sink = sink
+        self.recorder = recorder
+        self.jitter = jitter_buffer or JitterBuffer(frame_ms)
+        self.extender = TimestampExtender()
+        self.plc = PitchConcealer(self.rate)
+        self.stats = CallStats(codec=fmt, frame_ms=frame_ms)
+        self.muted = False
+        self.mute_mode = MuteMode.SILENCE
+        self.on_hold = False
+        self.mic_gain_db = 0.0
+        self.speaker_gain_db = 0.0
+        self.uses_codec_plc = fmt == Format.OPUS
+
+    # ------------------------------------------------------------------ receive
+
+    def on_audio(self, timestamp: int, payload: bytes, arrival: float) -> None:
+        ts = self.extender.extend(timestamp)
+        self.stats.received.arrived(ts, arrival, len(payload))
+        resyncs = self.jitter.stats.resyncs
+        self.jitter.put(ts, payload, arrival)
+        if self.jitter.stats.resyncs != resyncs:
+            self.stats.received.reset_transit()
+
+    def _playout(self, now: float) -> Samples | None:
+        out = self.jitter.get(now)
+        if out.kind is PlayoutKind.NOTHING:
+            return None
+        if out.kind is PlayoutKind.FRAME:
+            try:
+                pcm = self.decoder.decode(out.payload)
+            except ValueError:
+                pcm = self._conceal(None)
+            else:
+                if not self.uses_codec_plc:
+                    pcm = self.plc.good(pcm)
+            return pcm
+        return self._conceal(out.next_payload)
+
+    def _conceal(self, next_payload: bytes | None) -> Samples:
+        self.stats.concealed_ms += self.frame_ms
+        if self.uses_codec_plc:
+            recovered = None
+            if next_payload is not None:
+                recovered = self.decoder.decode_fec(next_payload, self.samples)
+            if recovered is None:
+                recovered = self.decoder.conceal(self.samples)
+            if recovered is not None:
+                return recovered
+        return self.plc.conceal(self.samples)
+
+    # ------------------------------------------------------------------ transmit
+
+    def _capture(self) -> None:
+        pcm = apply_gain(self.source.read(self.samples), self.mic_gain_db)
+        if self.muted:
+            pcm = np.zeros(self.samples, dtype=np.int16)
+        self.stats.mic_peak_dbfs, self.stats.mic_rms_dbfs = level_dbfs(pcm)
+        if self.on_hold or (self.muted and self.mute_mode is MuteMode.STOP):
+            return
+        payload = self.encoder.encode(pcm)
+        self.stats.sent_packets += 1
+        self.stats.sent_bytes += len(payload)
+        self.send(payload, self.frame_ms)
+
+    # ------------------------------------------------------------------ clock
+
+    def tick(self, now: float) -> None:
+        """One frame interval: send a frame, play a frame."""
+        self._capture()
+        pcm = self._playout(now)
+        if pcm is None:
+            pcm = np.zeros(self.samples, dtype=np.int16)
+        pcm = apply_gain(pcm, self.speaker_gain_db)
+        self.stats.speaker_peak_dbfs, self.stats.speaker_rms_dbfs = level_dbfs(pcm)
+        self.sink.write(pcm)
+        if self.recorder is not None:
+            self.recorder.write(pcm)
+
+    def snapshot(self) -> dict[str, object]:
+        return dict(self.stats.snapshot(self.jitter.stats))
+
+    def close(self) -> None:
+        self.sink.close()
+        if self.recorder is not None:
+            self.recorder.close()
+
+
+class FramePacer:
+    """Calls ``tick(now)`` every ``frame_ms`` on absolute deadlines until stopped."""
+
+    def __init__(self, tick: Callable[[float], None], frame_ms: int = 20) -> None:
+        self.tick = tick
+        self.interval = frame_ms / 1000.0
+        self.ticks = 0
+        self.late_ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while True:
+            due = start + self.ticks * self.interval
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif -delay > MAX_CATCH_UP_FRAMES * self.interval:
+                # Held up for long: skip ahead instead of bursting frames out.
+                skipped = int(-delay / self.interval)
+                self.ticks += skipped
+                self.late_ticks += skipped
+                continue
+            self.tick(loop.time())
+            self.ticks += 1

@@ -1,0 +1,84 @@
+"""Every codec end to end through the bundled Asterisk: a tone goes out and comes back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from iaxphone.aio.audio import CallAudio
+from iaxphone.media.codecs import CODECS, is_available
+from iaxphone.media.virtual import MemorySink, SilenceSource, ToneSource
+from iaxphone.wire.constants import Format
+from tests.pbx import Pbx
+from tests.phones import call_from, phone
+from tests.require import unavailable
+
+pytestmark = pytest.mark.asyncio
+
+
+def dominant_frequency(samples: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(float) * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+def rms_dbfs(samples: np.ndarray) -> float:
+    rms = np.sqrt(np.mean((samples.astype(float) / 32768) ** 2))
+    return float(20 * np.log10(max(rms, 1e-9)))
+
+
+async def run_for(seconds: float) -> None:
+    await asyncio.sleep(seconds)  # real-time audio: the call has to last this long
+
+
+@pytest.mark.parametrize(
+    "codec",
+    [Format.ULAW, Format.ALAW, Format.G722, Format.GSM, Format.OPUS],
+    ids=lambda f: CODECS[f].name,
+)
+async def test_tone_through_the_echo_test(pbx: Pbx, codec: Format) -> None:
+    if not is_available(codec):
+        unavailable(f"{CODECS[codec].name}: native library missing")
+    rate = CODECS[codec].sample_rate
+    async with phone(pbx, 6001, formats=[codec]) as client:
+        call = await call_from(client, pbx, 6001, "600")
+        await call.wait_answered(timeout=5)
+        assert call.format == codec
+        heard = MemorySink(rate)
+        audio = CallAudio(call, ToneSource(1000, rate, level_dbfs=-12), heard).start()
+        await run_for(2.0)
+        await audio.stop()
+        stats = audio.session.snapshot()
+        await call.hangup()
+    tail = heard.samples[-rate:]  # the last second, long after the jitter buffer filled
+    assert dominant_frequency(tail, rate) == pytest.approx(1000, abs=10)
+    assert rms_dbfs(tail) == pytest.approx(-15, abs=4)  # a -12 dBFS peak sine is -15 dBFS RMS
+    assert stats["packets_received"] >= 80 and stats["loss_percent"] <= 2.0
+    assert stats["codec"] == CODECS[codec].name
+
+
+async def test_g729_passes_through_asterisk_between_two_phones(pbx: Pbx) -> None:
+    if not is_available(Format.G729):
+        unavailable("g729: libbcg729 missing")
+    async with (
+        phone(pbx, 6007, formats=[Format.G729]) as alice,
+        phone(pbx, 6008, formats=[Format.G729]) as bob,
+    ):
+        call = await call_from(alice, pbx, 6007, "6008")
+        incoming = await asyncio.wait_for(bob.incoming.get(), 5)
+        incoming.answer()
+        await call.wait_answered(timeout=5)
+        assert call.format == incoming.format == Format.G729
+        heard_by_bob = MemorySink(8000)
+        alice_audio = CallAudio(
+            call, ToneSource(800, 8000, level_dbfs=-12), MemorySink(8000)
+        ).start()
+        bob_audio = CallAudio(incoming, SilenceSource(8000), heard_by_bob).start()
+        await run_for(2.0)
+        await alice_audio.stop()
+        await bob_audio.stop()
+        await call.hangup()
+    tail = heard_by_bob.samples[-8000:]
+    assert dominant_frequency(tail, 8000) == pytest.approx(800, abs=15)
+    assert rms_dbfs(tail) > -25
