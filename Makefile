@@ -20,10 +20,17 @@ APT_PACKAGES := mmdebstrap libportaudio2 tshark sox espeak-ng libgsm1 libbcg729-
 
 .PHONY: demo test lint pytest system venv pbx-up pbx-down bench clean
 
-demo: system venv
+DEMO_WAV := $(VENV)/demo-speech.wav
+
+demo: system venv $(DEMO_WAV)
 	docker/pbx up
-	docker/pbx status
-	@echo "demo: the PBX is up; the echo-test call joins this target with the iaxphone command (issue 5)"
+	$(BIN)/iaxphone call 600 --server 127.0.0.1 --user 6001 --secret iax6001secret --register \
+	    --play $(DEMO_WAV) --record $(VENV)/demo-heard.wav --duration 12 --stats $(VENV)/demo-stats.json -v
+	@echo "demo: what came back from the echo test is in $(VENV)/demo-heard.wav, statistics in $(VENV)/demo-stats.json"
+
+$(DEMO_WAV):
+	espeak-ng -w $@ "Hello from iaxphone. This is extension six thousand and one calling the echo test. \
+	Everything I say should come back to me, through Asterisk, a moment later."
 
 test: system venv
 	$(BIN)/ruff check iaxphone tests benchmarks

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Protocol, TypeVar
@@ -55,6 +57,10 @@ class RegistrationError(Exception):
     def __init__(self, failure: RegistrationFailed) -> None:
         super().__init__(failure.reason)
         self.failure = failure
+
+
+class UnreachableError(Exception):
+    """The server's name does not resolve."""
 
 
 class CallFailedError(Exception):
@@ -251,8 +257,24 @@ class IaxClient:
 
     # -- registration -----------------------------------------------------------
 
+    async def resolve(self, address: Address) -> Address:
+        """A host name to the IP address replies will come from (sessions are keyed by it)."""
+        host, port = address
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(
+                host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+            )
+        except OSError as exc:
+            raise UnreachableError(f"cannot resolve {host!r}: {exc.strerror or exc}") from None
+        resolved = infos[0][4]
+        return str(resolved[0]), int(resolved[1])
+
     async def register(self, account: Account, timeout: float | None = 10.0) -> Registered:
         """Register and wait for the answer; raises RegistrationError with the reason."""
+        server = await self.resolve(account.server)
+        if server != account.server:
+            account = dataclasses.replace(account, server=server)
         future: asyncio.Future[Registered] = asyncio.get_running_loop().create_future()
         self._registrations[account.name] = future
         self.run(lambda now: self.endpoint.register(account, now))
@@ -269,6 +291,7 @@ class IaxClient:
     # -- calls -------------------------------------------------------------------
 
     async def dial(self, server: Address, options: CallOptions) -> CallHandle:
+        server = await self.resolve(server)
         call_id = self.run(lambda now: self.endpoint.dial(server, options, now))
         handle = self.calls[call_id] = CallHandle(self, call_id)
         return handle

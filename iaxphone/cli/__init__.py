@@ -1,16 +1,20 @@
 """The ``iaxphone`` command.
 
-Sub-commands so far:
+    iaxphone call DEST ...     call an extension or iax: URI (see --help)
+    iaxphone register ...      register, print status and voicemail count
+    iaxphone decode HEX        pretty-print one IAX2 datagram, like Asterisk's
+                               "iax2 set debug on" (spaces and colons allowed)
 
-    iaxphone decode HEX     pretty-print one IAX2 datagram, like Asterisk's
-                            "iax2 set debug on" (spaces and colons allowed)
-
-Exit codes: 0 success; 2 bad arguments or input (the message says which).
+Exit codes are in :mod:`iaxphone.cli.exitcodes` and the README: 0 success,
+1 failure, 2 bad arguments, 3 authentication rejected, 4 busy, 5 no answer,
+6 unreachable or congestion, 7 encryption refused, 8 no such number.
+Every error is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -18,8 +22,8 @@ from iaxphone import __version__
 from iaxphone.wire.errors import FrameParseError
 from iaxphone.wire.frames import describe, parse_frame
 
-EXIT_OK = 0
-EXIT_USAGE = 2
+from . import exitcodes
+from .call import CommandError, add_call_parser
 
 
 class UsageError(Exception):
@@ -41,7 +45,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     except FrameParseError as exc:
         raise UsageError(f"not an IAX2 frame: {exc}") from None
     print(describe(frame, direction="Rx" if args.rx else "Tx", reveal_secrets=args.reveal_secrets))
-    return EXIT_OK
+    return exitcodes.OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="iaxphone", description="IAX2 softphone for Asterisk offices."
     )
     parser.add_argument("--version", action="version", version=f"iaxphone {__version__}")
+    parser.add_argument("--debug", action="store_true", help="log protocol details to stderr")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_call_parser(commands)
     decode = commands.add_parser("decode", help="pretty-print an IAX2 datagram given in hex")
     decode.add_argument("hex", nargs="+", help="the datagram as hex (spaces and colons allowed)")
     decode.add_argument("--rx", action="store_true", help="label it received rather than sent")
@@ -61,11 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(asctime)s %(name)s %(message)s",
+    )
     try:
         result: int = args.run(args)
     except UsageError as exc:
         print(f"iaxphone: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exitcodes.USAGE
+    except CommandError as exc:
+        print(f"iaxphone: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("iaxphone: interrupted", file=sys.stderr)
+        return exitcodes.FAILURE
+    except OSError as exc:
+        print(f"iaxphone: {exc.strerror or exc}", file=sys.stderr)
+        return exitcodes.FAILURE
     return result
 
 

@@ -1,0 +1,161 @@
+"""The real ``iaxphone`` command against the bundled PBX: calls, statistics, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from iaxphone.cli import exitcodes
+from tests.pbx import Pbx
+
+SERVER = ["--server", "127.0.0.1"]
+
+
+def iaxphone(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "iaxphone.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def account(number: int) -> list[str]:
+    return ["--user", str(number), "--secret", f"iax{number}secret"]
+
+
+def tone_wav(path: Path, frequency: float = 1000, seconds: float = 2.0, rate: int = 16000) -> Path:
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (8000 * np.sin(2 * np.pi * frequency * t)).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(samples.tobytes())
+    return path
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_call_the_echo_test_with_play_record_and_stats(pbx: Pbx, tmp_path: Path) -> None:
+    played = tone_wav(tmp_path / "tone.wav", rate=16000)  # resampled to the codec's 8 kHz
+    heard, stats = tmp_path / "heard.wav", tmp_path / "stats.json"
+    result = iaxphone(
+        "call", "600", *SERVER, *account(6001), "--codec", "alaw",
+        "--play", str(played), "--record", str(heard), "--duration", "3", "--stats", str(stats),
+    )  # fmt: skip
+    assert result.returncode == exitcodes.OK, result.stderr
+    data = json.loads(stats.read_text())
+    assert data["codec"] == "alaw"
+    assert data["hangup_cause_code"] == 16 and data["hung_up_by"] == "local"
+    assert 0 < data["setup_ms"] < 1000
+    assert data["packets_sent"] >= 140 and data["packets_received"] >= 130
+    assert data["mos"] > 4.0
+    with wave.open(str(heard)) as wav:
+        assert wav.getframerate() == 8000
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    echoed = samples[8000:16000].astype(float)  # 1-2 s into the call: the tone, echoed
+    spectrum = np.abs(np.fft.rfft(echoed * np.hanning(len(echoed))))
+    assert abs(np.fft.rfftfreq(len(echoed), 1 / 8000)[int(np.argmax(spectrum))] - 1000) < 10
+
+
+def test_iax_uri_and_dtmf(pbx: Pbx) -> None:
+    result = iaxphone(
+        "call", "iax:6001@127.0.0.1:4569/600?office", "--secret", "iax6001secret", "--dtmf", "12,3",
+        "--duration", "2",
+    )  # fmt: skip
+    assert result.returncode == exitcodes.OK, result.stderr
+    assert "call ended after" in result.stderr
+
+
+def test_register_prints_status_and_voicemail(pbx: Pbx) -> None:
+    result = iaxphone("register", *SERVER, *account(6002))
+    assert result.returncode == exitcodes.OK, result.stderr
+    assert "registered 6002 at 127.0.0.1:4569 for 60 s; voicemail: 0 new, 0 old" in result.stderr
+
+
+def test_wrong_password_exits_3(pbx: Pbx) -> None:
+    result = iaxphone("register", *SERVER, "--user", "6002", "--secret", "wrong")
+    assert result.returncode == exitcodes.AUTH_REJECTED
+    assert one_line_error(result) == (
+        "iaxphone: registration rejected by 127.0.0.1:4569: "
+        "Registration Refused (wrong username or password)"
+    )
+    result = iaxphone("call", "600", *SERVER, "--user", "6002", "--secret", "wrong")
+    assert result.returncode == exitcodes.AUTH_REJECTED
+    assert "wrong username or password" in one_line_error(result)
+
+
+def test_unknown_extension_exits_8(pbx: Pbx) -> None:
+    result = iaxphone("call", "4242", *SERVER, *account(6003))
+    assert result.returncode == exitcodes.NOT_FOUND
+    assert one_line_error(result).endswith("No such context/extension (cause 3)")
+
+
+def test_unanswered_call_exits_5(pbx: Pbx) -> None:
+    # 6004 is not registered: the dialplan rings nothing and sends the caller to voicemail...
+    # so ring a registered phone that never answers instead, with a short patience.
+    callee = subprocess.Popen(
+        [sys.executable, "-m", "iaxphone.cli", "register", *SERVER, *account(6004), "--watch"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert callee.stderr is not None
+        assert "registered 6004" in callee.stderr.readline()
+        result = iaxphone("call", "6004", *SERVER, *account(6003), "--answer-timeout", "2")
+    finally:
+        callee.terminate()
+        callee.wait(timeout=10)
+    assert result.returncode == exitcodes.NO_ANSWER
+    assert one_line_error(result) == "iaxphone: call cancelled: no answer within 2 s"
+
+
+def test_nobody_listening_exits_6() -> None:
+    result = iaxphone("call", "600", "--server", "127.0.0.1:9", *account(6001), timeout=90)
+    assert result.returncode == exitcodes.UNREACHABLE
+    assert "no answer from 127.0.0.1:9" in one_line_error(result)
+
+
+def test_bad_arguments_exit_2(tmp_path: Path) -> None:
+    bad_wav = tmp_path / "bad.wav"
+    bad_wav.write_bytes(b"RIFF....WAVEjunk")
+    cases = [
+        (["call", "iax:@@", *SERVER], "malformed iax: URI"),
+        (["call", "600"], "needs --server"),
+        (["call", "600", *SERVER, "--codec", "mp3"], "unknown codec 'mp3'"),
+        (["call", "600", *SERVER, "--dtmf", "12x"], "--dtmf"),
+        (["call", "600", *SERVER, "--play", str(tmp_path / "missing.wav")], "no such file"),
+        (["call", "600", "--server", "127.0.0.1:99999"], "port must be a number"),
+        (["call", "iax:bad_host!/600"], "malformed iax: URI"),
+    ]
+    for args, message in cases:
+        result = iaxphone(*args)
+        assert result.returncode == exitcodes.USAGE, (args, result.stderr)
+        assert message in one_line_error(result), (args, result.stderr)
+    result = iaxphone(
+        "call", "600", *SERVER, *account(6001), "--play", str(bad_wav), "--duration", "1"
+    )
+    assert result.returncode == exitcodes.USAGE
+    assert "not a PCM WAV file" in one_line_error(result)
+
+
+def test_unresolvable_host_exits_6() -> None:
+    result = iaxphone("call", "600", "--server", "no-such-host.invalid", *account(6001))
+    assert result.returncode == exitcodes.UNREACHABLE
+    assert one_line_error(result).startswith("iaxphone: cannot resolve 'no-such-host.invalid'")
+
+
+def test_host_names_resolve_to_the_address_replies_come_from(pbx: Pbx) -> None:
+    result = iaxphone("call", "600", "--server", "localhost", *account(6001), "--duration", "1")
+    assert result.returncode == exitcodes.OK, result.stderr
