@@ -159,9 +159,10 @@ class WavSink:
         self.rate = rate
         self.path = path
         try:
-            self._wav = wave.open(str(path), "wb")  # noqa: SIM115 - open for the whole call
+            self._file = open(path, "wb")  # noqa: SIM115 - open for the whole call
         except OSError as exc:
             raise AudioFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        self._wav = wave.open(self._file, "wb")  # noqa: SIM115 - closed in close()
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(rate)
@@ -174,6 +175,7 @@ class WavSink:
     def close(self) -> None:
         if not self.closed:
             self._wav.close()
+            self._file.close()
             self.closed = True
 
 
