@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from iaxphone.proto.endpoint import EndpointConfig
-from iaxphone.proto.events import PeerReport
+from iaxphone.proto.endpoint import Endpoint, EndpointConfig
+from iaxphone.proto.events import MessageWaiting, PeerReport
+from iaxphone.proto.registration import Account
 from iaxphone.wire.constants import Format, FrameType, IaxCommand
-from iaxphone.wire.frames import FullFrame
+from iaxphone.wire.frames import FullFrame, parse_frame
+from iaxphone.wire.ies import InformationElements
 from tests.proto_link import USERS, Datagram, Link, establish_call, is_iax, make_link, options
 
 PROBE = ("10.0.0.9", 4569)
@@ -134,3 +136,26 @@ def test_lagrq_answered_with_lagrp() -> None:
     assert any(d.src == b.addr and is_iax(d.full, IaxCommand.ACK) for d in after)
     link.advance(2.0)
     assert not any(f.retransmitted for f in link.full_frames())
+
+
+def test_unsolicited_mwi_from_the_registrar_reports_voicemail_counts() -> None:
+    endpoint = Endpoint(EndpointConfig(formats=[Format.ULAW]))
+    server = ("10.0.0.2", 4569)
+    endpoint.register(Account("6001", "secret", server), 0.0)
+    endpoint.datagrams_to_send(0.0)
+    mwi = FullFrame(
+        source_call=77, dest_call=0, timestamp=5, oseqno=0, iseqno=0,
+        frame_type=FrameType.IAX, subclass=IaxCommand.MWI,
+        ies=InformationElements(msg_count=(2 << 8) | 3),
+    )  # fmt: skip
+    endpoint.receive_datagram(bytes(mwi), server, 1.0)
+    events = []
+    while (event := endpoint.next_event()) is not None:
+        events.append(event)
+    assert MessageWaiting("6001@10.0.0.2:4569", 3, 2) in events
+    replies = endpoint.datagrams_to_send(1.0)
+    assert [(parse_frame(data).subclass, addr) for data, addr in replies] == [
+        (IaxCommand.ACK, server)
+    ]
+    endpoint.receive_datagram(bytes(mwi), ("10.9.9.9", 4569), 2.0)  # not our registrar
+    assert endpoint.next_event() is None

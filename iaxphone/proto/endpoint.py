@@ -42,7 +42,7 @@ from iaxphone.wire.seqnum import unwrap_timestamp
 
 from .call import Call, CallOptions, CallState, CallStateError
 from .calltoken import CallTokens
-from .events import Event
+from .events import Event, MessageWaiting
 from .registrar import CallAuthenticator, RegistrarTransaction
 from .registration import Account, Registration, RegistrationTransaction, RegState
 from .reliability import RetryPolicy
@@ -337,6 +337,8 @@ class Endpoint:
             self._answer_poke(frame, addr, now)
         elif frame.subclass in (IaxCommand.REGREQ, IaxCommand.REGREL):
             self._receive_regreq(frame, addr, now)
+        elif frame.subclass == IaxCommand.MWI:
+            self._receive_mwi(frame, addr)
         else:
             self._drop(addr, f"{frame.subclass!s} for no call")
 
@@ -450,6 +452,18 @@ class Endpoint:
             call.authenticate_caller(self.authenticator, username, now)
         else:
             call.announce()
+
+    def _receive_mwi(self, frame: FullFrame, addr: Address) -> None:
+        """An unsolicited MWI from a registrar: new voicemail counts for our account there."""
+        self._reply_stateless(frame, addr, IaxCommand.ACK)
+        count = frame.ies.msg_count if frame.ies is not None else None
+        if count is None:
+            return
+        new, old = count & 0xFF, count >> 8
+        for registration in self.registrations.values():
+            if registration.account.server == addr and registration.messages != (new, old):
+                registration.messages = (new, old)
+                self.emit(MessageWaiting(registration.account.name, new, old))
 
     def _answer_poke(self, frame: FullFrame, addr: Address, now: float) -> None:
         poke = PokeReply(self, self._allocate_call_number(), addr, now, self.config.retry)
