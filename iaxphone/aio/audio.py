@@ -2,14 +2,17 @@
 
 ``CallAudio`` wires one :class:`~iaxphone.aio.client.CallHandle` to a
 source and a sink: it builds the media session for the call's codec,
-attaches it so received voice goes straight into the jitter buffer, and
-ticks it every frame interval until stopped.
+attaches itself so received voice goes straight into the jitter buffer
+(and receiver reports and comfort-noise levels reach the session), gives
+the endpoint the session's receiver report for PING/PONG, and ticks the
+session every frame interval until stopped.
 """
 
 from __future__ import annotations
 
 from iaxphone.media.session import FramePacer, MediaSession
 from iaxphone.media.virtual import Sink, Source
+from iaxphone.proto.events import ComfortNoise, Event, PeerReport
 
 from .client import CallHandle
 
@@ -36,8 +39,30 @@ class CallAudio:
         if not self.call.ended.done():
             self.call.send_audio(payload, duration_ms)
 
+    def on_audio(self, timestamp: int, payload: bytes, arrival: float) -> None:
+        self.session.on_audio(timestamp, payload, arrival)
+
+    def on_event(self, event: Event) -> None:
+        """Protocol events that concern the media, translated for the media session."""
+        if isinstance(event, PeerReport):
+            far = {
+                "jitter_ms": event.jitter_ms,
+                "loss_percent": event.loss_percent,
+                "lost": event.lost,
+                "packets": event.packets,
+                "delay_ms": event.delay_ms,
+                "dropped": event.dropped,
+                "out_of_order": event.out_of_order,
+            }
+            self.session.peer_report(event.rtt_ms, {k: v for k, v in far.items() if v is not None})
+        elif isinstance(event, ComfortNoise):
+            self.session.comfort_noise(event.level_dbov)
+
     def start(self) -> CallAudio:
-        self.call.media = self.session
+        self.call.media = self
+        self.call.client.endpoint.set_receiver_report(
+            self.call.call_id, self.session.receiver_report
+        )
         self.pacer.start()
         return self
 

@@ -75,6 +75,7 @@ class MediaSink(Protocol):
     """Where a call's received voice goes once audio is attached (a MediaSession)."""
 
     def on_audio(self, timestamp: int, payload: bytes, arrival: float) -> None: ...
+    def on_event(self, event: Event) -> None: ...
 
 
 class CallHandle:
@@ -107,6 +108,8 @@ class CallHandle:
                 self.audio.put_nowait(event)
             return
         self.events.put_nowait(event)
+        if self.media is not None:
+            self.media.on_event(event)
         if isinstance(event, CallAccepted):
             self.format = event.format
         elif isinstance(event, CallAnswered) and not self.answered.done():

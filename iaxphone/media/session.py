@@ -3,7 +3,8 @@
 Pipeline (after baresip)::
 
     source -> gain/mute -> level -> encode ----------------------> network
-    sink   <- gain <- level <- decode | conceal <- jbuf <- extend ts <- network
+    sink   <- beep + gain <- level <- decode | conceal | comfort noise <- jbuf <- network
+                                      `-> in-band DTMF detector
 
 Theory of operation
 -------------------
@@ -18,9 +19,17 @@ buffer.  :meth:`MediaSession.tick` runs once per frame interval:
 * receive: ask the jitter buffer what to play now.  A frame is decoded; a
   missing frame is recovered from the next frame's in-band FEC (Opus), or
   concealed by the codec's own PLC (Opus), or by our pitch-based PLC (PCM
-  codecs); a stretch request is concealed the same way; nothing yet plays
-  silence.  The result gets speaker gain, is metered, and goes to the sink
-  (and the recorder, if any).
+  codecs); a stretch request is concealed the same way; nothing to play
+  gives comfort noise at the level of the far end's last CNG frame, or
+  silence.  Decoded audio also goes through the in-band DTMF detector.  The
+  result gets speaker gain and any local key beep, is metered, and goes to
+  the sink (and the recorder, if any).
+
+:meth:`MediaSession.peer_report` takes the round-trip time and the far
+end's view of our stream, :meth:`comfort_noise` the CNG level, and
+:meth:`receiver_report` is what we send back in PING/PONG; the aio layer
+translates protocol events into these calls, so media knows nothing of
+the protocol.
 
 :class:`FramePacer` calls ``tick`` from a monotonic clock on absolute
 deadlines (start + k * frame), so there is no drift, and catches up (a few
@@ -39,6 +48,7 @@ import numpy as np
 from iaxphone.wire.constants import Format
 
 from .codecs import Decoder, Encoder, make_decoder, make_encoder
+from .dtmf import DtmfDetector, DtmfGenerator
 from .jitterbuffer import JitterBuffer, PlayoutKind, TimestampExtender
 from .plc import PitchConcealer
 from .stats import CallStats, level_dbfs
@@ -91,6 +101,50 @@ class MediaSession:
         self.mic_gain_db = 0.0
         self.speaker_gain_db = 0.0
         self.uses_codec_plc = fmt == Format.OPUS
+        self.dtmf_detector = DtmfDetector(self.rate)
+        self.on_dtmf: Callable[[str], None] | None = None
+        self.feedback = np.zeros(0, dtype=np.int16)  # key beeps still to mix into the speaker
+        self.dtmf_tones = DtmfGenerator(self.rate)
+        self.cng_level_dbov: int | None = None
+        self.noise = np.random.default_rng()
+
+    # ------------------------------------------------------------------ events
+
+    def peer_report(self, rtt_ms: float | None, far_end: dict[str, int]) -> None:
+        """The round-trip time and the far end's view of our stream (PONG receiver report)."""
+        if rtt_ms is not None:
+            self.stats.rtt_ms = float(rtt_ms)
+        self.stats.far_end.update(far_end)
+
+    def comfort_noise(self, level_dbov: int) -> None:
+        """The far end fell silent (CNG): play noise at this level until voice returns."""
+        self.cng_level_dbov = level_dbov
+
+    def receiver_report(self) -> dict[str, int]:
+        """What we tell the far end in PING/PONG (RR IEs): our view of its stream."""
+        jitter = self.jitter.stats
+        expected = jitter.played + jitter.lost
+        return {
+            "jitter_ms": round(self.stats.received.jitter_ms),
+            "loss_percent": round(100 * jitter.lost / expected) if expected else 0,
+            "lost": jitter.lost,
+            "packets": self.stats.received.packets,
+            "delay_ms": round(jitter.delay_ms),
+            "dropped": jitter.late + jitter.skipped,
+            "out_of_order": jitter.out_of_order,
+        }
+
+    def key_feedback(self, digit: str, duration_ms: int = 100) -> None:
+        """Play a key's DTMF beep locally (mixed into what the speaker plays)."""
+        self.feedback = np.concatenate((self.feedback, self.dtmf_tones.tone(digit, duration_ms)))
+
+    def _comfort_noise(self) -> Samples:
+        if self.cng_level_dbov is None:
+            return np.zeros(self.samples, dtype=np.int16)
+        rms = 32768.0 * 10 ** (-self.cng_level_dbov / 20.0)
+        return np.clip(np.rint(self.noise.normal(0.0, rms, self.samples)), -32768, 32767).astype(
+            np.int16
+        )
 
     # ------------------------------------------------------------------ receive
 
@@ -107,13 +161,17 @@ class MediaSession:
         if out.kind is PlayoutKind.NOTHING:
             return None
         if out.kind is PlayoutKind.FRAME:
+            self.cng_level_dbov = None  # voice again
             try:
                 pcm = self.decoder.decode(out.payload)
             except ValueError:
-                pcm = self._conceal(None)
-            else:
-                if not self.uses_codec_plc:
-                    pcm = self.plc.good(pcm)
+                return self._conceal(None)
+            if not self.uses_codec_plc:
+                pcm = self.plc.good(pcm)
+            digits = self.dtmf_detector.feed(pcm)
+            if digits and self.on_dtmf is not None:
+                for digit in digits:
+                    self.on_dtmf(digit)
             return pcm
         return self._conceal(out.next_payload)
 
@@ -150,8 +208,13 @@ class MediaSession:
         self._capture()
         pcm = self._playout(now)
         if pcm is None:
-            pcm = np.zeros(self.samples, dtype=np.int16)
+            pcm = self._comfort_noise()
         pcm = apply_gain(pcm, self.speaker_gain_db)
+        if len(self.feedback):
+            beep, self.feedback = self.feedback[: self.samples], self.feedback[self.samples :]
+            mixed = pcm[: len(beep)].astype(np.int32) + beep
+            pcm = pcm.copy()
+            pcm[: len(beep)] = np.clip(mixed, -32768, 32767)
         self.stats.speaker_peak_dbfs, self.stats.speaker_rms_dbfs = level_dbfs(pcm)
         self.sink.write(pcm)
         if self.recorder is not None:

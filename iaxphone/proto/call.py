@@ -54,6 +54,7 @@ from .events import (
     CallEnded,
     CallProceeding,
     CallRinging,
+    ComfortNoise,
     DtmfReceived,
     FlashReceived,
     HoldChanged,
@@ -586,6 +587,11 @@ class Call(Session):
             digit = chr(frame.subclass) if 0 < frame.subclass < 128 else "?"
             ended = frame.frame_type == FrameType.DTMF_END
             self.host.emit(DtmfReceived(self.local_call, digit, ended, frame.timestamp))
+            return
+        if frame.frame_type == FrameType.CNG:
+            self.send_ack(frame)
+            level = frame.payload[0] & 0x7F if frame.payload else 127
+            self.host.emit(ComfortNoise(self.local_call, level))
             return
         if frame.frame_type == FrameType.TEXT:
             self.send_ack(frame)

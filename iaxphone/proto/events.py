@@ -162,6 +162,14 @@ class QuelchChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ComfortNoise(Event):
+    """The far end went silent and sent a CNG frame; ``level_dbov`` is the noise level (-dBov)."""
+
+    call_id: int
+    level_dbov: int
+
+
+@dataclass(frozen=True, slots=True)
 class FlashReceived(Event):
     call_id: int
 

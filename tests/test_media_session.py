@@ -1,0 +1,129 @@
+"""MediaSession with virtual devices and a fake clock: both directions, mute, hold, DTMF, CNG."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from iaxphone.media.codecs import make_decoder, make_encoder
+from iaxphone.media.dtmf import DtmfGenerator
+from iaxphone.media.session import MediaSession, MuteMode
+from iaxphone.media.virtual import MemorySink, SilenceSource, ToneSource
+from iaxphone.wire.constants import Format
+
+
+def dominant_frequency(samples: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(float) * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+class Wire:
+    """Collects what the session sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def __call__(self, payload: bytes, duration_ms: int) -> None:
+        assert duration_ms == 20
+        self.sent.append(payload)
+
+
+def make(source=None, fmt: int = Format.ULAW) -> tuple[MediaSession, Wire, MemorySink]:  # type: ignore[no-untyped-def]
+    wire, sink = Wire(), MemorySink(8000)
+    session = MediaSession(fmt, wire, source or SilenceSource(8000), sink)
+    return session, wire, sink
+
+
+def feed_tone(session: MediaSession, frequency: float, frames: int, start: float = 0.0) -> None:
+    """Receive ``frames`` frames of a tone, one every 20 ms, and tick the session."""
+    encoder = make_encoder(session.format)
+    tone = ToneSource(frequency, 8000)
+    for i in range(frames):
+        now = start + i * 0.020
+        session.on_audio(1000 + i * 20, encoder.encode(tone.read(160)), now + 0.005)
+        session.tick(now + 0.010)
+
+
+def test_transmit_encodes_the_source_every_tick() -> None:
+    session, wire, _ = make(ToneSource(440, 8000))
+    for i in range(50):
+        session.tick(i * 0.02)
+    assert len(wire.sent) == 50 and all(len(p) == 160 for p in wire.sent)
+    decoder = make_decoder(Format.ULAW)
+    pcm = np.concatenate([decoder.decode(p) for p in wire.sent])
+    assert abs(dominant_frequency(pcm, 8000) - 440) < 10
+    assert session.stats.mic_rms_dbfs > -20
+
+
+def test_receive_plays_what_arrives_after_the_jitter_buffer() -> None:
+    session, _, sink = make()
+    feed_tone(session, 1000, 100)
+    heard = sink.samples[-4000:]
+    assert abs(dominant_frequency(heard, 8000) - 1000) < 10
+    snap = session.snapshot()
+    assert snap["packets_received"] == 100 and snap["lost"] == 0
+
+
+def test_mute_sends_silence_or_nothing_and_hold_sends_nothing() -> None:
+    session, wire, _ = make(ToneSource(440, 8000))
+    session.muted = True
+    session.tick(0.0)
+    assert wire.sent and set(make_decoder(Format.ULAW).decode(wire.sent[-1])) == {0}
+    session.mute_mode = MuteMode.STOP
+    session.tick(0.02)
+    session.muted, session.on_hold = False, True
+    session.tick(0.04)
+    assert len(wire.sent) == 1
+
+
+def test_gain_changes_levels() -> None:
+    loud, _, _ = make(ToneSource(440, 8000, level_dbfs=-20))
+    quiet, _, _ = make(ToneSource(440, 8000, level_dbfs=-20))
+    quiet.mic_gain_db = -12.0
+    loud.tick(0.0)
+    quiet.tick(0.0)
+    assert loud.stats.mic_rms_dbfs - quiet.stats.mic_rms_dbfs > 11
+
+
+def test_in_band_dtmf_in_received_audio_is_reported() -> None:
+    session, _, _ = make()
+    digits: list[str] = []
+    session.on_dtmf = digits.append
+    encoder, gen = make_encoder(Format.ULAW), DtmfGenerator(8000)
+    audio = np.concatenate([np.zeros(800, dtype=np.int16)] + [
+        np.concatenate([gen.tone(d, 100), np.zeros(800, dtype=np.int16)]) for d in "42#"
+    ])  # fmt: skip
+    audio = np.concatenate([audio, np.zeros(160 * 20, dtype=np.int16)])
+    for i in range(len(audio) // 160):
+        session.on_audio(i * 20, encoder.encode(audio[i * 160 : (i + 1) * 160]), i * 0.02 + 0.005)
+        session.tick(i * 0.02 + 0.01)
+    assert digits == ["4", "2", "#"]
+
+
+def test_key_feedback_is_mixed_into_the_speaker() -> None:
+    session, _, sink = make()
+    session.key_feedback("5", 100)
+    for i in range(10):
+        session.tick(i * 0.02)
+    beep = sink.samples[:800]
+    assert np.abs(beep).max() > 3000 and not sink.samples[800:].any()
+
+
+def test_comfort_noise_fills_silence_until_voice_returns() -> None:
+    session, _, sink = make()
+    session.comfort_noise(40)  # -40 dBov
+    for i in range(5):
+        session.tick(i * 0.02)
+    noise = sink.samples.astype(float) / 32768
+    assert abs(20 * np.log10(np.sqrt(np.mean(noise**2))) + 40) < 1.5
+    feed_tone(session, 1000, 10, start=1.0)
+    assert session.cng_level_dbov is None
+
+
+def test_receiver_report_and_peer_report() -> None:
+    session, _, _ = make()
+    feed_tone(session, 1000, 50)
+    report = session.receiver_report()
+    assert report["packets"] == 50 and report["lost"] == 0 and report["loss_percent"] == 0
+    session.peer_report(12.0, {"loss_percent": 3, "jitter_ms": 4})
+    snap = session.snapshot()
+    assert snap["rtt_ms"] == 12.0 and snap["far_end"] == {"loss_percent": 3, "jitter_ms": 4}
