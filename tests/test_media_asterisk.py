@@ -82,3 +82,23 @@ async def test_g729_passes_through_asterisk_between_two_phones(pbx: Pbx) -> None
     tail = heard_by_bob.samples[-8000:]
     assert dominant_frequency(tail, 8000) == pytest.approx(800, abs=15)
     assert rms_dbfs(tail) > -25
+
+
+async def test_statistics_arrive_ten_times_a_second_with_a_peer_report(pbx: Pbx) -> None:
+    async with phone(pbx, 6002, formats=[Format.ULAW], ping_interval=0.5) as client:
+        call = await call_from(client, pbx, 6002, "600")
+        await call.wait_answered(timeout=5)
+        snapshots: list[dict[str, object]] = []
+        audio = CallAudio(
+            call, ToneSource(500, 8000), MemorySink(8000), on_stats=snapshots.append
+        ).start()
+        await run_for(1.5)
+        await audio.stop()
+        await call.hangup()
+    assert 12 <= len(snapshots) <= 16  # 1.5 s at 10 per second
+    last = snapshots[-1]
+    assert (
+        isinstance(last["rtt_ms"], float) and 0 <= last["rtt_ms"] < 50
+    )  # our PING, Asterisk's PONG
+    far = last["far_end"]
+    assert isinstance(far, dict) and far.get("packets", 0) > 0  # Asterisk's receiver report

@@ -5,10 +5,14 @@ source and a sink: it builds the media session for the call's codec,
 attaches itself so received voice goes straight into the jitter buffer
 (and receiver reports and comfort-noise levels reach the session), gives
 the endpoint the session's receiver report for PING/PONG, and ticks the
-session every frame interval until stopped.
+session every frame interval until stopped.  ``on_stats`` receives the
+session's statistics snapshot every ``stats_interval`` (0.1 s: the handset
+graphs' ten updates a second).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from iaxphone.media.session import FramePacer, MediaSession
 from iaxphone.media.virtual import Sink, Source
@@ -26,6 +30,8 @@ class CallAudio:
         *,
         frame_ms: int = 20,
         recorder: Sink | None = None,
+        on_stats: Callable[[dict[str, object]], None] | None = None,
+        stats_interval: float = 0.1,
     ) -> None:
         if not call.format:
             raise ValueError(f"call {call.call_id} has no codec yet (not accepted)")
@@ -33,7 +39,14 @@ class CallAudio:
         self.session = MediaSession(
             call.format, self._send, source, sink, frame_ms=frame_ms, recorder=recorder
         )
-        self.pacer = FramePacer(self.session.tick, frame_ms)
+        self.on_stats = on_stats
+        self.stats_every = max(1, round(stats_interval * 1000 / frame_ms))
+        self.pacer = FramePacer(self._tick, frame_ms)
+
+    def _tick(self, now: float) -> None:
+        self.session.tick(now)
+        if self.on_stats is not None and self.pacer.ticks % self.stats_every == 0:
+            self.on_stats(self.session.snapshot())
 
     def _send(self, payload: bytes, duration_ms: int) -> None:
         if not self.call.ended.done():
