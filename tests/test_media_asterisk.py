@@ -102,3 +102,37 @@ async def test_statistics_arrive_ten_times_a_second_with_a_peer_report(pbx: Pbx)
     )  # our PING, Asterisk's PONG
     far = last["far_end"]
     assert isinstance(far, dict) and far.get("packets", 0) > 0  # Asterisk's receiver report
+
+
+@pytest.mark.parametrize(
+    "preference",
+    [
+        [Format.G722, Format.ULAW],
+        [Format.ULAW, Format.G722],
+        [Format.OPUS, Format.ALAW],
+        [Format.GSM, Format.ULAW],
+    ],
+    ids=lambda p: ",".join(CODECS[f].name for f in p),
+)
+async def test_the_phones_codec_preference_wins(pbx: Pbx, preference: list[Format]) -> None:
+    if not all(is_available(f) for f in preference):
+        unavailable("a codec library is missing")
+    async with phone(pbx, 6003, formats=list(preference)) as client:
+        call = await call_from(client, pbx, 6003, "600")
+        await call.wait_answered(timeout=5)
+        chosen = call.format
+        await call.hangup()
+    assert chosen == preference[0]
+
+
+async def test_an_incoming_call_gets_our_first_preference_the_pbx_allows(pbx: Pbx) -> None:
+    async with (
+        phone(pbx, 6004, formats=[Format.ALAW, Format.ULAW]) as bob,
+        phone(pbx, 6005) as alice,
+    ):
+        call = await call_from(alice, pbx, 6005, "6004")  # alice offers u-law only
+        incoming = await asyncio.wait_for(bob.incoming.get(), 5)
+        incoming.answer()
+        await call.wait_answered(timeout=5)
+        assert incoming.format == Format.ALAW  # Asterisk offered all it allows; we chose
+        await call.hangup()
