@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 
 import numpy as np
 
 from iaxphone.cli import exitcodes
+from iaxphone.history import INTERRUPTED, History
 from tests.pbx import Pbx
 
 SERVER = ["--server", "127.0.0.1"]
@@ -159,3 +163,96 @@ def test_unresolvable_host_exits_6() -> None:
 def test_host_names_resolve_to_the_address_replies_come_from(pbx: Pbx) -> None:
     result = iaxphone("call", "600", "--server", "localhost", *account(6001), "--duration", "1")
     assert result.returncode == exitcodes.OK, result.stderr
+
+
+def env_with(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("IAXPHONE_SECRET", None)
+    env.update(
+        {
+            "IAXPHONE_DATA_DIR": str(tmp_path / "data"),
+            "IAXPHONE_CONFIG": str(tmp_path / "none.toml"),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def test_listen_and_call_between_two_processes(pbx: Pbx, tmp_path: Path) -> None:
+    recorded, stats = tmp_path / "rec.wav", tmp_path / "listen.json"
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "iaxphone.cli", "listen", *SERVER, *account(6005), "--auto-answer",
+         "--max-calls", "1", "--record", str(recorded), "--stats", str(stats)],
+        stderr=subprocess.PIPE, text=True, env=env_with(tmp_path / "listener"),
+    )  # fmt: skip
+    try:
+        assert listener.stderr is not None
+        lines = []
+        while not any("listening as 6005" in line for line in lines):
+            line = listener.stderr.readline()
+            assert line, f"listener exited: {lines}"
+            lines.append(line)
+        caller = subprocess.run(
+            [sys.executable, "-m", "iaxphone.cli", "call", "6005", *SERVER, *account(6006),
+             "--play", str(tone_wav(tmp_path / "tone.wav", 700, 3.0, 8000)), "--duration", "2.5"],
+            capture_output=True, text=True, timeout=60, env=env_with(tmp_path / "caller"),
+        )  # fmt: skip
+        assert caller.returncode == exitcodes.OK, caller.stderr
+        assert listener.wait(timeout=30) == exitcodes.OK
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+    (call_stats,) = json.loads(stats.read_text())
+    assert call_stats["caller"] == "6006" and call_stats["hung_up_by"] == "remote"
+    with wave.open(str(recorded)) as wav:
+        heard = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")[8000:16000].astype(
+            float
+        )
+    spectrum = np.abs(np.fft.rfft(heard * np.hanning(len(heard))))
+    assert abs(np.fft.rfftfreq(len(heard), 1 / 8000)[int(np.argmax(spectrum))] - 700) < 10
+    (incoming,) = History(tmp_path / "listener" / "data" / "history.sqlite3").recent()
+    assert (incoming.direction, incoming.number, incoming.cause_code) == ("in", "6006", 16)
+
+
+def test_an_account_from_the_config_file(pbx: Pbx, tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[accounts.desk]\nserver = "127.0.0.1"\nuser = "6007"\nsecret = "iax6007secret"\ncodecs = ["gsm"]\n'
+    )
+    stats = tmp_path / "s.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "iaxphone.cli", "call", "600", "--duration", "1", "--stats", str(stats)],
+        capture_output=True, text=True, timeout=60, env=env_with(tmp_path, IAXPHONE_CONFIG=str(cfg)),
+    )  # fmt: skip
+    assert result.returncode == exitcodes.OK, result.stderr
+    assert json.loads(stats.read_text())["codec"] == "gsm"
+    cfg.write_text('[accounts.desk]\nserver = "127.0.0.1"\nusr = "6007"\n')
+    broken = subprocess.run(
+        [sys.executable, "-m", "iaxphone.cli", "call", "600"],
+        capture_output=True, text=True, timeout=60, env=env_with(tmp_path, IAXPHONE_CONFIG=str(cfg)),
+    )  # fmt: skip
+    assert broken.returncode == exitcodes.USAGE
+    assert "line 3: accounts.desk.usr: unknown setting" in one_line_error(broken)
+
+
+def test_a_killed_phone_leaves_the_call_in_history(pbx: Pbx, tmp_path: Path) -> None:
+    env = env_with(tmp_path)
+    phone = subprocess.Popen(
+        [sys.executable, "-m", "iaxphone.cli", "call", "600", *SERVER, *account(6008), "--duration", "60"],
+        stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    db = tmp_path / "data" / "history.sqlite3"
+    deadline = time.monotonic() + 20
+    answered = None
+    while answered is None and time.monotonic() < deadline:
+        if db.exists():
+            with sqlite3.connect(db) as conn:
+                row = conn.execute("SELECT answered FROM calls").fetchone()
+            answered = row[0] if row else None
+        if answered is None:
+            time.sleep(0.05)  # polling the database for the answer, not standing in for it
+    phone.kill()
+    phone.wait(timeout=10)
+    assert answered is not None, "the call was never answered"
+    (record,) = History(db).recent()
+    assert record.cause == INTERRUPTED and record.answered == answered and record.number == "600"

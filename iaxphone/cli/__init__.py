@@ -2,6 +2,8 @@
 
     iaxphone call DEST ...     call an extension or iax: URI (see --help)
     iaxphone register ...      register, print status and voicemail count
+    iaxphone listen ...        register and answer incoming calls
+    iaxphone history           list recent calls
     iaxphone decode HEX        pretty-print one IAX2 datagram, like Asterisk's
                                "iax2 set debug on" (spaces and colons allowed)
 
@@ -15,15 +17,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
+import time
 from collections.abc import Sequence
 
-from iaxphone import __version__
+from iaxphone import __version__, config
+from iaxphone.history import History
 from iaxphone.wire.errors import FrameParseError
 from iaxphone.wire.frames import describe, parse_frame
 
 from . import exitcodes
-from .call import CommandError, add_call_parser
+from .call import add_call_parser
+from .errors import CommandError
+from .listen import add_listen_parser
 
 
 class UsageError(Exception):
@@ -48,6 +55,28 @@ def cmd_decode(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    try:
+        calls = History(config.data_dir() / "history.sqlite3")
+    except (OSError, sqlite3.Error) as exc:
+        raise CommandError(f"cannot open call history: {exc}", exitcodes.FAILURE) from None
+    try:
+        for record in calls.recent(args.n):
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.started))
+            arrow = "->" if record.direction == "out" else "<-"
+            talk = (
+                f"{record.ended - record.answered:6.1f} s"
+                if record.answered and record.ended
+                else "     -  "
+            )
+            name = f" ({record.name})" if record.name else ""
+            cause = record.cause or "in progress"
+            print(f"{when} {arrow} {record.number}{name}  {talk}  {record.codec or '-':5}  {cause}")
+    finally:
+        calls.close()
+    return exitcodes.OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iaxphone", description="IAX2 softphone for Asterisk offices."
@@ -56,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="log protocol details to stderr")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_call_parser(commands)
+    add_listen_parser(commands)
+    history = commands.add_parser("history", help="list recent calls")
+    history.add_argument("-n", type=int, default=20, metavar="N", help="how many (default 20)")
+    history.set_defaults(run=cmd_history)
     decode = commands.add_parser("decode", help="pretty-print an IAX2 datagram given in hex")
     decode.add_argument("hex", nargs="+", help="the datagram as hex (spaces and colons allowed)")
     decode.add_argument("--rx", action="store_true", help="label it received rather than sent")

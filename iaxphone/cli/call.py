@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
 
+from iaxphone import config
 from iaxphone.aio.audio import CallAudio
 from iaxphone.aio.client import (
     CallFailedError,
@@ -20,7 +21,8 @@ from iaxphone.aio.client import (
     RegistrationError,
     UnreachableError,
 )
-from iaxphone.media.codecs import CODECS, codec_info, is_available, parse_codec_list
+from iaxphone.history import History
+from iaxphone.media.codecs import codec_info
 from iaxphone.media.virtual import (
     AudioFileError,
     NullSink,
@@ -37,37 +39,16 @@ from iaxphone.proto.events import CallEnded
 from iaxphone.proto.registration import Account
 
 from . import exitcodes
+from .account import Identity, add_account_options, identity
+from .errors import CommandError
 from .target import Target, TargetError, parse_server, parse_target
 
-DEFAULT_CODECS = "ulaw,alaw,g722,gsm,opus,g729"
 DTMF_ON_S = 0.1
 DTMF_GAP_S = 0.1
 DTMF_PAUSE_S = 0.5
 
 
-class CommandError(Exception):
-    """A failure with its exit code and a one-line message."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 # ---------------------------------------------------------------------------- arguments
-
-
-def add_account_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--server", metavar="HOST[:PORT]", help="the PBX (default port 4569)")
-    parser.add_argument("--user", metavar="NAME", help="IAX2 username (the extension)")
-    parser.add_argument(
-        "--secret", metavar="SECRET", help="password (or set IAXPHONE_SECRET; never logged)"
-    )
-    parser.add_argument(
-        "--codec",
-        metavar="NAME[,NAME...]",
-        default=None,
-        help=f"codecs in order of preference (default {DEFAULT_CODECS})",
-    )
 
 
 def add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,27 +93,6 @@ def add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--watch", action="store_true", help="stay registered and print changes until Ctrl-C"
     )
     register.set_defaults(run=lambda args: asyncio.run(run_register(args)))
-
-
-def secret_from(args: argparse.Namespace) -> str | None:
-    value: str | None = args.secret or os.environ.get("IAXPHONE_SECRET")
-    return value
-
-
-def codecs_from(args: argparse.Namespace) -> list[int]:
-    try:
-        wanted = parse_codec_list(args.codec or DEFAULT_CODECS)
-    except ValueError as exc:
-        raise CommandError(f"--codec: {exc}", exitcodes.USAGE) from None
-    usable = [int(fmt) for fmt in wanted if is_available(fmt)]
-    if args.codec and len(usable) < len(wanted):
-        missing = ", ".join(CODECS[fmt].name for fmt in wanted if not is_available(fmt))
-        raise CommandError(
-            f"--codec: {missing} cannot run here (its library is not installed)", exitcodes.USAGE
-        )
-    if not usable:
-        raise CommandError("no codec can run on this machine", exitcodes.FAILURE)
-    return usable
 
 
 # ---------------------------------------------------------------------------- call
@@ -192,42 +152,66 @@ def check_dtmf(digits: str | None) -> None:
 
 
 async def run_call(args: argparse.Namespace) -> int:
+    uri_user = None
+    if args.dest.lower().startswith("iax:"):
+        with contextlib.suppress(TargetError):
+            uri_user = parse_target(args.dest, None).user
+    me = identity(args, uri_user)
     try:
-        target = parse_target(args.dest, args.server)
+        target = parse_target(args.dest, me.server)
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
     check_dtmf(args.dtmf)
     if args.duration is not None and args.duration <= 0:
         raise CommandError("--duration must be more than 0 seconds", exitcodes.USAGE)
-    formats = codecs_from(args)
-    user = args.user or target.user
-    secret = secret_from(args)
     if args.play is not None:
         try:
             load_wav(args.play, 8000)  # refuse a bad file before ringing anyone
         except AudioFileError as exc:
             raise CommandError(str(exc), exitcodes.USAGE) from None
-    async with IaxClient(("0.0.0.0", 0), EndpointConfig(formats=formats)) as client:
+    history = open_history()
+    async with IaxClient(("0.0.0.0", 0), EndpointConfig(formats=me.formats)) as client:
         try:
             if args.register:
-                await register_account(client, target.host, target.port, user, secret)
-            return await place_call(client, args, target, user, secret)
+                await register_account(client, target.host, target.port, me.user, me.secret)
+            return await place_call(client, args, target, me, history)
         except UnreachableError as exc:
             raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
+        finally:
+            if history is not None:
+                history.close()
+
+
+def open_history() -> History | None:
+    try:
+        return History(config.data_dir() / "history.sqlite3")
+    except (OSError, sqlite3.Error) as exc:
+        print(f"iaxphone: call history disabled: {exc}", file=sys.stderr)
+        return None
 
 
 async def place_call(
     client: IaxClient,
     args: argparse.Namespace,
     target: Target,
-    user: str | None,
-    secret: str | None,
+    me: Identity,
+    history: History | None,
 ) -> int:
     options = CallOptions(
-        target.number, username=user, secret=secret, context=target.context, caller_number=user
+        target.number,
+        username=me.user,
+        secret=me.secret,
+        context=target.context,
+        caller_number=me.user,
     )
     started = time.monotonic()
-    call = await client.dial((target.host, target.port), options)
+    row = history.start("out", target.number, account=me.account) if history else None
+    try:
+        call = await client.dial((target.host, target.port), options)
+    except UnreachableError as exc:
+        if history is not None and row is not None:
+            history.ended(row, str(exc), None)
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
@@ -236,17 +220,25 @@ async def place_call(
     try:
         try:
             await wait_answer(call, stop, args.answer_timeout)
+        except CommandError as cancelled:
+            if history is not None and row is not None:
+                history.ended(row, str(cancelled), 19)
+            raise
         except CallFailedError as failure:
             ended = failure.ended
+            if history is not None and row is not None:
+                history.ended(row, ended.cause, ended.cause_code)
             where = f"{target.number} at {target.host}:{target.port}"
             raise CommandError(
                 f"call to {where} failed: {describe_end(ended)}", exit_code_for(ended)
             ) from None
         setup_ms = (time.monotonic() - started) * 1000
         answered_at = time.monotonic()
-        rate = codec_info(call.format).sample_rate
-        source, sink = open_audio(args, rate)
-        audio = CallAudio(call, source, sink).start()
+        codec = codec_info(call.format)
+        if history is not None and row is not None:
+            history.answered(row, codec.name)
+        source, sink = open_audio(args, codec.sample_rate)
+        audio = CallAudio(call, source, sink, frame_ms=me.frame_ms).start()
         tasks = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(call.wait_ended())]
         if args.dtmf:
             digits = asyncio.ensure_future(send_digits(call, args.dtmf))
@@ -264,6 +256,11 @@ async def place_call(
         if args.verbose:
             print(file=sys.stderr)
         talk_s = time.monotonic() - answered_at
+        if history is not None and row is not None:
+            mos = audio.session.snapshot().get("mos")
+            history.ended(
+                row, ended.cause, ended.cause_code, float(mos) if isinstance(mos, float) else None
+            )
         write_stats(args.stats, audio, setup_ms, ended, talk_s)
         who = "far end" if ended.by_remote else "we"
         print(
@@ -351,16 +348,19 @@ async def register_account(
 
 
 async def run_register(args: argparse.Namespace) -> int:
-    if not args.server:
-        raise CommandError("register needs --server HOST[:PORT]", exitcodes.USAGE)
+    me = identity(args)
+    if not me.server:
+        raise CommandError(
+            "register needs --server HOST[:PORT] (or an account in the config file)",
+            exitcodes.USAGE,
+        )
     try:
-        host, port = parse_server(args.server)
+        host, port = parse_server(me.server)
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
-    formats = codecs_from(args)
-    async with IaxClient(("0.0.0.0", 0), EndpointConfig(formats=formats)) as client:
+    async with IaxClient(("0.0.0.0", 0), EndpointConfig(formats=me.formats)) as client:
         try:
-            await register_account(client, host, port, args.user, secret_from(args))
+            await register_account(client, host, port, me.user, me.secret)
         except UnreachableError as exc:
             raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
         if args.watch:

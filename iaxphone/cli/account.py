@@ -1,0 +1,86 @@
+"""Who we are and where the PBX is: command-line options over the config file."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from iaxphone import config
+from iaxphone.media.codecs import codec_info, is_available, parse_codec_list
+
+from . import exitcodes
+from .errors import CommandError
+
+DEFAULT_CODECS = "ulaw,alaw,g722,gsm,opus,g729"
+
+
+@dataclass(frozen=True)
+class Identity:
+    account: str | None  # the config account's name, if one was used
+    server: str | None
+    user: str | None
+    secret: str | None
+    formats: list[int]
+    frame_ms: int = 20
+    auto_answer: bool = False
+
+
+def add_account_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--account", metavar="NAME", help="an account of the config file (default: its default)"
+    )
+    parser.add_argument("--server", metavar="HOST[:PORT]", help="the PBX (default port 4569)")
+    parser.add_argument("--user", metavar="NAME", help="IAX2 username (the extension)")
+    parser.add_argument(
+        "--secret", metavar="SECRET", help="password (or IAXPHONE_SECRET, or the keyring)"
+    )
+    parser.add_argument(
+        "--codec",
+        metavar="NAME[,NAME...]",
+        help=f"codecs in order of preference (default {DEFAULT_CODECS})",
+    )
+
+
+def formats_from(text: str | None, configured: tuple[int, ...]) -> list[int]:
+    try:
+        wanted = (
+            parse_codec_list(text) if text else ([*configured] or parse_codec_list(DEFAULT_CODECS))
+        )
+    except ValueError as exc:
+        raise CommandError(f"--codec: {exc}", exitcodes.USAGE) from None
+    usable = [fmt for fmt in wanted if is_available(fmt)]
+    if text and len(usable) < len(wanted):
+        missing = ", ".join(codec_info(fmt).name for fmt in wanted if not is_available(fmt))
+        raise CommandError(
+            f"--codec: {missing} cannot run here (its library is not installed)", exitcodes.USAGE
+        )
+    if not usable:
+        raise CommandError("no codec can run on this machine", exitcodes.FAILURE)
+    return usable
+
+
+def identity(args: argparse.Namespace, uri_user: str | None = None) -> Identity:
+    """Options win; what they leave open comes from the config account."""
+    try:
+        cfg = config.load()
+        account = cfg.account(args.account)
+    except config.ConfigError as exc:
+        raise CommandError(str(exc), exitcodes.USAGE) from None
+    if args.account and account is None:
+        raise CommandError(
+            f"no config file with account {args.account!r} ({config.config_path()})",
+            exitcodes.USAGE,
+        )
+    user = args.user or uri_user or (account.user if account else None)
+    secret = config.resolve_secret(
+        account if (account and user == account.user) else None, args.secret
+    )
+    return Identity(
+        account=account.name if account else None,
+        server=args.server or (account.server if account else None),
+        user=user,
+        secret=secret,
+        formats=formats_from(args.codec, account.codecs if account else ()),
+        frame_ms=account.frame_ms if account else 20,
+        auto_answer=account.auto_answer if account else False,
+    )

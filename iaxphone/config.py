@@ -1,0 +1,250 @@
+"""The user's configuration: accounts and audio, in a TOML file.
+
+Where: ``$IAXPHONE_CONFIG`` if set, else ``config.toml`` in the platform's
+config directory (platformdirs: ``~/.config/iaxphone`` on Linux).  Read with
+the standard library's ``tomllib``; never written by iaxphone except
+through :func:`save_account_secret`, which stores secrets in the system
+keyring, not in the file.
+
+Example::
+
+    default_account = "office"
+
+    [accounts.office]
+    server = "pbx.example.com:4569"
+    user = "6001"
+    caller_name = "Alice Archer"
+    codecs = ["g722", "ulaw", "alaw"]
+    frame_ms = 20
+    auto_answer = false
+    # secret: from the keyring ("iaxphone", "office"), or $IAXPHONE_SECRET,
+    # or (not recommended) secret = "..." here
+
+    [audio]
+    input = "default"        # device name or index
+    output = "default"
+    ringing = "default"
+    mute = "silence"         # or "stop"
+
+A mistake names the file, the line and the key: ``config.toml line 7:
+accounts.office.codecs: unknown codec 'g723'; choose from ulaw, ...``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keyring
+import platformdirs
+from keyring.errors import KeyringError
+
+from iaxphone.media.codecs import parse_codec_list
+
+APP = "iaxphone"
+
+
+class ConfigError(Exception):
+    """A configuration mistake; ``str()`` is one line naming file, line and key."""
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    name: str
+    server: str
+    user: str
+    secret: str | None = None
+    caller_name: str | None = None
+    codecs: tuple[int, ...] = ()
+    frame_ms: int = 20
+    auto_answer: bool = False
+    trunk: bool = False
+    encryption: str = "allowed"
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    input: str = "default"
+    output: str = "default"
+    ringing: str = "default"
+    mute: str = "silence"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    accounts: dict[str, AccountConfig] = field(default_factory=dict)
+    default_account: str | None = None
+    audio: AudioConfig = field(default_factory=AudioConfig)
+
+    def account(self, name: str | None = None) -> AccountConfig | None:
+        key = (
+            name
+            or self.default_account
+            or (next(iter(self.accounts)) if len(self.accounts) == 1 else None)
+        )
+        if key is None:
+            return None
+        if key not in self.accounts:
+            known = ", ".join(self.accounts) or "none"
+            raise ConfigError(f"{self.path}: no account {key!r} (accounts: {known})")
+        return self.accounts[key]
+
+
+def config_path() -> Path:
+    override = os.environ.get("IAXPHONE_CONFIG")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def data_dir() -> Path:
+    override = os.environ.get("IAXPHONE_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP))
+
+
+_ACCOUNT_KEYS = {
+    "server": str,
+    "user": str,
+    "secret": str,
+    "caller_name": str,
+    "codecs": list,
+    "frame_ms": int,
+    "auto_answer": bool,
+    "trunk": bool,
+    "encryption": str,
+}
+_AUDIO_KEYS = {"input": str, "output": str, "ringing": str, "mute": str}
+
+
+def _line_of(text: str, section: str | None, key: str) -> int | None:
+    """The line (1-based) where ``key`` is set in ``[section]`` (best effort)."""
+    current: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", stripped)
+        if header:
+            current = header.group(1).replace('"', "")
+            continue
+        if current == section and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+    return None
+
+
+def load(path: Path | None = None) -> Config:
+    """Read the configuration; a missing file is an empty configuration."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config(None)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+    def fail(section: str | None, key: str, message: str) -> ConfigError:
+        line = _line_of(text, section, key)
+        where = f" line {line}" if line else ""
+        dotted = f"{section}.{key}" if section else key
+        return ConfigError(f"{path}{where}: {dotted}: {message}")
+
+    for key in data:
+        if key not in ("default_account", "accounts", "audio"):
+            raise fail(
+                None, key, "unknown setting (expected default_account, [accounts.NAME], [audio])"
+            )
+    accounts: dict[str, AccountConfig] = {}
+    for name, raw in (data.get("accounts") or {}).items():
+        section = f"accounts.{name}"
+        if not isinstance(raw, dict):
+            raise fail("accounts", name, "must be a table [accounts.NAME]")
+        accounts[name] = _account(name, raw, section, fail)
+    audio_raw = data.get("audio", {})
+    for key, value in audio_raw.items():
+        kind = _AUDIO_KEYS.get(key)
+        if kind is None:
+            raise fail("audio", key, f"unknown setting (expected {', '.join(_AUDIO_KEYS)})")
+        if not isinstance(value, kind):
+            raise fail("audio", key, f"must be a {kind.__name__}")
+    if audio_raw.get("mute", "silence") not in ("silence", "stop"):
+        raise fail("audio", "mute", 'must be "silence" or "stop"')
+    default = data.get("default_account")
+    if default is not None and default not in accounts:
+        raise fail(None, "default_account", f"no [accounts.{default}] section")
+    return Config(path, accounts, default, AudioConfig(**audio_raw))
+
+
+def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> AccountConfig:
+    for key, value in raw.items():
+        kind = _ACCOUNT_KEYS.get(key)
+        if kind is None:
+            raise fail(section, key, f"unknown setting (expected {', '.join(_ACCOUNT_KEYS)})")
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise fail(section, key, f"must be a {kind.__name__}")
+    for required in ("server", "user"):
+        if required not in raw:
+            raise ConfigError(f"[{section}] needs {required} = ...")
+    codecs: tuple[int, ...] = ()
+    if "codecs" in raw:
+        try:
+            codecs = tuple(int(f) for f in parse_codec_list([str(c) for c in raw["codecs"]]))
+        except ValueError as exc:
+            raise fail(section, "codecs", str(exc)) from None
+    frame_ms = raw.get("frame_ms", 20)
+    if frame_ms not in (10, 20, 30, 40, 50, 60):
+        raise fail(section, "frame_ms", "must be 10, 20, 30, 40, 50 or 60")
+    encryption = raw.get("encryption", "allowed")
+    if encryption not in ("required", "allowed", "off"):
+        raise fail(section, "encryption", 'must be "required", "allowed" or "off"')
+    return AccountConfig(
+        name=name,
+        server=raw["server"],
+        user=raw["user"],
+        secret=raw.get("secret"),
+        caller_name=raw.get("caller_name"),
+        codecs=codecs,
+        frame_ms=frame_ms,
+        auto_answer=raw.get("auto_answer", False),
+        trunk=raw.get("trunk", False),
+        encryption=encryption,
+    )
+
+
+def resolve_secret(account: AccountConfig | None, given: str | None = None) -> str | None:
+    """The secret: command line, else $IAXPHONE_SECRET, else the keyring, else the file."""
+    if given:
+        return given
+    env = os.environ.get("IAXPHONE_SECRET")
+    if env:
+        return env
+    if account is None:
+        return None
+    from_keyring = keyring_secret(account.name)
+    return from_keyring if from_keyring is not None else account.secret
+
+
+def keyring_secret(account_name: str) -> str | None:
+    try:
+        value = keyring.get_password(APP, account_name)
+    except (KeyringError, RuntimeError):
+        return None  # no keyring on this machine (a headless server): fall through
+    return value if isinstance(value, str) else None
+
+
+def save_account_secret(account_name: str, secret: str) -> None:
+    """Store a secret in the system keyring; ConfigError if there is no keyring."""
+    try:
+        keyring.set_password(APP, account_name, secret)
+    except (KeyringError, RuntimeError) as exc:
+        raise ConfigError(
+            f"no system keyring to store the secret in ({exc}); use IAXPHONE_SECRET"
+        ) from None

@@ -1,0 +1,133 @@
+"""Call history in SQLite (WAL), in the user's data directory.
+
+Theory of operation: a row is written when a call starts (direction,
+number, name, account, start time), updated when it is answered (answer
+time, codec) and completed when it ends (end time, cause, cause code,
+MOS).  Each step commits at once, so a phone that crashes mid-call leaves
+a row with a start (and answer) time and no end; the next time history is
+opened, rows whose process is gone are marked ``interrupted``.  Secrets
+are never stored.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT,
+    direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    number TEXT NOT NULL,
+    name TEXT,
+    started REAL NOT NULL,
+    answered REAL,
+    ended REAL,
+    cause TEXT,
+    cause_code INTEGER,
+    codec TEXT,
+    mos REAL,
+    pid INTEGER
+);
+CREATE INDEX IF NOT EXISTS calls_started ON calls (started);
+"""
+
+INTERRUPTED = "interrupted"
+COLUMNS = (
+    "id, account, direction, number, name, started, answered, ended, cause, cause_code, codec, mos"
+)
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    id: int
+    account: str | None
+    direction: str
+    number: str
+    name: str | None
+    started: float
+    answered: float | None
+    ended: float | None
+    cause: str | None
+    cause_code: int | None
+    codec: str | None
+    mos: float | None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class History:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        self._mark_interrupted()
+
+    def _mark_interrupted(self) -> None:
+        """Calls left open by a process that has died: close them as interrupted.
+
+        Several iaxphone processes may share the history, so only rows whose
+        process is gone are touched.
+        """
+        open_rows = self.db.execute("SELECT id, pid FROM calls WHERE ended IS NULL").fetchall()
+        for row, pid in open_rows:
+            if pid is None or not _alive(int(pid)):
+                self.db.execute(
+                    "UPDATE calls SET cause = ?, ended = COALESCE(answered, started) WHERE id = ?",
+                    (INTERRUPTED, row),
+                )
+
+    def start(
+        self, direction: str, number: str, name: str | None = None, account: str | None = None
+    ) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO calls (account, direction, number, name, started, pid) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (account, direction, number, name, time.time(), os.getpid()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def answered(self, row: int, codec: str | None) -> None:
+        self.db.execute(
+            "UPDATE calls SET answered = ?, codec = ? WHERE id = ?", (time.time(), codec, row)
+        )
+
+    def ended(self, row: int, cause: str, cause_code: int | None, mos: float | None = None) -> None:
+        self.db.execute(
+            "UPDATE calls SET ended = ?, cause = ?, cause_code = ?, mos = ? WHERE id = ?",
+            (time.time(), cause, cause_code, mos, row),
+        )
+
+    def recent(self, limit: int = 50) -> list[CallRecord]:
+        rows = self.db.execute(
+            f"SELECT {COLUMNS} FROM calls ORDER BY started DESC, id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [CallRecord(*row) for row in rows]
+
+    def last_dialled(self) -> str | None:
+        row = self.db.execute(
+            "SELECT number FROM calls WHERE direction = 'out' "
+            "ORDER BY started DESC, id DESC LIMIT 1"
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,111 @@
+"""The TOML configuration: accounts, audio, and mistakes named by line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from iaxphone import config
+from iaxphone.wire.constants import Format
+
+GOOD = """\
+default_account = "office"
+
+[accounts.office]
+server = "127.0.0.1:4569"
+user = "6001"
+caller_name = "Alice Archer"
+codecs = ["g722", "ulaw"]
+frame_ms = 20
+auto_answer = true
+
+[accounts.home]
+server = "pbx.example.com"
+user = "6002"
+secret = "in-the-file"
+
+[audio]
+output = "USB headset"
+mute = "stop"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_good_file_loads(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, GOOD))
+    office = cfg.account()
+    assert office is not None and office.name == "office"
+    assert office.codecs == (Format.G722, Format.ULAW)
+    assert office.auto_answer and office.frame_ms == 20
+    assert (
+        cfg.account("home") is not None
+        and cfg.audio.output == "USB headset"
+        and cfg.audio.mute == "stop"
+    )
+
+
+def test_a_missing_file_is_an_empty_configuration(tmp_path: Path) -> None:
+    cfg = config.load(tmp_path / "absent.toml")
+    assert cfg.accounts == {} and cfg.account() is None
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (
+            GOOD.replace('codecs = ["g722", "ulaw"]', 'codecs = ["g723", "ulaw"]'),
+            "line 7: accounts.office.codecs: unknown codec 'g723'",
+        ),
+        (
+            GOOD.replace("frame_ms = 20", "frame_ms = 25"),
+            "line 8: accounts.office.frame_ms: must be 10, 20",
+        ),
+        (
+            GOOD.replace("auto_answer = true", "auto_anwser = true"),
+            "line 9: accounts.office.auto_anwser: unknown setting",
+        ),
+        (
+            GOOD.replace('mute = "stop"', 'mute = "loud"'),
+            'line 18: audio.mute: must be "silence" or "stop"',
+        ),
+        (
+            GOOD.replace('default_account = "office"', 'default_account = "work"'),
+            "line 1: default_account: no [accounts.work] section",
+        ),
+        (
+            GOOD.replace('user = "6002"', "user = 6002"),
+            "line 13: accounts.home.user: must be a str",
+        ),
+        (GOOD.replace("[audio]", "[audio"), "Expected ']'"),
+    ],
+)
+def test_mistakes_name_the_line_and_key(tmp_path: Path, broken: str, message: str) -> None:
+    path = write(tmp_path, broken)
+    with pytest.raises(config.ConfigError) as failure:
+        config.load(path)
+    assert str(path) in str(failure.value) and message in str(failure.value)
+    assert "\n" not in str(failure.value)
+
+
+def test_secret_order_command_line_then_environment_then_keyring_then_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = config.load(write(tmp_path, GOOD)).account("home")
+    monkeypatch.delenv("IAXPHONE_SECRET", raising=False)
+    monkeypatch.setattr(config, "keyring_secret", lambda name: None)
+    assert config.resolve_secret(home) == "in-the-file"
+    monkeypatch.setattr(config, "keyring_secret", lambda name: f"from-keyring-{name}")
+    assert config.resolve_secret(home) == "from-keyring-home"
+    monkeypatch.setenv("IAXPHONE_SECRET", "from-env")
+    assert config.resolve_secret(home) == "from-env"
+    assert config.resolve_secret(home, "given") == "given"
+
+
+def test_no_keyring_on_a_headless_machine_is_not_an_error() -> None:
+    assert config.keyring_secret("nobody-has-this-account") is None
