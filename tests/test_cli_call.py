@@ -256,3 +256,16 @@ def test_a_killed_phone_leaves_the_call_in_history(pbx: Pbx, tmp_path: Path) -> 
     assert answered is not None, "the call was never answered"
     (record,) = History(db).recent()
     assert record.cause == INTERRUPTED and record.answered == answered and record.number == "600"
+
+
+def test_devices_and_a_call_without_a_sound_card_say_so_and_do_not_hang(pbx: Pbx, tmp_path: Path) -> None:
+    listed = iaxphone("devices")
+    assert listed.returncode == exitcodes.OK
+    if "no sound device found" not in listed.stderr:
+        return  # a machine with a sound card: nothing more to check here
+    result = subprocess.run(
+        [sys.executable, "-m", "iaxphone.cli", "call", "600", *SERVER, *account(6009), "--duration", "1"],
+        capture_output=True, text=True, timeout=60, env=env_with(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == exitcodes.OK, result.stderr
+    assert "iaxphone: no sound device found: sending silence, discarding what is heard" in result.stderr

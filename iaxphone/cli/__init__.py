@@ -4,6 +4,7 @@
     iaxphone register ...      register, print status and voicemail count
     iaxphone listen ...        register and answer incoming calls
     iaxphone history           list recent calls
+    iaxphone devices           list sound devices
     iaxphone decode HEX        pretty-print one IAX2 datagram, like Asterisk's
                                "iax2 set debug on" (spaces and colons allowed)
 
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 
 from iaxphone import __version__, config
 from iaxphone.history import History
+from iaxphone.media import devices
 from iaxphone.wire.errors import FrameParseError
 from iaxphone.wire.frames import describe, parse_frame
 
@@ -52,6 +54,22 @@ def cmd_decode(args: argparse.Namespace) -> int:
     except FrameParseError as exc:
         raise UsageError(f"not an IAX2 frame: {exc}") from None
     print(describe(frame, direction="Rx" if args.rx else "Tx", reveal_secrets=args.reveal_secrets))
+    return exitcodes.OK
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    found = devices.list_devices()
+    if not found:
+        print(f"iaxphone: {devices.NO_DEVICE_NOTE}", file=sys.stderr)
+        return exitcodes.OK
+    for device in found:
+        marks = ("*in " if device.is_default_input else "    ") + (
+            "*out" if device.is_default_output else "    "
+        )
+        print(
+            f"{device.index:3d} {marks} in {device.max_input_channels} "
+            f"out {device.max_output_channels} {device.default_samplerate:7.0f} Hz  {device.name}"
+        )
     return exitcodes.OK
 
 
@@ -86,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_call_parser(commands)
     add_listen_parser(commands)
+    devices_cmd = commands.add_parser("devices", help="list sound devices")
+    devices_cmd.set_defaults(run=cmd_devices)
     history = commands.add_parser("history", help="list recent calls")
     history.add_argument("-n", type=int, default=20, metavar="N", help="how many (default 20)")
     history.set_defaults(run=cmd_history)

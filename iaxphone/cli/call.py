@@ -22,6 +22,7 @@ from iaxphone.aio.client import (
     UnreachableError,
 )
 from iaxphone.history import History
+from iaxphone.media import devices
 from iaxphone.media.codecs import codec_info
 from iaxphone.media.virtual import (
     AudioFileError,
@@ -114,9 +115,22 @@ def exit_code_for(ended: CallEnded) -> int:
 
 
 def open_audio(args: argparse.Namespace, rate: int) -> tuple[Source, Sink]:
+    """WAV files where given; the sound card for the rest (silence and discard without one)."""
+    device_source: Source | None = None
+    device_sink: Sink | None = None
+    if not args.play or not args.record:
+        device_source, device_sink, note = devices.open_audio(
+            None if args.play else getattr(args, "input", None),
+            None if args.record else getattr(args, "output", None),
+            rate,
+        )
+        if note:
+            print(f"iaxphone: {note}", file=sys.stderr)
     try:
-        source: Source = WavSource(args.play, rate) if args.play else SilenceSource(rate)
-        sink: Sink = WavSink(args.record, rate) if args.record else NullSink(rate)
+        source: Source = (
+            WavSource(args.play, rate) if args.play else (device_source or SilenceSource(rate))
+        )
+        sink: Sink = WavSink(args.record, rate) if args.record else (device_sink or NullSink(rate))
     except AudioFileError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
     return source, sink
