@@ -1,0 +1,514 @@
+"""The phone: accounts, lines and desk-phone features, for every front end.
+
+Theory of operation
+-------------------
+A :class:`Phone` owns one :class:`~iaxphone.aio.client.IaxClient` (one UDP
+socket for every account and call), registers its accounts, and keeps a
+list of :class:`Line` objects, one per call.  Front ends (the CLI, the
+handset window, the operator console) call its methods and subscribe to
+its typed events; they never touch protocol objects.
+
+Lines and the audio device: at most one line is *active*: it has the
+microphone and the speaker.  Answering or dialling while a call is active
+puts that call on hold first (call waiting); :meth:`Phone.resume` makes a
+held line active again and holds the one that was (swap).  A line's media
+session reads the device only while its line is active; a held line sends
+nothing (the PBX plays music) and hears nothing.
+
+Line states::
+
+    dialing -> ringing -> talking <-> held -> ended
+    incoming (ringing here) -> talking ...      incoming -> ended (rejected, missed)
+
+Do-not-disturb rejects new calls with "busy" (cause 17).  Auto-answer
+(per account, the intercom case) answers at once.  Every call is written to
+the history (start, answer, end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from iaxphone.aio.audio import CallAudio
+from iaxphone.aio.client import CallFailedError, CallHandle, IaxClient, RegistrationError
+from iaxphone.history import History
+from iaxphone.media.codecs import codec_info
+from iaxphone.media.virtual import Samples, Sink, Source, WavSink
+from iaxphone.proto.call import CallOptions
+from iaxphone.proto.endpoint import EndpointConfig
+from iaxphone.proto.events import CallAnswered, CallEnded, CallRinging, HoldChanged, MessageWaiting
+from iaxphone.proto.registration import Account
+
+log = logging.getLogger("iaxphone.phone")
+
+CAUSE_BUSY = 17
+
+
+class LineState(enum.Enum):
+    DIALING = "dialing"
+    RINGING = "ringing"  # outgoing, the far end rings
+    INCOMING = "incoming"  # ringing here
+    TALKING = "talking"
+    HELD = "held"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class PhoneAccount:
+    name: str
+    server: tuple[str, int]
+    user: str
+    secret: str
+    caller_name: str | None = None
+    auto_answer: bool = False
+
+
+# ------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class PhoneEvent:
+    """Base of everything a front end hears from the phone."""
+
+
+@dataclass(frozen=True)
+class RegistrationChanged(PhoneEvent):
+    account: str
+    registered: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class VoicemailChanged(PhoneEvent):
+    account: str
+    new_messages: int
+    old_messages: int
+
+
+@dataclass(frozen=True)
+class LineChanged(PhoneEvent):
+    """A line's state or details changed (``line`` is a snapshot)."""
+
+    line: LineInfo
+
+
+@dataclass(frozen=True)
+class LineStats(PhoneEvent):
+    """Media statistics of a line, about ten times a second while it talks."""
+
+    line_id: int
+    stats: dict[str, object]
+
+
+@dataclass(frozen=True)
+class LineInfo:
+    id: int
+    account: str
+    direction: str
+    number: str
+    name: str | None
+    state: LineState
+    codec: str | None = None
+    muted: bool = False
+    recording: bool = False
+    cause: str | None = None
+    cause_code: int | None = None
+    started: float = 0.0
+    answered: float | None = None
+
+
+# ------------------------------------------------------------------------------- lines
+
+
+class DeviceGate:
+    """The shared microphone and speaker, passed through only for the active line."""
+
+    def __init__(self, source: Source, sink: Sink) -> None:
+        self.source = source
+        self.sink = sink
+
+    def source_for(self, line: Line) -> Source:
+        return _GatedSource(self, line)
+
+    def sink_for(self, line: Line) -> Sink:
+        return _GatedSink(self, line)
+
+
+class _GatedSource:
+    def __init__(self, gate: DeviceGate, line: Line) -> None:
+        self.gate, self.line, self.rate = gate, line, gate.source.rate
+
+    def read(self, count: int) -> Samples:
+        if self.line.active:
+            return self.gate.source.read(count)
+        return np.zeros(count, dtype=np.int16)
+
+
+class _GatedSink:
+    def __init__(self, gate: DeviceGate, line: Line) -> None:
+        self.gate, self.line, self.rate = gate, line, gate.sink.rate
+
+    def write(self, samples: Samples) -> None:
+        if self.line.active:
+            self.gate.sink.write(samples)
+        if self.line.recorder is not None:
+            self.line.recorder.write(samples)
+
+    def close(self) -> None:
+        if self.line.recorder is not None:
+            self.line.recorder.close()
+            self.line.recorder = None
+
+
+@dataclass
+class Line:
+    id: int
+    account: PhoneAccount
+    call: CallHandle
+    info: LineInfo
+    history_row: int | None = None
+    audio: CallAudio | None = None
+    active: bool = False
+    recorder: Sink | None = None
+    watcher: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+# ------------------------------------------------------------------------------- the phone
+
+
+class Phone:
+    def __init__(
+        self,
+        accounts: list[PhoneAccount],
+        *,
+        source: Source,
+        sink: Sink,
+        formats: list[int],
+        history: History | None = None,
+        local: tuple[str, int] = ("0.0.0.0", 0),
+        frame_ms: int = 20,
+    ) -> None:
+        if not accounts:
+            raise ValueError("a phone needs at least one account")
+        self.accounts = {a.name: a for a in accounts}
+        self.default_account = accounts[0].name
+        self.client = IaxClient(local, EndpointConfig(formats=list(formats)))
+        self.gate = DeviceGate(source, sink)
+        self.history = history
+        self.frame_ms = frame_ms
+        self.lines: dict[int, Line] = {}
+        self.dnd = False
+        self.voicemail: dict[str, tuple[int, int]] = {}
+        self.registered: dict[str, bool] = {}
+        self._ids = itertools.count(1)
+        self._listeners: list[Callable[[PhoneEvent], None]] = []
+        self.events: asyncio.Queue[PhoneEvent] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def __aenter__(self) -> Phone:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        await self.client.start()
+        self._spawn(self._take_incoming())
+        self._spawn(self._watch_client_events())
+        await asyncio.gather(*(self._register(a) for a in self.accounts.values()))
+
+    async def stop(self) -> None:
+        for line in list(self.lines.values()):
+            if line.info.state is not LineState.ENDED:
+                await self.hangup(line.id)
+        for task in list(self._tasks):
+            task.cancel()
+        await self.client.close()
+
+    def subscribe(self, listener: Callable[[PhoneEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self, event: PhoneEvent) -> None:
+        self.events.put_nowait(event)
+        for listener in self._listeners:
+            listener(event)
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _register(self, account: PhoneAccount) -> None:
+        try:
+            await self.client.register(
+                Account(account.user, account.secret, account.server), timeout=None
+            )
+        except RegistrationError as exc:
+            self.registered[account.name] = False
+            self._emit(RegistrationChanged(account.name, False, str(exc)))
+            return
+        self.registered[account.name] = True
+        self._emit(RegistrationChanged(account.name, True))
+
+    async def _watch_client_events(self) -> None:
+        while True:
+            event = await self.client.events.get()
+            if isinstance(event, MessageWaiting):
+                for account in self.accounts.values():
+                    if event.account.startswith(f"{account.user}@"):
+                        counts = (event.new_messages, event.old_messages)
+                        self.voicemail[account.name] = counts
+                        self._emit(VoicemailChanged(account.name, *counts))
+
+    # ------------------------------------------------------------------ lines
+
+    @property
+    def active_line(self) -> Line | None:
+        return next((line for line in self.lines.values() if line.active), None)
+
+    def line(self, line_id: int) -> Line:
+        try:
+            return self.lines[line_id]
+        except KeyError:
+            raise KeyError(f"no line {line_id}") from None
+
+    def _update(self, line: Line, **changes: object) -> None:
+        line.info = replace(line.info, **changes)  # type: ignore[arg-type]
+        self._emit(LineChanged(line.info))
+
+    def _make_line(
+        self, account: PhoneAccount, call: CallHandle, direction: str, number: str, name: str | None
+    ) -> Line:
+        state = LineState.DIALING if direction == "out" else LineState.INCOMING
+        info = LineInfo(
+            next(self._ids), account.name, direction, number, name, state, started=time.time()
+        )
+        line = Line(info.id, account, call, info)
+        if self.history is not None:
+            line.history_row = self.history.start(direction, number, name, account.name)
+        self.lines[line.id] = line
+        line.watcher = asyncio.ensure_future(self._watch_line(line))
+        self._emit(LineChanged(info))
+        return line
+
+    async def _watch_line(self, line: Line) -> None:
+        while True:
+            event = await line.call.events.get()
+            if isinstance(event, CallRinging):
+                self._update(line, state=LineState.RINGING)
+            elif isinstance(event, CallAnswered) and line.info.direction == "out":
+                self._talking(line)
+            elif isinstance(event, HoldChanged):
+                log.info("line %d: far end %s", line.id, "holds" if event.held else "resumed")
+            elif isinstance(event, CallEnded):
+                await self._ended(line, event)
+                return
+
+    def _talking(self, line: Line) -> None:
+        codec = codec_info(line.call.format)
+        for other in self.lines.values():
+            if other is not line and other.active:
+                self._hold(other)
+        line.active = True
+        line.audio = CallAudio(
+            line.call,
+            self.gate.source_for(line),
+            self.gate.sink_for(line),
+            frame_ms=self.frame_ms,
+            on_stats=self._stats_listener(line.id),
+        ).start()
+        if self.history is not None and line.history_row is not None:
+            self.history.answered(line.history_row, codec.name)
+        self._update(line, state=LineState.TALKING, codec=codec.name, answered=time.time())
+
+    def _stats_listener(self, line_id: int) -> Callable[[dict[str, object]], None]:
+        def emit(stats: dict[str, object]) -> None:
+            self._emit(LineStats(line_id, stats))
+
+        return emit
+
+    async def _ended(self, line: Line, ended: CallEnded) -> None:
+        line.active = False
+        mos = None
+        if line.audio is not None:
+            snapshot = line.audio.session.snapshot()
+            mos = snapshot.get("mos") if isinstance(snapshot.get("mos"), float) else None
+            await line.audio.stop()
+        if self.history is not None and line.history_row is not None:
+            self.history.ended(line.history_row, ended.cause, ended.cause_code, mos)  # type: ignore[arg-type]
+        self._update(line, state=LineState.ENDED, cause=ended.cause, cause_code=ended.cause_code)
+        self.lines.pop(line.id, None)
+
+    # ------------------------------------------------------------------ calls
+
+    async def dial(self, number: str, account: str | None = None) -> int:
+        """Call ``number``; any active call is put on hold first.  Returns the line id."""
+        acct = self.accounts[account or self.default_account]
+        options = CallOptions(
+            number,
+            username=acct.user,
+            secret=acct.secret,
+            caller_number=acct.user,
+            caller_name=acct.caller_name,
+        )
+        call = await self.client.dial(acct.server, options)
+        return self._make_line(acct, call, "out", number, None).id
+
+    async def redial(self) -> int:
+        last = self.history.last_dialled() if self.history is not None else None
+        if last is None:
+            raise LookupError("nothing to redial")
+        return await self.dial(last)
+
+    async def _take_incoming(self) -> None:
+        while True:
+            call = await self.client.incoming.get()
+            offer = call.incoming
+            assert offer is not None
+            account = self._account_for(offer.peer)
+            number = offer.caller_number or "unknown"
+            line = self._make_line(account, call, "in", number, offer.caller_name)
+            if self.dnd:
+                call.reject("do not disturb", CAUSE_BUSY)
+                continue
+            call.accept()  # ACCEPT + RINGING
+            if account.auto_answer or offer.auto_answer:
+                self.answer(line.id)
+
+    def _account_for(self, peer: tuple[str, int]) -> PhoneAccount:
+        for account in self.accounts.values():
+            if account.server == peer:
+                return account
+        return self.accounts[self.default_account]
+
+    def answer(self, line_id: int) -> None:
+        """Answer a ringing line; the active call, if any, goes on hold (call waiting)."""
+        line = self.line(line_id)
+        if line.info.state is not LineState.INCOMING:
+            raise ValueError(f"line {line_id} is not ringing here")
+        line.call.answer()
+        self._talking(line)
+
+    def reject(self, line_id: int) -> None:
+        self.line(line_id).call.reject("rejected", 21)
+
+    async def hangup(self, line_id: int) -> None:
+        line = self.line(line_id)
+        if line.info.state is LineState.INCOMING:
+            line.call.reject("rejected", 21)
+        else:
+            await line.call.hangup()
+
+    # ------------------------------------------------------------------ in call
+
+    def _hold(self, line: Line) -> None:
+        line.call.hold()
+        line.active = False
+        if line.audio is not None:
+            line.audio.session.on_hold = True
+        self._update(line, state=LineState.HELD)
+
+    def hold(self, line_id: int) -> None:
+        line = self.line(line_id)
+        if line.info.state is not LineState.TALKING:
+            raise ValueError(f"line {line_id} is not talking")
+        self._hold(line)
+
+    def resume(self, line_id: int) -> None:
+        """Take a line off hold and make it active; the active one goes on hold (swap)."""
+        line = self.line(line_id)
+        if line.info.state is not LineState.HELD:
+            raise ValueError(f"line {line_id} is not on hold")
+        for other in self.lines.values():
+            if other is not line and other.active:
+                self._hold(other)
+        line.call.unhold()
+        line.active = True
+        if line.audio is not None:
+            line.audio.session.on_hold = False
+        self._update(line, state=LineState.TALKING)
+
+    def mute(self, line_id: int, on: bool = True) -> None:
+        line = self.line(line_id)
+        if line.audio is not None:
+            line.audio.session.muted = on
+        self._update(line, muted=on)
+
+    async def dtmf(self, line_id: int, digits: str) -> None:
+        """Send digits (100 ms each, as a desk phone does) with the local key beep."""
+        line = self.line(line_id)
+        for digit in digits:
+            if line.audio is not None:
+                line.audio.session.key_feedback(digit)
+            line.call.send_dtmf(digit, begin=True)
+            await asyncio.sleep(0.1)
+            line.call.send_dtmf(digit)
+            await asyncio.sleep(0.1)
+
+    def flash(self, line_id: int) -> None:
+        self.line(line_id).call.flash()
+
+    def blind_transfer(self, line_id: int, number: str) -> None:
+        """Hand the far end to ``number``; the PBX then ends our leg of the call."""
+        self.line(line_id).call.blind_transfer(number)
+
+    def set_dnd(self, on: bool) -> None:
+        self.dnd = on
+
+    def start_recording(self, line_id: int, path: Path) -> None:
+        """Record what is heard on the line (the far end) to a WAV file at the codec's rate."""
+        line = self.line(line_id)
+        rate = codec_info(line.call.format).sample_rate
+        line.recorder = WavSink(path, rate)
+        self._update(line, recording=True)
+
+    def stop_recording(self, line_id: int) -> None:
+        line = self.line(line_id)
+        if line.recorder is not None:
+            recorder, line.recorder = line.recorder, None
+            recorder.close()
+        self._update(line, recording=False)
+
+    async def wait_line(self, line_id: int, state: LineState, timeout: float = 10.0) -> LineInfo:
+        """Wait until a line reaches ``state`` (for scripts and tests)."""
+
+        async def wait() -> LineInfo:
+            while True:
+                line = self.lines.get(line_id)
+                if line is not None and line.info.state is state:
+                    return line.info
+                event = await self.events.get()
+                if (
+                    isinstance(event, LineChanged)
+                    and event.line.id == line_id
+                    and event.line.state is state
+                ):
+                    return event.line
+
+        return await asyncio.wait_for(wait(), timeout)
+
+
+__all__ = [
+    "CallFailedError",
+    "LineChanged",
+    "LineInfo",
+    "LineState",
+    "LineStats",
+    "Phone",
+    "PhoneAccount",
+    "PhoneEvent",
+    "RegistrationChanged",
+    "VoicemailChanged",
+]

@@ -1,0 +1,164 @@
+"""The phone model against the bundled PBX: lines, call waiting, swap, DND, auto-answer, history."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from iaxphone.history import History
+from iaxphone.media.virtual import MemorySink, ToneSource
+from iaxphone.phone import (
+    LineChanged,
+    LineState,
+    Phone,
+    PhoneAccount,
+    RegistrationChanged,
+    VoicemailChanged,
+)
+from iaxphone.wire.constants import Format
+from tests.ami import AmiWatcher
+from tests.pbx import Pbx
+
+pytestmark = pytest.mark.asyncio
+
+
+def dominant_frequency(samples: np.ndarray, rate: int = 8000) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(float) * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+@contextlib.asynccontextmanager
+async def desk_phone(
+    pbx: Pbx, extension: int, tmp_path: Path, tone: float = 440.0, auto_answer: bool = False
+) -> AsyncIterator[tuple[Phone, MemorySink]]:
+    user, secret = pbx.extension(extension)
+    speaker = MemorySink(8000)
+    account = PhoneAccount("desk", (pbx.host, pbx.iax_port), user, secret, auto_answer=auto_answer)
+    history = History(tmp_path / f"{extension}.sqlite3")
+    phone = Phone(
+        [account],
+        source=ToneSource(tone, 8000),
+        sink=speaker,
+        formats=[Format.ULAW],
+        history=history,
+        local=("127.0.0.1", 0),
+    )
+    async with phone:
+        seen = []
+        while not any(isinstance(e, RegistrationChanged) for e in seen):
+            seen.append(await asyncio.wait_for(phone.events.get(), 10))
+        registered = next(e for e in seen if isinstance(e, RegistrationChanged))
+        assert registered.registered, registered
+        assert VoicemailChanged("desk", 0, 0) in seen  # REGACK's message count
+        yield phone, speaker
+    history.close()
+
+
+async def next_incoming(phone: Phone, timeout: float = 10.0) -> int:
+    async def wait() -> int:
+        while True:
+            event = await phone.events.get()
+            if isinstance(event, LineChanged) and event.line.state is LineState.INCOMING:
+                return event.line.id
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+async def test_a_call_between_two_desk_phones(pbx: Pbx, tmp_path: Path) -> None:
+    async with (
+        desk_phone(pbx, 6001, tmp_path, tone=600) as (alice, _),
+        desk_phone(pbx, 6002, tmp_path) as (bob, bob_hears),
+    ):
+        line = await alice.dial("6002")
+        incoming = await next_incoming(bob)
+        assert bob.line(incoming).info.number == "6001"
+        bob.answer(incoming)
+        await alice.wait_line(line, LineState.TALKING)
+        await asyncio.sleep(1.5)  # let a second and a half of audio flow
+        assert dominant_frequency(bob_hears.samples[-8000:]) == pytest.approx(600, abs=10)
+        await alice.hangup(line)
+        await bob.wait_line(incoming, LineState.ENDED)
+    (record,) = History(tmp_path / "6001.sqlite3").recent()
+    assert (record.direction, record.number, record.codec, record.cause_code) == (
+        "out",
+        "6002",
+        "ulaw",
+        16,
+    )
+    assert record.mos is not None and record.mos > 4.0
+
+
+async def test_call_waiting_holds_the_first_call_and_swap_resumes_it(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    async with (
+        AmiWatcher(pbx) as ami,
+        desk_phone(pbx, 6003, tmp_path) as (alice, _),
+        desk_phone(pbx, 6004, tmp_path) as (bob, _),
+        desk_phone(pbx, 6005, tmp_path) as (carol, _),
+    ):
+        with_bob = await alice.dial("6004")
+        bob.answer(await next_incoming(bob))
+        await alice.wait_line(with_bob, LineState.TALKING)
+        await carol.dial("6003")
+        from_carol = await next_incoming(alice)
+        alice.answer(from_carol)  # call waiting: Bob goes on hold
+        assert alice.line(with_bob).info.state is LineState.HELD
+        assert alice.line(from_carol).info.state is LineState.TALKING
+        await ami.wait_for(lambda e: e.Event == "Hold" and str(e.Channel).startswith("IAX2/6003"))
+        alice.resume(with_bob)  # swap
+        assert alice.line(from_carol).info.state is LineState.HELD
+        assert alice.line(with_bob).info.state is LineState.TALKING
+        assert alice.active_line is alice.line(with_bob)
+        await ami.wait_for(lambda e: e.Event == "Unhold" and str(e.Channel).startswith("IAX2/6003"))
+        await alice.hangup(with_bob)
+        await alice.hangup(from_carol)
+
+
+async def test_dnd_gives_the_caller_busy_and_auto_answer_answers(pbx: Pbx, tmp_path: Path) -> None:
+    async with (
+        AmiWatcher(pbx) as ami,
+        desk_phone(pbx, 6006, tmp_path) as (alice, _),
+        desk_phone(pbx, 6007, tmp_path, auto_answer=True) as (bob, _),
+    ):
+        bob.set_dnd(True)
+        line = await alice.dial("6007")
+        dial_end = await ami.wait_for(
+            lambda e: e.Event == "DialEnd" and str(e.DestChannel).startswith("IAX2/6007")
+        )
+        assert dial_end.DialStatus == "BUSY"  # the dialplan then offers Bob's voicemail
+        await alice.hangup(line)
+        await alice.wait_line(line, LineState.ENDED)
+        bob.set_dnd(False)
+        line = await alice.dial("6007")
+        await alice.wait_line(line, LineState.TALKING)  # nobody touched Bob's phone
+        assert bob.active_line is not None and bob.active_line.info.number == "6006"
+        await alice.hangup(line)
+
+
+async def test_redial_mute_and_recording(pbx: Pbx, tmp_path: Path) -> None:
+    async with desk_phone(pbx, 6008, tmp_path, tone=800) as (alice, _):
+        line = await alice.dial("600")
+        await alice.wait_line(line, LineState.TALKING)
+        recording = tmp_path / "echo.wav"
+        alice.start_recording(line, recording)
+        await asyncio.sleep(1.0)
+        alice.mute(line, True)
+        assert alice.line(line).info.muted
+        await asyncio.sleep(0.6)
+        alice.stop_recording(line)
+        await alice.hangup(line)
+        with wave.open(str(recording)) as wav:
+            heard = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        assert dominant_frequency(heard[2000:6000]) == pytest.approx(800, abs=10)  # the echo
+        assert np.abs(heard[-1600:]).max() < 200  # muted: the echo of silence
+        again = await alice.redial()
+        assert alice.line(again).info.number == "600"
+        await alice.wait_line(again, LineState.TALKING)
+        await alice.hangup(again)
