@@ -15,7 +15,7 @@ import numpy as np
 
 from iaxphone.cli import exitcodes
 from iaxphone.history import INTERRUPTED, History
-from tests.pbx import Pbx
+from tests.pbx import Pbx, close_quietly
 
 SERVER = ["--server", "127.0.0.1"]
 
@@ -269,3 +269,19 @@ def test_devices_and_a_call_without_a_sound_card_say_so_and_do_not_hang(pbx: Pbx
     )  # fmt: skip
     assert result.returncode == exitcodes.OK, result.stderr
     assert "iaxphone: no sound device found: sending silence, discarding what is heard" in result.stderr
+
+
+def test_calling_a_phone_in_dnd_exits_4_busy(pbx: Pbx) -> None:
+    manager = pbx.ami()
+    try:
+        manager.send_action(
+            {"Action": "Setvar", "Variable": "PRESENCE_STATE(CustomPresence:6010)", "Value": "dnd,,"}
+        )
+        result = iaxphone("call", "6010", *SERVER, *account(6009))
+    finally:
+        manager.send_action(
+            {"Action": "Setvar", "Variable": "PRESENCE_STATE(CustomPresence:6010)", "Value": "available,,"}
+        )
+        close_quietly(manager)
+    assert result.returncode == exitcodes.BUSY, result.stderr
+    assert one_line_error(result).endswith("busy (cause 17)")
