@@ -136,3 +136,20 @@ async def test_an_incoming_call_gets_our_first_preference_the_pbx_allows(pbx: Pb
         await call.wait_answered(timeout=5)
         assert incoming.format == Format.ALAW  # Asterisk offered all it allows; we chose
         await call.hangup()
+
+
+@pytest.mark.parametrize("frame_ms", [10, 30, 60])
+async def test_other_frame_sizes_through_the_echo_test(pbx: Pbx, frame_ms: int) -> None:
+    async with phone(pbx, 6009, formats=[Format.ULAW]) as client:
+        call = await call_from(client, pbx, 6009, "600")
+        await call.wait_answered(timeout=5)
+        heard = MemorySink(8000)
+        audio = CallAudio(call, ToneSource(1200, 8000), heard, frame_ms=frame_ms).start()
+        await run_for(2.0)
+        await audio.stop()
+        stats = audio.session.snapshot()
+        await call.hangup()
+    assert stats["bytes_sent"] == stats["packets_sent"] * 8 * frame_ms  # u-law: 8 bytes per ms
+    tail = heard.samples[-8000:]
+    assert dominant_frequency(tail, 8000) == pytest.approx(1200, abs=10)
+    assert stats["loss_percent"] <= 3.0
