@@ -37,12 +37,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import soxr
 
 from iaxphone.aio.audio import CallAudio
 from iaxphone.aio.client import CallFailedError, CallHandle, IaxClient, RegistrationError
 from iaxphone.history import History
 from iaxphone.media.codecs import codec_info
-from iaxphone.media.virtual import Samples, Sink, Source, WavSink
+from iaxphone.media.recorder import CallRecorder
+from iaxphone.media.virtual import Samples, Sink, Source
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.events import CallAnswered, CallEnded, CallRinging, HoldChanged, MessageWaiting
@@ -130,43 +132,99 @@ class LineInfo:
 
 
 class DeviceGate:
-    """The shared microphone and speaker, passed through only for the active line."""
+    """The shared microphone and speaker, passed through only to active lines.
+
+    Normally one line is active.  In a local conference every member is:
+    the microphone is read once per frame (by the first member) and each
+    member sends it mixed with what the other members hear; the speaker gets
+    the sum of what all members hear, written once per frame.  Lines whose
+    codec runs at another rate than the device are resampled (soxr streams).
+    """
 
     def __init__(self, source: Source, sink: Sink) -> None:
         self.source = source
         self.sink = sink
+        self.conference: list[Line] = []
+        self.mic_frame: Samples = np.zeros(0, dtype=np.int16)
+        self.heard: dict[int, Samples] = {}
 
-    def source_for(self, line: Line) -> Source:
-        return _GatedSource(self, line)
+    def source_for(self, line: Line, rate: int) -> Source:
+        return _GatedSource(self, line, rate)
 
-    def sink_for(self, line: Line) -> Sink:
-        return _GatedSink(self, line)
+    def sink_for(self, line: Line, rate: int) -> Sink:
+        return _GatedSink(self, line, rate)
+
+    def in_conference(self, line: Line) -> bool:
+        return any(member is line for member in self.conference)
 
 
 class _GatedSource:
-    def __init__(self, gate: DeviceGate, line: Line) -> None:
-        self.gate, self.line, self.rate = gate, line, gate.source.rate
+    def __init__(self, gate: DeviceGate, line: Line, rate: int) -> None:
+        self.gate, self.line, self.rate = gate, line, rate
+        self.to_line = (
+            None
+            if rate == gate.source.rate
+            else soxr.ResampleStream(gate.source.rate, rate, 1, dtype="int16", vr=True)
+        )
 
     def read(self, count: int) -> Samples:
-        if self.line.active:
+        if not self.line.active:
+            return np.zeros(count, dtype=np.int16)
+        gate = self.gate
+        if not gate.in_conference(self.line):
+            return self._mic(count)
+        if gate.conference[0] is self.line or len(gate.mic_frame) != count:
+            gate.mic_frame = self._mic(count)
+        mixed = gate.mic_frame.astype(np.int32)
+        for member in gate.conference:
+            if member is not self.line and member.audio is not None:
+                other = _fit(
+                    member.audio.session.last_heard, member.audio.session.rate, self.rate, count
+                )
+                mixed = mixed + other
+        return np.clip(mixed, -32768, 32767).astype(np.int16)
+
+    def _mic(self, count: int) -> Samples:
+        if self.to_line is None:
             return self.gate.source.read(count)
-        return np.zeros(count, dtype=np.int16)
+        wanted = count * self.gate.source.rate // self.rate
+        out = np.asarray(self.to_line.resample_chunk(self.gate.source.read(wanted)), dtype=np.int16)
+        return _fit(out, self.rate, self.rate, count)
 
 
 class _GatedSink:
-    def __init__(self, gate: DeviceGate, line: Line) -> None:
-        self.gate, self.line, self.rate = gate, line, gate.sink.rate
+    def __init__(self, gate: DeviceGate, line: Line, rate: int) -> None:
+        self.gate, self.line, self.rate = gate, line, rate
 
     def write(self, samples: Samples) -> None:
-        if self.line.active:
-            self.gate.sink.write(samples)
-        if self.line.recorder is not None:
-            self.line.recorder.write(samples)
+        if not self.line.active:
+            return
+        gate = self.gate
+        device = _fit(
+            samples, self.rate, gate.sink.rate, len(samples) * gate.sink.rate // self.rate
+        )
+        if not gate.in_conference(self.line):
+            gate.sink.write(device)
+            return
+        gate.heard[self.line.id] = device
+        if all(member.id in gate.heard for member in gate.conference):
+            total = sum(
+                (gate.heard.pop(m.id).astype(np.int32) for m in gate.conference),
+                np.zeros(len(device), np.int32),
+            )
+            gate.sink.write(np.clip(total, -32768, 32767).astype(np.int16))
 
     def close(self) -> None:
-        if self.line.recorder is not None:
-            self.line.recorder.close()
-            self.line.recorder = None
+        pass
+
+
+def _fit(samples: Samples, from_rate: int, to_rate: int, count: int) -> Samples:
+    """Samples at another rate, exactly ``count`` long (padded or cut)."""
+    if from_rate != to_rate and len(samples):
+        samples = np.asarray(soxr.resample(samples, from_rate, to_rate), dtype=np.int16)
+    if len(samples) >= count:
+        return samples[:count]
+    return np.concatenate((samples, np.zeros(count - len(samples), dtype=np.int16)))
 
 
 @dataclass
@@ -178,7 +236,6 @@ class Line:
     history_row: int | None = None
     audio: CallAudio | None = None
     active: bool = False
-    recorder: Sink | None = None
     watcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -321,11 +378,12 @@ class Phone:
         for other in self.lines.values():
             if other is not line and other.active:
                 self._hold(other)
+        self.gate.conference.clear()
         line.active = True
         line.audio = CallAudio(
             line.call,
-            self.gate.source_for(line),
-            self.gate.sink_for(line),
+            self.gate.source_for(line, codec.sample_rate),
+            self.gate.sink_for(line, codec.sample_rate),
             frame_ms=self.frame_ms,
             on_stats=self._stats_listener(line.id),
         ).start()
@@ -341,6 +399,10 @@ class Phone:
 
     async def _ended(self, line: Line, ended: CallEnded) -> None:
         line.active = False
+        if self.gate.in_conference(line):
+            self.gate.conference.remove(line)
+            if len(self.gate.conference) < 2:
+                self.gate.conference.clear()
         mos = None
         if line.audio is not None:
             snapshot = line.audio.session.snapshot()
@@ -414,6 +476,8 @@ class Phone:
     # ------------------------------------------------------------------ in call
 
     def _hold(self, line: Line) -> None:
+        if self.gate.in_conference(line):
+            self.gate.conference.clear()
         line.call.hold()
         line.active = False
         if line.audio is not None:
@@ -467,19 +531,68 @@ class Phone:
     def set_dnd(self, on: bool) -> None:
         self.dnd = on
 
-    def start_recording(self, line_id: int, path: Path) -> None:
-        """Record what is heard on the line (the far end) to a WAV file at the codec's rate."""
+    def start_recording(self, line_id: int, path: Path, stereo: bool = False) -> None:
+        """Record both sides of the line to a WAV file: mixed, or stereo (us left, them right)."""
         line = self.line(line_id)
-        rate = codec_info(line.call.format).sample_rate
-        line.recorder = WavSink(path, rate)
+        if line.audio is None:
+            raise ValueError(f"line {line_id} is not talking")
+        session = line.audio.session
+        session.call_recorder = CallRecorder(path, session.rate, stereo)
         self._update(line, recording=True)
 
     def stop_recording(self, line_id: int) -> None:
         line = self.line(line_id)
-        if line.recorder is not None:
-            recorder, line.recorder = line.recorder, None
+        if line.audio is not None and line.audio.session.call_recorder is not None:
+            recorder, line.audio.session.call_recorder = line.audio.session.call_recorder, None
             recorder.close()
         self._update(line, recording=False)
+
+    # ------------------------------------------------------------------ conference, transfer
+
+    def conference(self, *line_ids: int) -> None:
+        """Join talking and held lines in a local three-way (or more) conference."""
+        lines = [self.line(i) for i in line_ids]
+        if len(lines) < 2:
+            raise ValueError("a conference needs at least two lines")
+        for line in lines:
+            if line.info.state not in (LineState.TALKING, LineState.HELD):
+                raise ValueError(f"line {line.id} is not in a call")
+        for line in lines:
+            if line.info.state is LineState.HELD:
+                line.call.unhold()
+                if line.audio is not None:
+                    line.audio.session.on_hold = False
+                self._update(line, state=LineState.TALKING)
+            line.active = True
+        self.gate.conference[:] = lines
+
+    async def consult(self, line_id: int, number: str) -> int:
+        """Attended transfer, step one: hold the call and dial whom to hand it to."""
+        line = self.line(line_id)
+        if line.info.state is LineState.TALKING:
+            self._hold(line)
+        return await self.dial(number, line.account.name)
+
+    async def cancel_transfer(self, line_id: int, consult_id: int) -> None:
+        """Give up the transfer: end the consultation and take the call back."""
+        await self.hangup(consult_id)
+        await self.wait_line(consult_id, LineState.ENDED)
+        self.resume(line_id)
+
+    async def complete_transfer(self, line_id: int, consult_id: int) -> None:
+        """Hand the held call to the consulted party.
+
+        Without the AMI layer an IAX2 phone cannot join two of its calls at
+        the PBX, so this ends the consultation and blind-transfers the held
+        call to the same number: the consulted party's phone rings again with
+        the caller (semi-attended).  With AMI this becomes a bridge.
+        """
+        consult = self.line(consult_id)
+        number = consult.info.number
+        await self.hangup(consult_id)
+        await self.wait_line(consult_id, LineState.ENDED)
+        self.resume(line_id)
+        self.blind_transfer(line_id, number)
 
     async def wait_line(self, line_id: int, state: LineState, timeout: float = 10.0) -> LineInfo:
         """Wait until a line reaches ``state`` (for scripts and tests)."""

@@ -162,3 +162,92 @@ async def test_redial_mute_and_recording(pbx: Pbx, tmp_path: Path) -> None:
         assert alice.line(again).info.number == "600"
         await alice.wait_line(again, LineState.TALKING)
         await alice.hangup(again)
+
+
+def band_level(samples: np.ndarray, frequency: float, rate: int = 8000) -> float:
+    """Spectral magnitude near ``frequency`` (relative; for comparing tones in a mix)."""
+    spectrum = np.abs(np.fft.rfft(samples.astype(float) * np.hanning(len(samples))))
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    return float(spectrum[(freqs > frequency - 15) & (freqs < frequency + 15)].max())
+
+
+async def test_local_three_way_conference_mixes_everyone(pbx: Pbx, tmp_path: Path) -> None:
+    async with (
+        desk_phone(pbx, 6001, tmp_path, tone=400) as (alice, alice_hears),
+        desk_phone(pbx, 6002, tmp_path, tone=600) as (bob, bob_hears),
+        desk_phone(pbx, 6003, tmp_path, tone=900) as (carol, carol_hears),
+    ):
+        to_bob = await alice.dial("6002")
+        bob.answer(await next_incoming(bob))
+        await alice.wait_line(to_bob, LineState.TALKING)
+        to_carol = await alice.dial("6003")  # Bob goes on hold
+        carol.answer(await next_incoming(carol))
+        await alice.wait_line(to_carol, LineState.TALKING)
+        alice.conference(to_bob, to_carol)
+        await asyncio.sleep(2.0)
+        a, b, c = (
+            alice_hears.samples[-8000:],
+            bob_hears.samples[-8000:],
+            carol_hears.samples[-8000:],
+        )
+        quiet = band_level(a, 1500)  # a frequency nobody sends
+        assert (
+            band_level(a, 600) > 20 * quiet and band_level(a, 900) > 20 * quiet
+        )  # Alice hears both
+        assert (
+            band_level(b, 400) > 20 * quiet and band_level(b, 900) > 20 * quiet
+        )  # Bob hears Alice and Carol
+        assert (
+            band_level(c, 400) > 20 * quiet and band_level(c, 600) > 20 * quiet
+        )  # Carol hears Alice and Bob
+        await alice.hangup(to_bob)
+        await alice.hangup(to_carol)
+
+
+async def test_stereo_recording_keeps_both_sides_apart(pbx: Pbx, tmp_path: Path) -> None:
+    async with (
+        desk_phone(pbx, 6004, tmp_path, tone=500) as (alice, _),
+        desk_phone(pbx, 6005, tmp_path, tone=1100) as (bob, _),
+    ):
+        line = await alice.dial("6005")
+        bob.answer(await next_incoming(bob))
+        await alice.wait_line(line, LineState.TALKING)
+        path = tmp_path / "stereo.wav"
+        alice.start_recording(line, path, stereo=True)
+        await asyncio.sleep(1.5)
+        alice.stop_recording(line)
+        await alice.hangup(line)
+    with wave.open(str(path)) as wav:
+        assert wav.getnchannels() == 2
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert dominant_frequency(frames[-6000:, 0]) == pytest.approx(500, abs=10)  # us
+    assert dominant_frequency(frames[-6000:, 1]) == pytest.approx(1100, abs=10)  # them
+
+
+async def test_attended_transfer_consult_cancel_and_complete(pbx: Pbx, tmp_path: Path) -> None:
+    async with (
+        desk_phone(pbx, 6006, tmp_path) as (alice, _),
+        desk_phone(pbx, 6007, tmp_path) as (bob, _),
+        desk_phone(pbx, 6008, tmp_path) as (carol, _),
+    ):
+        call = await bob.dial("6006")  # Bob calls Alice, the receptionist
+        with_bob = await next_incoming(alice)
+        alice.answer(with_bob)
+        await bob.wait_line(call, LineState.TALKING)
+        consult = await alice.consult(with_bob, "6008")  # Bob on hold, Alice asks Carol
+        assert alice.line(with_bob).info.state is LineState.HELD
+        carol.answer(await next_incoming(carol))
+        await alice.wait_line(consult, LineState.TALKING)
+        await alice.cancel_transfer(with_bob, consult)  # Carol says no: back to Bob
+        assert alice.line(with_bob).info.state is LineState.TALKING
+        consult = await alice.consult(with_bob, "6008")  # ... then yes
+        carol.answer(await next_incoming(carol))
+        await alice.wait_line(consult, LineState.TALKING)
+        await alice.complete_transfer(with_bob, consult)
+        for_carol = await next_incoming(carol)  # Bob's call now rings Carol
+        assert carol.line(for_carol).info.state is LineState.INCOMING
+        await alice.wait_line(with_bob, LineState.ENDED)  # Alice is out of it
+        carol.answer(for_carol)
+        await bob.wait_line(call, LineState.TALKING)
+        assert bob.line(call).info.state is LineState.TALKING
+        await carol.hangup(for_carol)

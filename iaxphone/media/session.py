@@ -51,6 +51,7 @@ from .codecs import Decoder, Encoder, make_decoder, make_encoder
 from .dtmf import DtmfDetector, DtmfGenerator
 from .jitterbuffer import JitterBuffer, PlayoutKind, TimestampExtender
 from .plc import PitchConcealer
+from .recorder import CallRecorder
 from .stats import CallStats, level_dbfs
 from .virtual import Samples, Sink, Source
 
@@ -106,6 +107,9 @@ class MediaSession:
         self.feedback = np.zeros(0, dtype=np.int16)  # key beeps still to mix into the speaker
         self.dtmf_tones = DtmfGenerator(self.rate)
         self.cng_level_dbov: int | None = None
+        self.last_sent: Samples = np.zeros(self.samples, dtype=np.int16)
+        self.last_heard: Samples = np.zeros(self.samples, dtype=np.int16)
+        self.call_recorder: CallRecorder | None = None
         self.noise = np.random.default_rng()
 
     # ------------------------------------------------------------------ events
@@ -194,6 +198,7 @@ class MediaSession:
         if self.muted:
             pcm = np.zeros(self.samples, dtype=np.int16)
         self.stats.mic_peak_dbfs, self.stats.mic_rms_dbfs = level_dbfs(pcm)
+        self.last_sent = pcm if not self.on_hold else np.zeros(self.samples, dtype=np.int16)
         if self.on_hold or (self.muted and self.mute_mode is MuteMode.STOP):
             return
         payload = self.encoder.encode(pcm)
@@ -216,9 +221,12 @@ class MediaSession:
             pcm = pcm.copy()
             pcm[: len(beep)] = np.clip(mixed, -32768, 32767)
         self.stats.speaker_peak_dbfs, self.stats.speaker_rms_dbfs = level_dbfs(pcm)
+        self.last_heard = pcm
         self.sink.write(pcm)
         if self.recorder is not None:
             self.recorder.write(pcm)
+        if self.call_recorder is not None:
+            self.call_recorder.record(self.last_sent, pcm)
 
     def snapshot(self) -> dict[str, object]:
         return dict(self.stats.snapshot(self.jitter.stats))
@@ -227,6 +235,8 @@ class MediaSession:
         self.sink.close()
         if self.recorder is not None:
             self.recorder.close()
+        if self.call_recorder is not None:
+            self.call_recorder.close()
 
 
 class FramePacer:
