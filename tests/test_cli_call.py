@@ -258,7 +258,9 @@ def test_a_killed_phone_leaves_the_call_in_history(pbx: Pbx, tmp_path: Path) -> 
     assert record.cause == INTERRUPTED and record.answered == answered and record.number == "600"
 
 
-def test_devices_and_a_call_without_a_sound_card_say_so_and_do_not_hang(pbx: Pbx, tmp_path: Path) -> None:
+def test_devices_and_a_call_without_a_sound_card_say_so_and_do_not_hang(
+    pbx: Pbx, tmp_path: Path
+) -> None:
     listed = iaxphone("devices")
     assert listed.returncode == exitcodes.OK
     if "no sound device found" not in listed.stderr:
@@ -268,20 +270,55 @@ def test_devices_and_a_call_without_a_sound_card_say_so_and_do_not_hang(pbx: Pbx
         capture_output=True, text=True, timeout=60, env=env_with(tmp_path),
     )  # fmt: skip
     assert result.returncode == exitcodes.OK, result.stderr
-    assert "iaxphone: no sound device found: sending silence, discarding what is heard" in result.stderr
+    assert (
+        "iaxphone: no sound device found: sending silence, discarding what is heard"
+        in result.stderr
+    )
 
 
 def test_calling_a_phone_in_dnd_exits_4_busy(pbx: Pbx) -> None:
     manager = pbx.ami()
     try:
         manager.send_action(
-            {"Action": "Setvar", "Variable": "PRESENCE_STATE(CustomPresence:6010)", "Value": "dnd,,"}
+            {
+                "Action": "Setvar",
+                "Variable": "PRESENCE_STATE(CustomPresence:6010)",
+                "Value": "dnd,,",
+            }
         )
         result = iaxphone("call", "6010", *SERVER, *account(6009))
     finally:
         manager.send_action(
-            {"Action": "Setvar", "Variable": "PRESENCE_STATE(CustomPresence:6010)", "Value": "available,,"}
+            {
+                "Action": "Setvar",
+                "Variable": "PRESENCE_STATE(CustomPresence:6010)",
+                "Value": "available,,",
+            }
         )
         close_quietly(manager)
     assert result.returncode == exitcodes.BUSY, result.stderr
     assert one_line_error(result).endswith("busy (cause 17)")
+
+
+def test_required_encryption_refused_exits_7(pbx: Pbx) -> None:
+    result = iaxphone("call", "600", *SERVER, *account(6091), "--encrypt")
+    assert result.returncode == exitcodes.ENCRYPTION_REFUSED
+    assert "encryption required but the far end would not encrypt" in one_line_error(result)
+
+
+def test_encrypted_call_reports_it_in_the_statistics(pbx: Pbx, tmp_path: Path) -> None:
+    stats = tmp_path / "s.json"
+    result = iaxphone(
+        "call",
+        "600",
+        *SERVER,
+        *account(6090),
+        "--encrypt",
+        "--duration",
+        "1",
+        "--stats",
+        str(stats),
+    )
+    assert result.returncode == exitcodes.OK, result.stderr
+    data = json.loads(stats.read_text())
+    assert data["encrypted"] is True and data["packets_received"] > 30

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from iaxphone.aio.audio import CallAudio
+from iaxphone.aio.client import CallFailedError
 from iaxphone.media.codecs import CODECS, is_available
 from iaxphone.media.virtual import MemorySink, SilenceSource, ToneSource
+from iaxphone.proto.call import CallOptions
 from iaxphone.wire.constants import Format
 from tests.pbx import Pbx
 from tests.phones import call_from, phone
@@ -153,3 +155,32 @@ async def test_other_frame_sizes_through_the_echo_test(pbx: Pbx, frame_ms: int) 
     tail = heard.samples[-8000:]
     assert dominant_frequency(tail, 8000) == pytest.approx(1200, abs=10)
     assert stats["loss_percent"] <= 3.0
+
+
+async def test_encrypted_call_to_a_forceencryption_peer_carries_audio(pbx: Pbx) -> None:
+    async with phone(pbx, 6001, formats=[Format.ULAW], register=False) as client:
+        options = CallOptions(
+            "600", "6090", "iax6090secret", caller_number="6090", encryption="required"
+        )
+        call = await client.dial((pbx.host, pbx.iax_port), options)
+        await call.wait_answered(timeout=5)
+        assert call.encrypted
+        heard = MemorySink(8000)
+        audio = CallAudio(call, ToneSource(1000, 8000), heard).start()
+        await run_for(1.5)
+        await audio.stop()
+        await call.hangup()
+    assert dominant_frequency(heard.samples[-6000:], 8000) == pytest.approx(1000, abs=10)
+    assert client.endpoint.undecryptable == 0
+    channels = pbx.cli("core show channels")
+    assert "IAX2/6090" not in channels  # hung up cleanly
+
+
+async def test_a_peer_that_will_not_encrypt_is_refused_when_we_require_it(pbx: Pbx) -> None:
+    async with phone(pbx, 6001, formats=[Format.ULAW], register=False) as client:
+        options = CallOptions(
+            "600", "6091", "iax6091secret", caller_number="6091", encryption="required"
+        )
+        call = await client.dial((pbx.host, pbx.iax_port), options)
+        with pytest.raises(CallFailedError, match="encryption required"):
+            await call.wait_answered(timeout=5)

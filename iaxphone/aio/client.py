@@ -98,6 +98,7 @@ class CallHandle:
         self.answered: asyncio.Future[None] = loop.create_future()
         self.ended: asyncio.Future[CallEnded] = loop.create_future()
         self.format = incoming.format if incoming else 0
+        self.encrypted = False
         self.media: MediaSink | None = None
 
     def _deliver(self, event: Event) -> None:
@@ -112,6 +113,7 @@ class CallHandle:
             self.media.on_event(event)
         if isinstance(event, CallAccepted):
             self.format = event.format
+            self.encrypted = event.encrypted
         elif isinstance(event, CallAnswered) and not self.answered.done():
             self.answered.set_result(None)
         elif isinstance(event, CallEnded):

@@ -23,6 +23,7 @@ class Identity:
     formats: list[int]
     frame_ms: int = 20
     auto_answer: bool = False
+    encryption: str = "allowed"
 
 
 def add_account_options(parser: argparse.ArgumentParser) -> None:
@@ -83,4 +84,5 @@ def identity(args: argparse.Namespace, uri_user: str | None = None) -> Identity:
         formats=formats_from(args.codec, account.codecs if account else ()),
         frame_ms=account.frame_ms if account else 20,
         auto_answer=account.auto_answer if account else False,
+        encryption=account.encryption if account else "allowed",
     )

@@ -75,6 +75,9 @@ def add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
     call.add_argument("--register", action="store_true", help="register the account before calling")
     call.add_argument(
+        "--encrypt", action="store_true", help="require AES-128 encryption (exit 7 if refused)"
+    )
+    call.add_argument(
         "--answer-timeout",
         type=float,
         default=60.0,
@@ -217,6 +220,7 @@ async def place_call(
         secret=me.secret,
         context=target.context,
         caller_number=me.user,
+        encryption="required" if args.encrypt else me.encryption,
     )
     started = time.monotonic()
     row = history.start("out", target.number, account=me.account) if history else None
@@ -325,6 +329,7 @@ def write_stats(
             "hangup_cause": ended.cause,
             "hangup_cause_code": ended.cause_code,
             "hung_up_by": "remote" if ended.by_remote else "local",
+            "encrypted": audio.call.encrypted,
         }
     )
     try:

@@ -47,6 +47,7 @@ from iaxphone.wire.ies import InformationElements, formats_to_codec_prefs
 from iaxphone.wire.seqnum import unwrap_timestamp
 
 from .auth import AuthenticationError, Credentials, answer_challenge
+from .crypto import AES128, FrameCipher, derive_key
 from .events import (
     AudioReceived,
     CallAccepted,
@@ -104,6 +105,9 @@ CAUSE_REJECTED = 21
 CAUSE_CONGESTION = 34
 CAUSE_TEMPORARY_FAILURE = 41
 CAUSE_BEARER_NOT_AVAILABLE = 58
+CAUSE_FACILITY_REJECTED = 29
+
+ENCRYPTION_REFUSED = "encryption required but the far end would not encrypt"
 
 MS_PER_SAMPLE_CLOCK_DRIFT = 120
 
@@ -121,6 +125,7 @@ class CallOptions:
     caller_name: str | None = None
     language: str | None = None
     formats: list[int] = field(default_factory=list)
+    encryption: str = "allowed"  # "required", "allowed" (offer it) or "off"
 
 
 @dataclass(slots=True)
@@ -255,6 +260,8 @@ class Call(Session):
         ies.format = preferred & 0xFFFFFFFF
         ies.capability2 = self.capability
         ies.format2 = preferred
+        if options.encryption != "off":
+            ies.encryption = AES128
         ies.call_token = self.call_token
         self.send_iax(IaxCommand.NEW, now, ies)
 
@@ -287,6 +294,19 @@ class Call(Session):
             self.send_ack(frame)
             self.hangup(now, cause=str(exc), cause_code=CAUSE_REJECTED, reason_local=True)
             return
+        offered = frame.ies.encryption or 0
+        if (
+            self.options.encryption != "off"
+            and offered & AES128
+            and frame.ies.challenge
+            and credentials is not None
+        ):
+            # Encrypted from here on, starting with our AUTHREP.
+            self.cipher = FrameCipher(derive_key(frame.ies.challenge, credentials.secret))
+        elif self.options.encryption == "required":
+            self.send_ack(frame)
+            self.hangup(now, ENCRYPTION_REFUSED, CAUSE_FACILITY_REJECTED, reason_local=True)
+            return
         self.authenticated = True
         self.send_iax(IaxCommand.AUTHREP, now, answer)
 
@@ -299,7 +319,14 @@ class Call(Session):
         chosen = ies.format2 if ies.format2 else (ies.format or 0)
         self.format = chosen or (self.formats[0] if self.formats else 0)
         self.set_state(CallState.ACCEPTED)
-        self.host.emit(CallAccepted(self.local_call, self.format))
+        if (
+            self.cipher is None
+            and self.options is not None
+            and self.options.encryption == "required"
+        ):
+            self.hangup(now, ENCRYPTION_REFUSED, CAUSE_FACILITY_REJECTED, reason_local=True)
+            return
+        self.host.emit(CallAccepted(self.local_call, self.format, self.cipher is not None))
 
     def _on_proceeding(self, frame: FullFrame, now: float) -> None:
         self.send_ack(frame)
@@ -544,7 +571,7 @@ class Call(Session):
             self.send_full(FrameType.VOICE, fmt, now, payload=payload, timestamp=ts)
             return None
         data = MiniFrame(self.local_call, ts & 0xFFFF, payload).to_bytes()
-        self.host.transmit(data, self.peer)
+        self.send_datagram(data)
         return data
 
     def voice_full(self, frame: FullFrame, now: float) -> None:

@@ -29,6 +29,7 @@ peer address, so an unauthenticated sender cannot exhaust call numbers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -36,21 +37,31 @@ from dataclasses import dataclass, field
 
 from iaxphone.wire.constants import FrameType, IaxCommand
 from iaxphone.wire.errors import FrameParseError
-from iaxphone.wire.frames import FullFrame, MetaTrunkFrame, MetaVideoFrame, MiniFrame, parse_frame
+from iaxphone.wire.frames import (
+    Frame,
+    FullFrame,
+    MetaTrunkFrame,
+    MetaVideoFrame,
+    MiniFrame,
+    parse_frame,
+)
 from iaxphone.wire.ies import InformationElements
-from iaxphone.wire.seqnum import unwrap_timestamp
+from iaxphone.wire.seqnum import seq_diff, unwrap_timestamp
 
 from .call import Call, CallOptions, CallState, CallStateError
 from .calltoken import CallTokens
+from .crypto import DecryptError
 from .events import Event, MessageWaiting
 from .registrar import CallAuthenticator, RegistrarTransaction
 from .registration import Account, Registration, RegistrationTransaction, RegState
 from .reliability import RetryPolicy
-from .session import Address, Session
+from .session import SEND_WINDOW, Address, Session
 
 log = logging.getLogger("iaxphone.proto")
 
 MAX_CALL_NUMBER = 0x7FFF
+MAX_TS_JUMP_MS = 600_000  # a decrypted timestamp further than 10 minutes off is garbage
+_FRAME_TYPES = frozenset(int(t) for t in FrameType)
 FIRST_CALL_NUMBER = 2  # 1 is what Asterisk uses for stateless replies
 
 
@@ -104,6 +115,7 @@ class Endpoint:
         self._events: deque[Event] = deque()
         self._next_call_number = FIRST_CALL_NUMBER
         self.dropped = 0
+        self.undecryptable = 0
         self.capability = 0
         for fmt in self.config.formats:
             self.capability |= fmt
@@ -153,8 +165,12 @@ class Endpoint:
                     self._start_registration(registration, now)
 
     def receive_datagram(self, data: bytes, addr: Address, now: float) -> None:
+        plain = self._decrypted(data, addr)
+        if plain is None:
+            self._drop(addr, "does not decrypt with the call's key")
+            return
         try:
-            frame = parse_frame(data)
+            frame = parse_frame(plain)
         except FrameParseError as exc:
             self._drop(addr, f"malformed datagram ({exc})")
             return
@@ -170,6 +186,45 @@ class Endpoint:
         except Exception:  # a bug must not take the other calls down
             log.exception("error handling a datagram from %s:%d", *addr)
             self.dropped += 1
+
+    def _decrypted(self, data: bytes, addr: Address) -> bytes | None:
+        """The plain datagram: decrypted when it belongs to an encrypted call; None to drop.
+
+        Only the call numbers are in clear and IAX2 has no integrity check, so
+        a decrypted frame must also look right for its call (a known frame
+        type, a sequence number near the expected one, a timestamp near the
+        call's clock); one that does not - a wrong key, corruption - is
+        counted and dropped.  A frame that arrives in clear for an encrypted
+        call (a retransmission from before encryption started) is taken as
+        it is.
+        """
+        if len(data) < 4:
+            return data
+        if data[0] & 0x80:
+            session = self.sessions.get(int.from_bytes(data[2:4], "big") & 0x7FFF)
+        elif data[0] or data[1]:
+            session = self.by_remote.get((addr, int.from_bytes(data[0:2], "big")))
+        else:
+            return data  # meta frames are never encrypted
+        if session is None or session.cipher is None or session.peer != addr:
+            return data
+        try:
+            plain = session.cipher.decrypt(data)
+            frame = parse_frame(plain)
+        except (DecryptError, FrameParseError):
+            frame = None
+        if frame is not None and _plausible(frame, session):
+            return plain
+        with contextlib.suppress(FrameParseError):
+            clear = parse_frame(data)
+            if (
+                isinstance(clear, FullFrame)
+                and clear.frame_type == FrameType.IAX
+                and _plausible(clear, session)
+            ):
+                return data  # sent before encryption began
+        self.undecryptable += 1
+        return None
 
     # ================================================================== commands
 
@@ -521,6 +576,18 @@ class Endpoint:
             else:
                 ts = frame.timestamp
             session.voice_trunk(ts, entry.payload)
+
+
+def _plausible(frame: Frame, session: Session) -> bool:
+    """Does a decrypted frame fit its call?  (IAX2 encryption has no integrity check.)"""
+    if isinstance(frame, FullFrame):
+        if frame.frame_type not in _FRAME_TYPES:
+            return False
+        if abs(seq_diff(frame.oseqno, session.reliability.iseqno)) > SEND_WINDOW:
+            return False
+        last = session.last_rx_ts
+        return last is None or abs(frame.timestamp - last) < MAX_TS_JUMP_MS
+    return isinstance(frame, MiniFrame)
 
 
 __all__ = [

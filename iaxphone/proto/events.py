@@ -80,10 +80,11 @@ class IncomingCall(Event):
 
 @dataclass(frozen=True, slots=True)
 class CallAccepted(Event):
-    """The far end accepted the call and chose the codec (ACCEPT)."""
+    """The far end accepted the call and chose the codec (ACCEPT); ``encrypted``: AES-128."""
 
     call_id: int
     format: int
+    encrypted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

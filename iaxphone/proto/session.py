@@ -23,6 +23,7 @@ from iaxphone.wire.constants import FrameType, IaxCommand
 from iaxphone.wire.frames import FullFrame
 from iaxphone.wire.ies import InformationElements
 
+from .crypto import FrameCipher
 from .events import Event
 from .reliability import Arrival, Reliability, RetryPolicy
 
@@ -78,7 +79,9 @@ class Session:
         self.linger_until: float | None = None
         self.closed = False
         self.reply_seen = False  # an in-order frame from the peer was accepted
+        self.last_rx_ts: int | None = None
         self.backlog: deque[FullFrame] = deque()
+        self.cipher: FrameCipher | None = None  # set once encryption is agreed
         self.ahead: dict[int, FullFrame] = {}  # received past a gap, by oseqno
         self.vnak_for = -1
         self.vnak_at = float("-inf")
@@ -138,7 +141,7 @@ class Session:
         frame.dest_call = self.remote_call
         self.reliability.stamp(frame)
         data = frame.to_bytes()
-        self.host.transmit(data, self.peer)
+        self.send_datagram(data)
         self.frames_out += 1
         if reliable:
             self.reliability.track(frame, data, now)
@@ -146,6 +149,12 @@ class Session:
     def flush_backlog(self, now: float) -> None:
         while self.backlog and len(self.reliability.pending) < SEND_WINDOW:
             self._transmit_full(self.backlog.popleft(), now)
+
+    def send_datagram(self, data: bytes) -> None:
+        """Every datagram of the session leaves here: encrypted once the call is."""
+        self.host.transmit(
+            self.cipher.encrypt(data) if self.cipher is not None else data, self.peer
+        )
 
     def send_iax(
         self, command: IaxCommand, now: float, ies: InformationElements | None = None, **kw: int
@@ -163,7 +172,7 @@ class Session:
             frame_type=FrameType.IAX,
             subclass=IaxCommand.ACK,
         )
-        self.host.transmit(ack.to_bytes(), self.peer)
+        self.send_datagram(ack.to_bytes())
 
     def send_unsequenced(self, command: IaxCommand, timestamp: int) -> None:
         """VNAK, INVAL and friends: sent once, never tracked."""
@@ -176,7 +185,7 @@ class Session:
             frame_type=FrameType.IAX,
             subclass=command,
         )
-        self.host.transmit(frame.to_bytes(), self.peer)
+        self.send_datagram(frame.to_bytes())
 
     # -- receiving --------------------------------------------------------------
 
@@ -192,6 +201,7 @@ class Session:
             self.remote_call = frame.source_call
             self.host.bind_remote(self)
         self.frames_in += 1
+        self.last_rx_ts = frame.timestamp
         arrival = self.reliability.receive(frame)
         self.flush_backlog(now)
         if arrival is Arrival.DUPLICATE:
@@ -258,7 +268,7 @@ class Session:
         for item in pending:
             item.frame.retransmitted = True
             item.data = item.frame.to_bytes()
-            self.host.transmit(item.data, self.peer)
+            self.send_datagram(item.data)
 
     def next_deadline(self) -> float | None:
         deadlines = [

@@ -1,0 +1,119 @@
+"""AES-128 as Asterisk does it: known answers from a real call, round trips, bad ciphertext."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from iaxphone.proto.crypto import DecryptError, FrameCipher, derive_key
+from iaxphone.proto.endpoint import Endpoint, EndpointConfig
+from iaxphone.wire.constants import ControlType, Format, FrameType, IaxCommand
+from iaxphone.wire.frames import FullFrame, MiniFrame, parse_frame
+
+RECORDED = [
+    line.split(" ", 1)
+    for line in (Path(__file__).parent / "golden" / "encrypted_call.txt").read_text().splitlines()
+]
+SECRET = next(value for key, value in RECORDED if key == "secret")
+CHALLENGE = next(value for key, value in RECORDED if key == "challenge")
+FRAMES = [bytes.fromhex(value) for key, value in RECORDED if key == "frame"]
+
+
+def test_frames_asterisk_encrypted_decrypt_with_the_derived_key() -> None:
+    cipher = FrameCipher(derive_key(CHALLENGE, SECRET))
+    frames = [parse_frame(cipher.decrypt(data)) for data in FRAMES]
+    first = frames[0]
+    assert isinstance(first, FullFrame) and first.subclass == IaxCommand.ACCEPT
+    assert first.ies is not None and first.ies.format2 == Format.ULAW
+    kinds = {(f.frame_type, f.subclass) for f in frames if isinstance(f, FullFrame)}
+    assert (FrameType.CONTROL, ControlType.ANSWER) in kinds
+    assert any(isinstance(f, MiniFrame) and len(f.payload) == 160 for f in frames)
+    assert all(
+        FRAMES[i][:4] == bytes(f.to_bytes()[:4])
+        for i, f in enumerate(frames)
+        if isinstance(f, FullFrame)
+    )
+
+
+def test_the_wrong_secret_does_not_decrypt_them() -> None:
+    cipher = FrameCipher(derive_key(CHALLENGE, "not-the-secret"))
+    parsed = 0
+    for data in FRAMES:
+        try:
+            frame = parse_frame(cipher.decrypt(data))
+        except (DecryptError, ValueError):
+            continue
+        parsed += isinstance(frame, FullFrame) and frame.subclass == IaxCommand.ACCEPT
+    assert parsed == 0
+
+
+def test_round_trip_and_padding_as_asterisk_lays_it_out() -> None:
+    cipher = FrameCipher(derive_key("12345", "secret"))
+    rng = random.Random(4)
+    for size in range(0, 200, 7):
+        datagram = bytes([0x80, 0x05, 0x00, 0x09]) + rng.randbytes(8 + size)
+        sealed = cipher.encrypt(datagram)
+        assert sealed[:4] == datagram[:4]  # call numbers stay in clear
+        assert (len(sealed) - 4) % 16 == 0 and 16 <= len(sealed) - len(datagram) <= 31
+        assert cipher.decrypt(sealed) == datagram
+    mini = bytes([0x00, 0x05]) + rng.randbytes(162)
+    sealed = cipher.encrypt(mini)
+    assert sealed[:2] == mini[:2] and cipher.decrypt(sealed) == mini
+
+
+def asterisk_memcpy_encrypt(key: bytes, plain: bytes) -> bytes:
+    """Asterisk's memcpy_encrypt, written independently: XOR with the last block, AES-ECB it."""
+    ecb = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    out, chain = b"", bytes(16)
+    for i in range(0, len(plain), 16):
+        block = ecb.update(bytes(a ^ b for a, b in zip(plain[i : i + 16], chain, strict=True)))
+        out, chain = out + block, block
+    return out
+
+
+def test_a_known_answer_for_fixed_padding() -> None:
+    key = derive_key("abc", "def")
+    assert key.hex() == "e80b5017098950fc58aad83c8c14978e"  # md5("abcdef")
+    datagram = bytes.fromhex("80010002000000030000060e")  # 12-byte full frame: 8 bytes to encrypt
+    padding = 16 + ((16 - 8 % 16) & 0xF)  # 24, as encrypt_frame computes it
+    pad = bytearray(range(padding))
+    pad[15] = (pad[15] & 0xF0) | (padding & 0xF)
+    expected = datagram[:4] + asterisk_memcpy_encrypt(key, bytes(pad) + datagram[4:])
+    sealed = FrameCipher(key, random=bytes(range(32))).encrypt(datagram)
+    assert sealed == expected
+    assert FrameCipher(key).decrypt(sealed) == datagram
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_corrupted_ciphertext_is_dropped_and_counted(damage: str) -> None:
+    endpoint = Endpoint(EndpointConfig(formats=[Format.ULAW]))
+    call_id = endpoint.dial(
+        ("10.0.0.2", 4569),
+        __import__("iaxphone.proto.call", fromlist=["CallOptions"]).CallOptions("600"),
+        0.0,
+    )
+    call = endpoint.call(call_id)
+    call.remote_call = 9
+    endpoint.bind_remote(call)
+    call.cipher = FrameCipher(derive_key("1", "2"))
+    answer = FullFrame(
+        source_call=9,
+        dest_call=call_id,
+        timestamp=5,
+        oseqno=0,
+        iseqno=1,
+        frame_type=FrameType.CONTROL,
+        subclass=ControlType.ANSWER,
+    )
+    sealed = bytearray(call.cipher.encrypt(answer.to_bytes()))
+    if damage == "truncate":
+        sealed = sealed[:-5]
+    else:
+        sealed[10] ^= 0xFF
+    before = endpoint.undecryptable + endpoint.dropped
+    endpoint.receive_datagram(bytes(sealed), ("10.0.0.2", 4569), 1.0)
+    assert endpoint.undecryptable + endpoint.dropped > before
+    assert call.state.value == "dialing"  # nothing was taken for an ANSWER
