@@ -24,6 +24,7 @@ class Identity:
     frame_ms: int = 20
     auto_answer: bool = False
     encryption: str = "allowed"
+    trunk: bool = False
 
 
 def add_account_options(parser: argparse.ArgumentParser) -> None:
@@ -85,4 +86,5 @@ def identity(args: argparse.Namespace, uri_user: str | None = None) -> Identity:
         frame_ms=account.frame_ms if account else 20,
         auto_answer=account.auto_answer if account else False,
         encryption=account.encryption if account else "allowed",
+        trunk=account.trunk if account else False,
     )

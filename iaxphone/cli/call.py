@@ -78,6 +78,9 @@ def add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--encrypt", action="store_true", help="require AES-128 encryption (exit 7 if refused)"
     )
     call.add_argument(
+        "--trunk", action="store_true", help="send voice in IAX2 meta trunk frames (a trunk peer)"
+    )
+    call.add_argument(
         "--answer-timeout",
         type=float,
         default=60.0,
@@ -221,6 +224,7 @@ async def place_call(
         context=target.context,
         caller_number=me.user,
         encryption="required" if args.encrypt else me.encryption,
+        trunk=args.trunk or me.trunk,
     )
     started = time.monotonic()
     row = history.start("out", target.number, account=me.account) if history else None

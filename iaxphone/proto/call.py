@@ -126,6 +126,7 @@ class CallOptions:
     language: str | None = None
     formats: list[int] = field(default_factory=list)
     encryption: str = "allowed"  # "required", "allowed" (offer it) or "off"
+    trunk: bool = False  # batch voice in meta trunk frames (the account is a trunk)
 
 
 @dataclass(slots=True)
@@ -181,6 +182,7 @@ class Call(Session):
         self.rx_recent: deque[int] = deque(maxlen=16)
         self.media = MediaCounters()
         self.receiver_report: Callable[[], dict[str, int]] | None = None
+        self.trunk = False
         self._handlers: dict[tuple[int, int], Callable[[FullFrame, float], None]] = {
             (FrameType.IAX, IaxCommand.AUTHREQ): self._on_authreq,
             (FrameType.IAX, IaxCommand.AUTHREP): self._on_authrep,
@@ -569,6 +571,11 @@ class Call(Session):
             self.media.full_sent += 1
             self.last_sent_ts = max(self.last_sent_ts, ts)
             self.send_full(FrameType.VOICE, fmt, now, payload=payload, timestamp=ts)
+            return None
+        if self.trunk and self.cipher is None:
+            # Trunk frames are never encrypted (Asterisk sends trunked voice in
+            # clear even on encrypted calls); encrypted calls keep mini frames.
+            self.host.trunk_voice(self, ts & 0xFFFF, payload, now)
             return None
         data = MiniFrame(self.local_call, ts & 0xFFFF, payload).to_bytes()
         self.send_datagram(data)

@@ -56,6 +56,7 @@ from .registrar import CallAuthenticator, RegistrarTransaction
 from .registration import Account, Registration, RegistrationTransaction, RegState
 from .reliability import RetryPolicy
 from .session import SEND_WINDOW, Address, Session
+from .trunk import TrunkBatcher, TrunkReceiver
 
 log = logging.getLogger("iaxphone.proto")
 
@@ -80,6 +81,9 @@ class EndpointConfig:
     max_half_open_per_peer: int = 16
     linger: float = 4.0
     users: dict[str, str] = field(default_factory=dict)  # serve these: username -> secret
+    trunk_interval: float = 0.020  # Asterisk's trunkfreq
+    trunk_mtu: int = 1240  # Asterisk's trunkmtu
+    trunk_timestamps: bool = True  # Asterisk's trunktimestamps
 
 
 class PokeReply(Session):
@@ -110,6 +114,8 @@ class Endpoint:
         self.registrations: dict[str, Registration] = {}
         self.tokens = CallTokens()
         self.bindings: dict[str, tuple[Address, float]] = {}
+        self.trunks: dict[Address, TrunkBatcher] = {}
+        self.trunk_receivers: dict[Address, TrunkReceiver] = {}
         self.authenticator = CallAuthenticator(self.config.users) if self.config.users else None
         self._outbox: list[tuple[bytes, Address]] = []
         self._events: deque[Event] = deque()
@@ -131,6 +137,16 @@ class Endpoint:
     def bind_remote(self, session: Session) -> None:
         self.by_remote[(session.peer, session.remote_call)] = session
 
+    def trunk_voice(self, call: Session, timestamp16: int, payload: bytes, now: float) -> None:
+        """A trunked call's voice: batched for its peer, sent when the trunk interval ends."""
+        batcher = self.trunks.get(call.peer)
+        if batcher is None:
+            cfg = self.config
+            batcher = TrunkBatcher(cfg.trunk_interval, cfg.trunk_mtu, cfg.trunk_timestamps)
+            self.trunks[call.peer] = batcher
+        for datagram in batcher.add(call.local_call, timestamp16, payload, now):
+            self.transmit(datagram, call.peer)
+
     def release(self, session: Session) -> None:
         self.sessions.pop(session.local_call, None)
         key = (session.peer, session.remote_call)
@@ -151,9 +167,14 @@ class Endpoint:
         deadlines += [
             r.next_action for r in self.registrations.values() if r.next_action is not None
         ]
+        deadlines += [b.deadline for b in self.trunks.values() if b.deadline is not None]
         return min(deadlines, default=None)
 
     def handle_timer(self, now: float) -> None:
+        for peer, batcher in self.trunks.items():
+            if batcher.deadline is not None and batcher.deadline <= now:
+                for datagram in batcher.flush(now):
+                    self.transmit(datagram, peer)
         for session in list(self.sessions.values()):
             deadline = session.next_deadline()
             if deadline is not None and deadline <= now:
@@ -180,7 +201,7 @@ class Endpoint:
             elif isinstance(frame, MiniFrame):
                 self._receive_mini(frame, addr)
             elif isinstance(frame, MetaTrunkFrame):
-                self._receive_trunk(frame, addr)
+                self._receive_trunk(frame, addr, now)
             elif isinstance(frame, MetaVideoFrame):
                 self._drop(addr, "video is not supported")
         except Exception:  # a bug must not take the other calls down
@@ -257,6 +278,7 @@ class Endpoint:
         """Place a call; returns its ``call_id``. Events tell how it goes."""
         formats = options.formats or self.config.formats
         call = self._new_call(peer, now, outgoing=True, formats=formats)
+        call.trunk = options.trunk
         capability = 0
         for fmt in formats:
             capability |= fmt
@@ -565,7 +587,8 @@ class Endpoint:
             return
         session.voice_mini(frame)
 
-    def _receive_trunk(self, frame: MetaTrunkFrame, addr: Address) -> None:
+    def _receive_trunk(self, frame: MetaTrunkFrame, addr: Address, now: float) -> None:
+        receiver = self.trunk_receivers.setdefault(addr, TrunkReceiver())
         for entry in frame.entries:
             session = self.by_remote.get((addr, entry.call_number))
             if not isinstance(session, Call):
@@ -574,7 +597,7 @@ class Endpoint:
             if entry.timestamp is not None:
                 ts = unwrap_timestamp(session.rx_last_ts, entry.timestamp)
             else:
-                ts = frame.timestamp
+                ts = receiver.call_timestamp(frame.timestamp, now, session.started)
             session.voice_trunk(ts, entry.payload)
 
 
