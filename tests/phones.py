@@ -34,9 +34,13 @@ async def phone(
         yield client
 
 
-async def call_from(client: IaxClient, pbx: Pbx, extension: int, number: str) -> CallHandle:
+async def call_from(
+    client: IaxClient, pbx: Pbx, extension: int, number: str, encryption: str = "allowed"
+) -> CallHandle:
     username, secret = pbx.extension(extension)
-    options = CallOptions(number, username=username, secret=secret, caller_number=username)
+    options = CallOptions(
+        number, username=username, secret=secret, caller_number=username, encryption=encryption
+    )
     return await client.dial((pbx.host, pbx.iax_port), options)
 
 

@@ -97,9 +97,23 @@ async def test_wrong_password_on_a_call(pbx: Pbx) -> None:
         options = CallOptions("600", username="6001", secret="bad", caller_number="6001")
         call = await client.dial((pbx.host, pbx.iax_port), options)
         with pytest.raises(CallFailedError) as failure:
-            await call.wait_answered(timeout=5)
+            await call.wait_answered(timeout=15)
+    # The call offers encryption, so the PBX (which cannot decrypt an AUTHREP
+    # made with the wrong secret) stays silent; the retries run out.
     assert failure.value.ended.cause_code == 50
     assert "wrong username or password" in failure.value.ended.cause
+
+
+async def test_wrong_password_on_a_call_in_clear_is_rejected_at_once(pbx: Pbx) -> None:
+    async with phone(pbx, 6001) as client:
+        options = CallOptions(
+            "600", username="6001", secret="bad", caller_number="6001", encryption="off"
+        )
+        call = await client.dial((pbx.host, pbx.iax_port), options)
+        with pytest.raises(CallFailedError) as failure:
+            await call.wait_answered(timeout=5)
+    assert failure.value.ended.cause_code == 50
+    assert failure.value.ended.cause == "No authority found (wrong username or password)"
 
 
 async def test_call_between_two_iaxphones_through_asterisk(pbx: Pbx) -> None:

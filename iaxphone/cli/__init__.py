@@ -5,6 +5,7 @@
     iaxphone listen ...        register and answer incoming calls
     iaxphone history           list recent calls
     iaxphone devices           list sound devices
+    iaxphone keygen NAME       make an RSA key pair for auth=rsa
     iaxphone decode HEX        pretty-print one IAX2 datagram, like Asterisk's
                                "iax2 set debug on" (spaces and colons allowed)
 
@@ -22,8 +23,9 @@ import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
-from iaxphone import __version__, config
+from iaxphone import __version__, config, keys
 from iaxphone.history import History
 from iaxphone.media import devices
 from iaxphone.wire.errors import FrameParseError
@@ -54,6 +56,18 @@ def cmd_decode(args: argparse.Namespace) -> int:
     except FrameParseError as exc:
         raise UsageError(f"not an IAX2 frame: {exc}") from None
     print(describe(frame, direction="Rx" if args.rx else "Tx", reveal_secrets=args.reveal_secrets))
+    return exitcodes.OK
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    try:
+        private, public = keys.generate(args.name, args.dir)
+    except (keys.RsaKeyError, OSError) as exc:
+        raise CommandError(str(exc), exitcodes.FAILURE) from None
+    print(f"private key (keep it, mode 0600): {private}")
+    print(f"public key (copy to the PBX's keys directory): {public}")
+    print(f"in iax.conf, for this phone's peer:  auth = rsa  and  inkeys = {args.name}")
+    print(f"calls with it:  iaxphone call ... --key {args.name}")
     return exitcodes.OK
 
 
@@ -104,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_call_parser(commands)
     add_listen_parser(commands)
+    keygen = commands.add_parser("keygen", help="make an RSA key pair for auth=rsa")
+    keygen.add_argument("name", help="key name (NAME.key and NAME.pub)")
+    keygen.add_argument(
+        "--dir", type=Path, help="where to write (default: the config directory's keys/)"
+    )
+    keygen.set_defaults(run=cmd_keygen)
     devices_cmd = commands.add_parser("devices", help="list sound devices")
     devices_cmd.set_defaults(run=cmd_devices)
     history = commands.add_parser("history", help="list recent calls")

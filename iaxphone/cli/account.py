@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from iaxphone import config
+from iaxphone import config, keys
 from iaxphone.media.codecs import codec_info, is_available, parse_codec_list
 
 from . import exitcodes
@@ -25,6 +25,7 @@ class Identity:
     auto_answer: bool = False
     encryption: str = "allowed"
     trunk: bool = False
+    rsa_private_key: bytes | None = None
 
 
 def add_account_options(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +36,9 @@ def add_account_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", metavar="NAME", help="IAX2 username (the extension)")
     parser.add_argument(
         "--secret", metavar="SECRET", help="password (or IAXPHONE_SECRET, or the keyring)"
+    )
+    parser.add_argument(
+        "--key", metavar="NAME|FILE", help="RSA private key for auth=rsa peers (iaxphone keygen)"
     )
     parser.add_argument(
         "--codec",
@@ -87,4 +91,14 @@ def identity(args: argparse.Namespace, uri_user: str | None = None) -> Identity:
         auto_answer=account.auto_answer if account else False,
         encryption=account.encryption if account else "allowed",
         trunk=account.trunk if account else False,
+        rsa_private_key=rsa_key(args.key),
     )
+
+
+def rsa_key(name_or_path: str | None) -> bytes | None:
+    if not name_or_path:
+        return None
+    try:
+        return keys.load_private(name_or_path)
+    except keys.RsaKeyError as exc:
+        raise CommandError(str(exc), exitcodes.USAGE) from None

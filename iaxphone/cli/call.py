@@ -193,7 +193,9 @@ async def run_call(args: argparse.Namespace) -> int:
     async with IaxClient(("0.0.0.0", 0), EndpointConfig(formats=me.formats)) as client:
         try:
             if args.register:
-                await register_account(client, target.host, target.port, me.user, me.secret)
+                await register_account(
+                    client, target.host, target.port, me.user, me.secret, me.rsa_private_key
+                )
             return await place_call(client, args, target, me, history)
         except UnreachableError as exc:
             raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
@@ -225,6 +227,7 @@ async def place_call(
         caller_number=me.user,
         encryption="required" if args.encrypt else me.encryption,
         trunk=args.trunk or me.trunk,
+        rsa_private_key=me.rsa_private_key,
     )
     started = time.monotonic()
     row = history.start("out", target.number, account=me.account) if history else None
@@ -348,14 +351,20 @@ def write_stats(
 
 
 async def register_account(
-    client: IaxClient, host: str, port: int, user: str | None, secret: str | None
+    client: IaxClient,
+    host: str,
+    port: int,
+    user: str | None,
+    secret: str | None,
+    rsa_private_key: bytes | None = None,
 ) -> None:
-    if not user or secret is None:
+    if not user or (secret is None and rsa_private_key is None):
         raise CommandError(
-            "registering needs --user and --secret (or IAXPHONE_SECRET)", exitcodes.USAGE
+            "registering needs --user and --secret (or IAXPHONE_SECRET, or --key)", exitcodes.USAGE
         )
     try:
-        registered = await client.register(Account(user, secret, (host, port)), timeout=None)
+        account = Account(user, secret or "", (host, port), rsa_private_key=rsa_private_key)
+        registered = await client.register(account, timeout=None)
     except RegistrationError as exc:
         code = exitcodes.AUTH_REJECTED if exc.failure.auth_rejected else exitcodes.UNREACHABLE
         raise CommandError(
@@ -383,7 +392,7 @@ async def run_register(args: argparse.Namespace) -> int:
         raise CommandError(str(exc), exitcodes.USAGE) from None
     async with IaxClient(("0.0.0.0", 0), EndpointConfig(formats=me.formats)) as client:
         try:
-            await register_account(client, host, port, me.user, me.secret)
+            await register_account(client, host, port, me.user, me.secret, me.rsa_private_key)
         except UnreachableError as exc:
             raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
         if args.watch:

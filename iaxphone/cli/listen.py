@@ -85,7 +85,7 @@ async def run_listen(args: argparse.Namespace) -> int:
     try:
         async with IaxClient(("0.0.0.0", 0), EndpointConfig(formats=me.formats)) as client:
             try:
-                await register_account(client, host, port, me.user, me.secret)
+                await register_account(client, host, port, me.user, me.secret, me.rsa_private_key)
             except UnreachableError as exc:
                 raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
             mode = "on" if auto_answer else "off"

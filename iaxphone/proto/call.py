@@ -106,6 +106,7 @@ CAUSE_CONGESTION = 34
 CAUSE_TEMPORARY_FAILURE = 41
 CAUSE_BEARER_NOT_AVAILABLE = 58
 CAUSE_FACILITY_REJECTED = 29
+CAUSE_FACILITY_NOT_SUBSCRIBED = 50
 
 ENCRYPTION_REFUSED = "encryption required but the far end would not encrypt"
 
@@ -127,6 +128,7 @@ class CallOptions:
     formats: list[int] = field(default_factory=list)
     encryption: str = "allowed"  # "required", "allowed" (offer it) or "off"
     trunk: bool = False  # batch voice in meta trunk frames (the account is a trunk)
+    rsa_private_key: bytes | None = None  # PEM, for auth=rsa peers
 
 
 @dataclass(slots=True)
@@ -286,9 +288,12 @@ class Call(Session):
             self.send_ack(frame)  # not ours to answer: an incoming call, or too late
             return
         credentials = None
-        if self.options.secret is not None:
+        if self.options.secret is not None or self.options.rsa_private_key is not None:
             credentials = Credentials(
-                self.options.username or "", self.options.secret, self.options.allow_plaintext
+                self.options.username or "",
+                self.options.secret or "",
+                self.options.allow_plaintext,
+                self.options.rsa_private_key,
             )
         try:
             answer = answer_challenge(frame.ies, credentials)
@@ -480,6 +485,17 @@ class Call(Session):
         self.hangup(now, "congestion", CAUSE_CONGESTION, reason_local=False)
 
     def on_no_answer(self, frame: FullFrame, now: float) -> None:
+        if self.state is CallState.DIALING and self.authenticated and self.cipher is not None:
+            # A PBX that cannot decrypt our AUTHREP (its key comes from the
+            # secret) ignores it: silence here means the secret was wrong.
+            self._ended(
+                now,
+                "no answer to our encrypted reply: wrong username or password",
+                CAUSE_FACILITY_NOT_SUBSCRIBED,
+                True,
+            )
+            self.linger_until = now
+            return
         what = "call set-up" if self.state is CallState.DIALING else "call"
         self._ended(
             now,

@@ -55,6 +55,7 @@ class Account:
     server: Address
     refresh: int = 60
     allow_plaintext: bool = False
+    rsa_private_key: bytes | None = None  # PEM, for auth=rsa peers
 
     @property
     def name(self) -> str:
@@ -62,7 +63,7 @@ class Account:
 
     @property
     def credentials(self) -> Credentials:
-        return Credentials(self.username, self.secret, self.allow_plaintext)
+        return Credentials(self.username, self.secret, self.allow_plaintext, self.rsa_private_key)
 
 
 class RegState(enum.Enum):

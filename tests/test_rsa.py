@@ -1,0 +1,96 @@
+"""RSA authentication (auth=rsa): signatures as Asterisk's ast_sign makes them, keygen, and the bundled PBX."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from iaxphone import keys
+from iaxphone.cli import exitcodes
+from iaxphone.proto.auth import (
+    AuthenticationError,
+    Credentials,
+    answer_challenge,
+    rsa_sign,
+    rsa_verify,
+)
+from iaxphone.wire.constants import AuthMethod
+from iaxphone.wire.ies import InformationElements
+from tests.pbx import PROJECT, Pbx
+
+PHONE_KEY = PROJECT / "tests" / "keys" / "phone6092.key"
+PHONE_PUB = PROJECT / "asterisk-conf" / "keys" / "phone6092.pub"
+
+
+def test_the_signature_is_pkcs1_v15_sha1_base64_and_verifies_with_the_public_key() -> None:
+    pem = PHONE_KEY.read_bytes()
+    signature = rsa_sign("123456789", pem)
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 1024
+    key.public_key().verify(
+        base64.b64decode(signature), b"123456789", padding.PKCS1v15(), hashes.SHA1()
+    )
+    assert len(base64.b64decode(signature)) == 128
+    assert rsa_verify("123456789", signature, PHONE_PUB.read_bytes())
+    assert not rsa_verify("123456780", signature, PHONE_PUB.read_bytes())
+    assert not rsa_verify("123456789", "not base64!", PHONE_PUB.read_bytes())
+
+
+def test_rsa_is_answered_when_offered_and_a_key_is_held() -> None:
+    challenge = InformationElements(auth_methods=AuthMethod.RSA | AuthMethod.MD5, challenge="42")
+    with_key = answer_challenge(
+        challenge, Credentials("6092", "", rsa_private_key=PHONE_KEY.read_bytes())
+    )
+    assert with_key.rsa_result and with_key.md5_result is None
+    without = answer_challenge(challenge, Credentials("6092", "secret"))
+    assert without.md5_result and without.rsa_result is None
+    rsa_only = InformationElements(auth_methods=AuthMethod.RSA, challenge="42")
+    with pytest.raises(AuthenticationError, match="an RSA key is needed"):
+        answer_challenge(rsa_only, Credentials("6092", "secret"))
+
+
+def test_keygen_writes_a_private_key_only_we_can_read(tmp_path: Path) -> None:
+    private, public = keys.generate("desk", tmp_path)
+    assert stat.S_IMODE(os.stat(private).st_mode) == 0o600
+    assert keys.load_private(str(private)) == private.read_bytes()
+    assert public.read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    with pytest.raises(keys.RsaKeyError, match="exists"):
+        keys.generate("desk", tmp_path)
+    small = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "big.key").write_bytes(
+        small.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    with pytest.raises(keys.RsaKeyError, match="1024-bit"):
+        keys.load_private(str(tmp_path / "big.key"))
+
+
+def iaxphone(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "iaxphone.cli", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_rsa_calls_and_registration_against_the_pbx(pbx: Pbx, tmp_path: Path) -> None:
+    server = ["--server", "127.0.0.1", "--user", "6092"]
+    ok = iaxphone("call", "600", *server, "--key", str(PHONE_KEY), "--duration", "1")
+    assert ok.returncode == exitcodes.OK, ok.stderr
+    registered = iaxphone("register", *server, "--key", str(PHONE_KEY))
+    assert registered.returncode == exitcodes.OK and "registered 6092" in registered.stderr
+    keys.generate("stranger", tmp_path)
+    wrong = iaxphone("call", "600", *server, "--key", str(tmp_path / "stranger.key"))
+    assert wrong.returncode == exitcodes.AUTH_REJECTED
+    assert "No authority found (wrong username or password)" in wrong.stderr
+    unreadable = iaxphone("call", "600", *server, "--key", str(tmp_path / "missing.key"))
+    assert unreadable.returncode == exitcodes.USAGE and "cannot read" in unreadable.stderr
