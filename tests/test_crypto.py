@@ -117,3 +117,17 @@ def test_corrupted_ciphertext_is_dropped_and_counted(damage: str) -> None:
     endpoint.receive_datagram(bytes(sealed), ("10.0.0.2", 4569), 1.0)
     assert endpoint.undecryptable + endpoint.dropped > before
     assert call.state.value == "dialing"  # nothing was taken for an ANSWER
+
+
+def test_a_rotated_receive_key_decrypts_what_follows_and_sending_is_unchanged() -> None:
+    ours = FrameCipher(derive_key("c", "s"))
+    theirs_old = FrameCipher(derive_key("c", "s"))
+    new_key = bytes(range(16))
+    theirs_new = FrameCipher(new_key)
+    before = bytes([0x80, 0x02, 0x00, 0x03]) + bytes(20)
+    assert ours.decrypt(theirs_old.encrypt(before)) == before
+    ours.rotate_receive_key(new_key)
+    assert ours.decrypt(theirs_new.encrypt(before)) == before
+    assert theirs_old.decrypt(ours.encrypt(before)) == before  # our sending key did not move
+    with pytest.raises(DecryptError, match="16-byte key"):
+        ours.rotate_receive_key(b"short")

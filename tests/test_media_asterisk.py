@@ -184,3 +184,23 @@ async def test_a_peer_that_will_not_encrypt_is_refused_when_we_require_it(pbx: P
         call = await client.dial((pbx.host, pbx.iax_port), options)
         with pytest.raises(CallFailedError, match="encryption required"):
             await call.wait_answered(timeout=5)
+
+
+async def test_asterisk_rotates_its_key_and_the_audio_keeps_coming(pbx: Pbx) -> None:
+    async with phone(pbx, 6001, formats=[Format.ULAW], register=False) as client:
+        options = CallOptions(
+            "600", "6090", "iax6090secret", caller_number="6090", encryption="required"
+        )
+        call = await client.dial((pbx.host, pbx.iax_port), options)
+        await call.wait_answered(timeout=5)
+        heard = MemorySink(8000)
+        audio = CallAudio(call, ToneSource(900, 8000), heard).start()
+        await run_for(1.5)
+        cipher = client.endpoint.call(call.call_id).cipher
+        assert (
+            cipher is not None and cipher.rotations >= 1
+        )  # Asterisk sends RTKEY with its first voice frame
+        await audio.stop()
+        await call.hangup()
+    assert dominant_frequency(heard.samples[-6000:], 8000) == pytest.approx(900, abs=10)
+    assert client.endpoint.undecryptable <= 2  # at most frames reordered around the RTKEY

@@ -34,7 +34,7 @@ from iaxphone.media.virtual import (
     WavSource,
     load_wav,
 )
-from iaxphone.proto.call import CallOptions
+from iaxphone.proto.call import ENCRYPTION_REFUSED, CallOptions
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.events import CallEnded
 from iaxphone.proto.registration import Account
@@ -111,10 +111,10 @@ def describe_end(ended: CallEnded) -> str:
 
 
 def exit_code_for(ended: CallEnded) -> int:
-    if "encrypt" in ended.cause.lower():
-        return exitcodes.ENCRYPTION_REFUSED
     if "wrong username or password" in ended.cause:
         return exitcodes.AUTH_REJECTED
+    if ended.cause == ENCRYPTION_REFUSED:
+        return exitcodes.ENCRYPTION_REFUSED
     if ended.cause.startswith("no answer from"):
         return exitcodes.UNREACHABLE
     return exitcodes.CAUSE_EXIT.get(ended.cause_code or 0, exitcodes.FAILURE)

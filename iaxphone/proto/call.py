@@ -41,13 +41,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from iaxphone.wire.constants import CODEC_PREF_ORDER, ControlType, FrameType, IaxCommand
+from iaxphone.wire.constants import CODEC_PREF_ORDER, IE, ControlType, FrameType, IaxCommand
 from iaxphone.wire.frames import FullFrame, MiniFrame
 from iaxphone.wire.ies import InformationElements, formats_to_codec_prefs
 from iaxphone.wire.seqnum import unwrap_timestamp
 
 from .auth import AuthenticationError, Credentials, answer_challenge
-from .crypto import AES128, FrameCipher, derive_key
+from .crypto import AES128, KEYROTATE, DecryptError, FrameCipher, derive_key
 from .events import (
     AudioReceived,
     CallAccepted,
@@ -199,6 +199,7 @@ class Call(Session):
             (FrameType.IAX, IaxCommand.UNQUELCH): self._on_quelch,
             (FrameType.IAX, IaxCommand.TRANSFER): self._on_transfer,
             (FrameType.IAX, IaxCommand.TXREQ): self._on_txreq,
+            (FrameType.IAX, IaxCommand.RTKEY): self._on_rtkey,
             (FrameType.IAX, IaxCommand.TXREJ): self._on_refusal,
             (FrameType.IAX, IaxCommand.UNSUPPORT): self._on_refusal,
             (FrameType.IAX, IaxCommand.NEW): self._on_duplicate_new,
@@ -265,7 +266,7 @@ class Call(Session):
         ies.capability2 = self.capability
         ies.format2 = preferred
         if options.encryption != "off":
-            ies.encryption = AES128
+            ies.encryption = AES128 | KEYROTATE
         ies.call_token = self.call_token
         self.send_iax(IaxCommand.NEW, now, ies)
 
@@ -700,6 +701,17 @@ class Call(Session):
         """UNSUPPORT / TXREJ: the peer declined something we sent; note it, never answer in kind."""
         self.send_ack(frame)
         log.debug("call %d: peer refused with %s", self.local_call, frame.subclass)
+
+    def _on_rtkey(self, frame: FullFrame, now: float) -> None:
+        """The peer rotated its key: decrypt with the one in CHALLENGE from now on."""
+        self.send_ack(frame)
+        if self.cipher is None or frame.ies is None:
+            return
+        raw = next((value for ie, value in frame.ies.items if ie == IE.CHALLENGE), b"")
+        try:
+            self.cipher.rotate_receive_key(raw)
+        except DecryptError as exc:
+            log.warning("call %d: %s", self.local_call, exc)
 
     def _on_txreq(self, frame: FullFrame, now: float) -> None:
         # Native (media path) transfer is refused: media stays through the PBX.

@@ -17,6 +17,12 @@ multiple of 16, and encrypted with AES in CBC mode from a zero IV (Asterisk
 chains single-block encryptions by hand; that is CBC).  The low nibble of
 the 16th plaintext byte records how much padding there is: ``16 + nibble``.
 
+*Key rotation.*  Offering KEYROTATE as well lets the peer replace its
+sending key now and then (Asterisk: at the first voice frame, then every
+2-5 minutes): an RTKEY frame, still under the old key, carries the new
+16-byte key in its CHALLENGE IE, and the receiver decrypts with it from
+then on.  Each direction's key is then its own.
+
 Nothing here knows about sessions; :class:`FrameCipher` turns one datagram
 into the other form.  A datagram that does not decrypt to a sane length
 raises :class:`DecryptError` and is dropped by the caller.
@@ -37,6 +43,7 @@ FULL_CLEAR = 4  # scallno, dcallno
 MINI_CLEAR = 2  # callno
 
 AES128 = int(Encryption.AES128)
+KEYROTATE = int(Encryption.KEYROTATE)
 
 
 class DecryptError(ValueError):
@@ -57,9 +64,18 @@ class FrameCipher:
         if len(key) != BLOCK:
             raise ValueError("AES-128 needs a 16-byte key")
         self._cipher = Cipher(algorithms.AES(key), modes.CBC(ZERO_IV))
+        self._receive = self._cipher
+        self.rotations = 0
         self._random = random  # fixed padding for known-answer tests; None = os.urandom
         self.decrypted = 0
         self.failures = 0
+
+    def rotate_receive_key(self, key: bytes) -> None:
+        """RTKEY: the peer encrypts with ``key`` from now on (our sending key is unchanged)."""
+        if len(key) != BLOCK:
+            raise DecryptError(f"RTKEY carries {len(key)} bytes, not a 16-byte key")
+        self._receive = Cipher(algorithms.AES(key), modes.CBC(ZERO_IV))
+        self.rotations += 1
 
     def encrypt(self, datagram: bytes) -> bytes:
         clear = _clear_length(datagram)
@@ -76,7 +92,7 @@ class FrameCipher:
         if len(body) < BLOCK or len(body) % BLOCK:
             self.failures += 1
             raise DecryptError(f"encrypted body of {len(body)} bytes is not whole AES blocks")
-        decryptor = self._cipher.decryptor()
+        decryptor = self._receive.decryptor()
         plain = decryptor.update(body) + decryptor.finalize()
         padding = BLOCK + (plain[15] & 0x0F)
         if len(plain) < padding:
