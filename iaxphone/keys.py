@@ -69,3 +69,22 @@ def load_private(name_or_path: str) -> bytes:
     if not isinstance(key, rsa.RSAPrivateKey) or key.key_size != KEY_BITS:
         raise RsaKeyError(f"{path}: Asterisk needs a {KEY_BITS}-bit RSA key")
     return pem
+
+
+def load_public(name_or_path: str) -> bytes:
+    """A public key by path, or by name in the keys directory (NAME.pub)."""
+    path = Path(name_or_path)
+    if not path.exists():
+        path = keys_dir() / f"{name_or_path}.pub"
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        why = exc.strerror or exc
+        raise RsaKeyError(f"RSA key {name_or_path!r}: cannot read {path} ({why})") from None
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError) as exc:
+        raise RsaKeyError(f"{path}: not a PEM public key ({exc})") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise RsaKeyError(f"{path}: not an RSA key")
+    return pem

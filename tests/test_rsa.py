@@ -22,9 +22,13 @@ from iaxphone.proto.auth import (
     rsa_sign,
     rsa_verify,
 )
-from iaxphone.wire.constants import AuthMethod
+from iaxphone.proto.call import CallOptions
+from iaxphone.proto.endpoint import EndpointConfig
+from iaxphone.proto.events import CallEnded, IncomingCall
+from iaxphone.wire.constants import AuthMethod, Format, IaxCommand
 from iaxphone.wire.ies import InformationElements
 from tests.pbx import PROJECT, Pbx
+from tests.proto_link import establish_call, make_link
 
 PHONE_KEY = PROJECT / "tests" / "keys" / "phone6092.key"
 PHONE_PUB = PROJECT / "asterisk-conf" / "keys" / "phone6092.pub"
@@ -94,3 +98,28 @@ def test_rsa_calls_and_registration_against_the_pbx(pbx: Pbx, tmp_path: Path) ->
     assert "No authority found (wrong username or password)" in wrong.stderr
     unreadable = iaxphone("call", "600", *server, "--key", str(tmp_path / "missing.key"))
     assert unreadable.returncode == exitcodes.USAGE and "cannot read" in unreadable.stderr
+
+
+def test_a_phone_can_demand_that_callers_sign_with_the_pbx_key(tmp_path: Path) -> None:
+    pbx_private, pbx_public = keys.generate("pbx", tmp_path)
+    phone = EndpointConfig(formats=[Format.ULAW], caller_rsa_key=pbx_public.read_bytes())
+    link = make_link(b=phone)
+    pbx, desk = link["a"], link["b"]
+    good = CallOptions("6001", rsa_private_key=pbx_private.read_bytes())
+    established = establish_call(link, "a", "b", good)  # AUTHREQ(RSA) answered and verified
+    assert established
+    assert any(
+        d.full is not None
+        and d.full.subclass == IaxCommand.AUTHREQ
+        and d.full.ies is not None
+        and d.full.ies.auth_methods == AuthMethod.RSA
+        for d in link.wire
+    )
+    keys.generate("impostor", tmp_path)
+    bad = CallOptions("6001", rsa_private_key=(tmp_path / "impostor.key").read_bytes())
+    before = len(desk.of_type(IncomingCall))
+    call = pbx.endpoint.dial(desk.addr, bad, link.now)
+    link.run_until(lambda: pbx.has(CallEnded, call_id=call), 5.0)
+    (ended,) = [e for e in pbx.of_type(CallEnded) if e.call_id == call]
+    assert ended.cause.startswith("No authority found") and ended.cause_code == 50
+    assert len(desk.of_type(IncomingCall)) == before  # never rang

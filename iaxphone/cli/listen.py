@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from iaxphone import keys
 from iaxphone.aio.audio import CallAudio
 from iaxphone.aio.client import CallHandle, IaxClient, UnreachableError
 from iaxphone.history import History
@@ -29,6 +30,11 @@ def add_listen_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     listen = commands.add_parser("listen", help="register and answer incoming calls")
     add_account_options(listen)
     listen.add_argument("--auto-answer", action="store_true", help="answer every call at once")
+    listen.add_argument(
+        "--pbx-key",
+        metavar="NAME|FILE",
+        help="take only calls signed with this RSA public key (the PBX's outkey)",
+    )
     listen.add_argument(
         "--play", type=Path, metavar="FILE.wav", help="send this WAV file to each caller"
     )
@@ -75,6 +81,12 @@ async def run_listen(args: argparse.Namespace) -> int:
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
     auto_answer = args.auto_answer or me.auto_answer
+    caller_key = None
+    if args.pbx_key:
+        try:
+            caller_key = keys.load_public(args.pbx_key)
+        except keys.RsaKeyError as exc:
+            raise CommandError(str(exc), exitcodes.USAGE) from None
     history = open_history()
     results: list[dict[str, object]] = []
     stop = asyncio.Event()
@@ -83,7 +95,8 @@ async def run_listen(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        async with IaxClient(("0.0.0.0", 0), EndpointConfig(formats=me.formats)) as client:
+        config = EndpointConfig(formats=me.formats, caller_rsa_key=caller_key)
+        async with IaxClient(("0.0.0.0", 0), config) as client:
             try:
                 await register_account(client, host, port, me.user, me.secret, me.rsa_private_key)
             except UnreachableError as exc:

@@ -165,7 +165,7 @@ class Call(Session):
         self.remote_capability = 0
         self.options: CallOptions | None = None
         self.offer = InformationElements()
-        self.caller_auth: tuple[CallAuthenticator, str, str] | None = None
+        self.caller_auth: tuple[CallAuthenticator, str | None, str] | None = None
         self.call_token = b""
         self.authenticated = False
         self.ping_interval = ping_interval
@@ -382,7 +382,7 @@ class Call(Session):
         )
 
     def authenticate_caller(
-        self, authenticator: CallAuthenticator, username: str, now: float
+        self, authenticator: CallAuthenticator, username: str | None, now: float
     ) -> None:
         """Challenge the caller (AUTHREQ); the call is announced once AUTHREP checks out."""
         self.caller_auth = (authenticator, username, authenticator.challenge(self, username, now))

@@ -81,6 +81,7 @@ class EndpointConfig:
     max_half_open_per_peer: int = 16
     linger: float = 4.0
     users: dict[str, str] = field(default_factory=dict)  # serve these: username -> secret
+    caller_rsa_key: bytes | None = None  # PEM: callers must sign with its private half
     trunk_interval: float = 0.020  # Asterisk's trunkfreq
     trunk_mtu: int = 1240  # Asterisk's trunkmtu
     trunk_timestamps: bool = True  # Asterisk's trunktimestamps
@@ -116,7 +117,11 @@ class Endpoint:
         self.bindings: dict[str, tuple[Address, float]] = {}
         self.trunks: dict[Address, TrunkBatcher] = {}
         self.trunk_receivers: dict[Address, TrunkReceiver] = {}
-        self.authenticator = CallAuthenticator(self.config.users) if self.config.users else None
+        cfg = self.config
+        wants_auth = bool(cfg.users) or cfg.caller_rsa_key is not None
+        self.authenticator = (
+            CallAuthenticator(cfg.users, cfg.caller_rsa_key) if wants_auth else None
+        )
         self._outbox: list[tuple[bytes, Address]] = []
         self._events: deque[Event] = deque()
         self._next_call_number = FIRST_CALL_NUMBER
@@ -515,9 +520,7 @@ class Endpoint:
             )
             return
         username = ies.username
-        if self.authenticator is not None and (
-            username is None or username not in self.config.users
-        ):
+        if self.authenticator is not None and not self.authenticator.can_challenge(username):
             self._reply_stateless(frame, addr, IaxCommand.REJECT, "No authority found", 50)
             return
         call = self._new_call(addr, now, outgoing=False, formats=self.config.formats)
@@ -525,7 +528,7 @@ class Endpoint:
         self.bind_remote(call)
         call.reliability.receive(frame)
         call.offered(ies)
-        if self.authenticator is not None and username is not None:
+        if self.authenticator is not None:
             call.authenticate_caller(self.authenticator, username, now)
         else:
             call.announce()

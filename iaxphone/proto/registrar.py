@@ -24,7 +24,7 @@ from iaxphone.wire.constants import AuthMethod, FrameType, IaxCommand
 from iaxphone.wire.frames import FullFrame
 from iaxphone.wire.ies import InformationElements, SockAddr
 
-from .auth import md5_response
+from .auth import md5_response, rsa_verify
 from .events import Event
 from .session import Address, Host, Session
 
@@ -128,19 +128,35 @@ class RegistrarTransaction(Session):
 
 
 class CallAuthenticator:
-    """Challenges incoming NEWs for the configured users (AUTHREQ/AUTHREP)."""
+    """Challenges incoming NEWs (AUTHREQ/AUTHREP) before the call is reported.
 
-    def __init__(self, users: dict[str, str]) -> None:
+    Callers named in ``users`` answer an MD5 challenge with their secret.
+    With ``rsa_public_key`` (the PBX's public key, matching its ``outkey``)
+    any other caller must sign an RSA challenge: a phone can thus check that
+    a call really comes from its PBX.
+    """
+
+    def __init__(self, users: dict[str, str], rsa_public_key: bytes | None = None) -> None:
         self.users = users
+        self.rsa_public_key = rsa_public_key
 
-    def challenge(self, session: Session, username: str, now: float) -> str:
+    def can_challenge(self, username: str | None) -> bool:
+        return (username is not None and username in self.users) or self.rsa_public_key is not None
+
+    def challenge(self, session: Session, username: str | None, now: float) -> str:
         challenge = new_challenge()
+        md5 = username is not None and username in self.users
         ies = InformationElements(
-            auth_methods=AuthMethod.MD5, challenge=challenge, username=username
+            auth_methods=AuthMethod.MD5 if md5 else AuthMethod.RSA,
+            challenge=challenge,
+            username=username or "",
         )
         session.send_iax(IaxCommand.AUTHREQ, now, ies)
         return challenge
 
-    def verify(self, username: str, challenge: str, reply: InformationElements) -> bool:
-        secret = self.users.get(username)
-        return secret is not None and check_md5(challenge, secret, reply.md5_result)
+    def verify(self, username: str | None, challenge: str, reply: InformationElements) -> bool:
+        if username is not None and username in self.users:
+            return check_md5(challenge, self.users[username], reply.md5_result)
+        if self.rsa_public_key is not None and reply.rsa_result:
+            return rsa_verify(challenge, reply.rsa_result, self.rsa_public_key)
+        return False
