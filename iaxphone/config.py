@@ -17,6 +17,7 @@ Example::
     codecs = ["g722", "ulaw", "alaw"]
     frame_ms = 20
     auto_answer = false
+    trunk = false            # and trunk_interval_ms = 20, trunk_timestamps, trunk_mtu
     # secret: from the keyring ("iaxphone", "office"), or $IAXPHONE_SECRET,
     # or (not recommended) secret = "..." here
 
@@ -63,6 +64,9 @@ class AccountConfig:
     frame_ms: int = 20
     auto_answer: bool = False
     trunk: bool = False
+    trunk_interval_ms: int = 20  # Asterisk's trunkfreq
+    trunk_timestamps: bool = True  # Asterisk's trunktimestamps
+    trunk_mtu: int = 1240  # Asterisk's trunkmtu
     encryption: str = "allowed"
 
 
@@ -116,6 +120,9 @@ _ACCOUNT_KEYS = {
     "frame_ms": int,
     "auto_answer": bool,
     "trunk": bool,
+    "trunk_interval_ms": int,
+    "trunk_timestamps": bool,
+    "trunk_mtu": int,
     "encryption": str,
 }
 _AUDIO_KEYS = {"input": str, "output": str, "ringing": str, "mute": str}
@@ -202,6 +209,10 @@ def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> Account
     frame_ms = raw.get("frame_ms", 20)
     if frame_ms not in (10, 20, 30, 40, 50, 60):
         raise fail(section, "frame_ms", "must be 10, 20, 30, 40, 50 or 60")
+    if not 10 <= raw.get("trunk_interval_ms", 20) <= 1000:
+        raise fail(section, "trunk_interval_ms", "must be between 10 and 1000")
+    if not 200 <= raw.get("trunk_mtu", 1240) <= 65000:
+        raise fail(section, "trunk_mtu", "must be between 200 and 65000")
     encryption = raw.get("encryption", "allowed")
     if encryption not in ("required", "allowed", "off"):
         raise fail(section, "encryption", 'must be "required", "allowed" or "off"')
@@ -215,6 +226,9 @@ def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> Account
         frame_ms=frame_ms,
         auto_answer=raw.get("auto_answer", False),
         trunk=raw.get("trunk", False),
+        trunk_interval_ms=raw.get("trunk_interval_ms", 20),
+        trunk_timestamps=raw.get("trunk_timestamps", True),
+        trunk_mtu=raw.get("trunk_mtu", 1240),
         encryption=encryption,
     )
 

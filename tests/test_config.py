@@ -109,3 +109,15 @@ def test_secret_order_command_line_then_environment_then_keyring_then_file(
 
 def test_no_keyring_on_a_headless_machine_is_not_an_error() -> None:
     assert config.keyring_secret("nobody-has-this-account") is None
+
+
+def test_trunk_settings_and_their_bounds(tmp_path: Path) -> None:
+    text = '[accounts.t]\nserver = "pbx"\nuser = "trunk1"\ntrunk = true\ntrunk_interval_ms = 30\ntrunk_timestamps = false\ntrunk_mtu = 600\n'
+    account = config.load(write(tmp_path, text)).account()
+    assert account is not None and account.trunk and account.trunk_interval_ms == 30
+    assert not account.trunk_timestamps and account.trunk_mtu == 600
+    with pytest.raises(
+        config.ConfigError,
+        match=r"line 5: accounts\.t\.trunk_interval_ms: must be between 10 and 1000",
+    ):
+        config.load(write(tmp_path, text.replace("= 30", "= 5")))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from iaxphone import config, keys
 from iaxphone.media.codecs import codec_info, is_available, parse_codec_list
+from iaxphone.proto.endpoint import EndpointConfig
 
 from . import exitcodes
 from .errors import CommandError
@@ -26,6 +27,18 @@ class Identity:
     encryption: str = "allowed"
     trunk: bool = False
     rsa_private_key: bytes | None = None
+    trunk_interval_ms: int = 20
+    trunk_timestamps: bool = True
+    trunk_mtu: int = 1240
+
+    def endpoint_config(self, **extra: object) -> EndpointConfig:
+        return EndpointConfig(
+            formats=list(self.formats),
+            trunk_interval=self.trunk_interval_ms / 1000,
+            trunk_timestamps=self.trunk_timestamps,
+            trunk_mtu=self.trunk_mtu,
+            **extra,  # type: ignore[arg-type]
+        )
 
 
 def add_account_options(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +105,9 @@ def identity(args: argparse.Namespace, uri_user: str | None = None) -> Identity:
         encryption=account.encryption if account else "allowed",
         trunk=account.trunk if account else False,
         rsa_private_key=rsa_key(args.key),
+        trunk_interval_ms=account.trunk_interval_ms if account else 20,
+        trunk_timestamps=account.trunk_timestamps if account else True,
+        trunk_mtu=account.trunk_mtu if account else 1240,
     )
 
 

@@ -35,7 +35,6 @@ from iaxphone.media.virtual import (
     load_wav,
 )
 from iaxphone.proto.call import ENCRYPTION_REFUSED, CallOptions
-from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.events import CallEnded
 from iaxphone.proto.registration import Account
 
@@ -190,7 +189,7 @@ async def run_call(args: argparse.Namespace) -> int:
         except AudioFileError as exc:
             raise CommandError(str(exc), exitcodes.USAGE) from None
     history = open_history()
-    async with IaxClient(("0.0.0.0", 0), EndpointConfig(formats=me.formats)) as client:
+    async with IaxClient(("0.0.0.0", 0), me.endpoint_config()) as client:
         try:
             if args.register:
                 await register_account(
@@ -390,7 +389,7 @@ async def run_register(args: argparse.Namespace) -> int:
         host, port = parse_server(me.server)
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
-    async with IaxClient(("0.0.0.0", 0), EndpointConfig(formats=me.formats)) as client:
+    async with IaxClient(("0.0.0.0", 0), me.endpoint_config()) as client:
         try:
             await register_account(client, host, port, me.user, me.secret, me.rsa_private_key)
         except UnreachableError as exc:

@@ -17,7 +17,6 @@ from iaxphone.aio.client import CallHandle, IaxClient, UnreachableError
 from iaxphone.history import History
 from iaxphone.media.codecs import codec_info
 from iaxphone.media.virtual import AudioFileError, load_wav
-from iaxphone.proto.endpoint import EndpointConfig
 
 from . import exitcodes
 from .account import add_account_options, identity
@@ -95,7 +94,7 @@ async def run_listen(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signal.SIGINT, stop.set)
         loop.add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        config = EndpointConfig(formats=me.formats, caller_rsa_key=caller_key)
+        config = me.endpoint_config(caller_rsa_key=caller_key)
         async with IaxClient(("0.0.0.0", 0), config) as client:
             try:
                 await register_account(client, host, port, me.user, me.secret, me.rsa_private_key)
