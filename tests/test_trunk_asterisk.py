@@ -23,7 +23,6 @@ from tests.ami import AmiWatcher
 from tests.pbx import Pbx
 from tests.test_iax_wire_capture import Capture, dissect
 
-pytestmark = pytest.mark.asyncio
 
 GOLDEN = [
     bytes.fromhex(line)
@@ -51,6 +50,7 @@ def test_asterisk_trunk_frames_round_trip() -> None:
 
 
 @pytest.mark.parametrize("timestamps", [True, False], ids=["with-timestamps", "without"])
+@pytest.mark.asyncio
 async def test_trunked_call_to_the_echo_test(pbx: Pbx, timestamps: bool, tmp_path: Path) -> None:
     config = EndpointConfig(formats=[Format.ULAW], trunk_timestamps=timestamps)
     async with IaxClient(("127.0.0.1", 0), config) as client:
@@ -94,6 +94,7 @@ async def test_trunked_call_to_the_echo_test(pbx: Pbx, timestamps: bool, tmp_pat
         assert len(problems) == len(ours)
 
 
+@pytest.mark.asyncio
 async def test_asterisk_trunks_a_call_to_us(pbx: Pbx) -> None:
     received: list[MetaTrunkFrame] = []
     async with (
