@@ -23,7 +23,6 @@ from tests.ami import AmiWatcher
 from tests.pbx import Pbx
 from tests.test_iax_wire_capture import Capture, dissect
 
-
 GOLDEN = [
     bytes.fromhex(line)
     for line in (Path(__file__).parent / "golden" / "asterisk_trunk_frames.txt").read_text().split()
