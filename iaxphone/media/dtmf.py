@@ -107,8 +107,8 @@ class DtmfDetector:
         r, c = int(np.argmax(rows)), int(np.argmax(cols))
         if rows[r] <= 0 or cols[c] <= 0:
             return None
-        others_row = np.delete(rows, r).max()
-        others_col = np.delete(cols, c).max()
+        others_row = max(float(v) for i, v in enumerate(rows) if i != r)
+        others_col = max(float(v) for i, v in enumerate(cols) if i != c)
         if rows[r] < 6.3 * others_row or cols[c] < 6.3 * others_col:  # 8 dB
             return None
         if rows[r] + cols[c] < 0.6 * total:

@@ -67,8 +67,10 @@ def level_dbfs(samples: npt.NDArray[np.int16]) -> tuple[float, float]:
     """(peak, RMS) level of a block in dBFS; -120 for digital silence."""
     if len(samples) == 0:
         return -120.0, -120.0
-    x = samples.astype(np.float64) / 32768.0
-    return _db(float(np.max(np.abs(x)))), _db(float(np.sqrt(np.mean(x * x))))
+    peak = max(abs(int(samples.max())), abs(int(samples.min()))) / 32768.0
+    x = samples.astype(np.float32)
+    rms = float(np.sqrt(np.dot(x, x) / len(x))) / 32768.0
+    return _db(peak), _db(rms)
 
 
 def _db(value: float) -> float:

@@ -123,6 +123,8 @@ class Endpoint:
             CallAuthenticator(cfg.users, cfg.caller_rsa_key) if wants_auth else None
         )
         self._outbox: list[tuple[bytes, Address]] = []
+        self._timer_stale = True
+        self._timer_cached: float | None = None
         self._events: deque[Event] = deque()
         self._next_call_number = FIRST_CALL_NUMBER
         self.dropped = 0
@@ -134,6 +136,8 @@ class Endpoint:
     # ================================================================== Host protocol
 
     def transmit(self, data: bytes, addr: Address) -> None:
+        if data and data[0] & 0x80:
+            self._timer_stale = True  # a full frame: retransmission or linger timers may move
         self._outbox.append((data, addr))
 
     def emit(self, event: Event) -> None:
@@ -149,6 +153,8 @@ class Endpoint:
             cfg = self.config
             batcher = TrunkBatcher(cfg.trunk_interval, cfg.trunk_mtu, cfg.trunk_timestamps)
             self.trunks[call.peer] = batcher
+        if batcher.deadline is None:
+            self._timer_stale = True  # the batch's flush deadline is new
         for datagram in batcher.add(call.local_call, timestamp16, payload, now):
             self.transmit(datagram, call.peer)
 
@@ -168,14 +174,26 @@ class Endpoint:
         return self._events.popleft() if self._events else None
 
     def get_timer(self) -> float | None:
+        """The next deadline, recomputed only after something that can move it.
+
+        Deadlines move when a full frame is sent or received (retransmission
+        and linger timers, pings, registrations), when a timer fires, or when
+        a trunk batch starts.  Voice in mini frames moves none, so the common
+        case - every call sending 50 frames a second - costs nothing here.
+        """
+        if not self._timer_stale:
+            return self._timer_cached
         deadlines = [d for s in self.sessions.values() if (d := s.next_deadline()) is not None]
         deadlines += [
             r.next_action for r in self.registrations.values() if r.next_action is not None
         ]
         deadlines += [b.deadline for b in self.trunks.values() if b.deadline is not None]
-        return min(deadlines, default=None)
+        self._timer_cached = min(deadlines, default=None)
+        self._timer_stale = False
+        return self._timer_cached
 
     def handle_timer(self, now: float) -> None:
+        self._timer_stale = True
         for peer, batcher in self.trunks.items():
             if batcher.deadline is not None and batcher.deadline <= now:
                 for datagram in batcher.flush(now):
@@ -202,6 +220,7 @@ class Endpoint:
             return
         try:
             if isinstance(frame, FullFrame):
+                self._timer_stale = True
                 self._receive_full(frame, addr, now)
             elif isinstance(frame, MiniFrame):
                 self._receive_mini(frame, addr)
