@@ -1,0 +1,1 @@
+"""The Asterisk Manager Interface side: presence, parking, transfers (via panoramisk)."""

@@ -1,0 +1,394 @@
+"""iaxphone's typed layer over the Asterisk Manager Interface (panoramisk).
+
+Theory of operation
+-------------------
+:class:`PbxClient` owns one panoramisk ``Manager``.  Every time the login
+succeeds - the first time and after each reconnect (panoramisk retries
+every ``reconnect_timeout`` s) - it re-reads the whole state with list
+actions (``ExtensionStateList``, ``PresenceStateList``, ``ParkedCalls``)
+and then keeps it current from events (``ExtensionStatus``,
+``PresenceStateChange``, ``ParkedCall``, ``UnParkedCall``,
+``ParkedCallTimeOut``, ``ParkedCallGiveUp``).  Listeners get typed
+:class:`PbxEvent` objects; nothing else in iaxphone speaks AMI.
+
+Actions return plain values or raise :class:`AmiError` with Asterisk's own
+message; a refused privilege raises :class:`AmiPermissionError` naming the
+AMI class the user lacks.  Losing the AMI link never touches calls: those
+are IAX2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from panoramisk import Manager
+
+from .models import (
+    ChannelInfo,
+    Extension,
+    LampState,
+    ParkedCall,
+    PbxState,
+    Presence,
+    lamp_from_status,
+)
+
+log = logging.getLogger("iaxphone.pbx")
+
+# The AMI privilege each action needs (manager.conf read/write classes).
+PRIVILEGE = {
+    "Setvar": "call",
+    "Originate": "originate",
+    "Park": "call",
+    "Redirect": "call",
+    "BlindTransfer": "call",
+    "Atxfer": "call",
+    "Hangup": "system or call",
+    "Command": "command",
+}
+
+
+class AmiError(Exception):
+    """Asterisk answered ``Response: Error``; ``str()`` is its message."""
+
+
+class AmiPermissionError(AmiError):
+    """The AMI user lacks the privilege an action needs."""
+
+
+class AmiLoginError(AmiError):
+    """Asterisk refused the AMI username or secret."""
+
+
+@dataclass(frozen=True)
+class PbxEvent:
+    """Base of what a PbxClient tells its listeners."""
+
+
+@dataclass(frozen=True)
+class Resynced(PbxEvent):
+    extensions: int
+    parked: int
+
+
+@dataclass(frozen=True)
+class LampChanged(PbxEvent):
+    number: str
+    lamp: LampState
+
+
+@dataclass(frozen=True)
+class PresenceChanged(PbxEvent):
+    number: str
+    presence: Presence
+
+
+@dataclass(frozen=True)
+class ParkingChanged(PbxEvent):
+    slot: str
+    parked: ParkedCall | None  # None: the slot emptied (retrieved, timed out, gave up)
+
+
+@dataclass(frozen=True)
+class LinkChanged(PbxEvent):
+    up: bool
+
+
+class _Manager(Manager):  # type: ignore[misc]
+    """panoramisk's Manager, except that nothing reconnects once we closed it."""
+
+    stopped = False
+
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        if self.stopped:
+            return None
+        return super().connect(*args, **kwargs)
+
+
+class PbxClient:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        *,
+        context: str = "office",
+        ping_interval: int = 10,
+        reconnect_timeout: int = 2,
+    ) -> None:
+        self.context = context
+        self.state = PbxState()
+        self._listeners: list[Callable[[PbxEvent], None]] = []
+        self._logged_in = asyncio.Event()
+        self._login_failed: str | None = None
+        self._resync_task: asyncio.Task[None] | None = None
+        self.resyncs = 0
+        self.address = (host, port)
+        self.manager = _Manager(
+            host=host,
+            port=port,
+            username=username,
+            secret=secret,
+            ping_delay=ping_interval,
+            ping_interval=ping_interval,
+            reconnect_timeout=reconnect_timeout,
+            on_login=self._on_login,
+            on_disconnect=self._on_disconnect,
+        )
+        for name, handler in (
+            ("ExtensionStatus", self._on_extension_status),
+            ("PresenceStateChange", self._on_presence),
+            ("ParkedCall", self._on_parked),
+            ("UnParkedCall", self._on_unparked),
+            ("ParkedCallTimeOut", self._on_unparked),
+            ("ParkedCallGiveUp", self._on_unparked),
+        ):
+            self.manager.register_event(name, self._wrap(handler))
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def connect(self, timeout: float = 10.0) -> None:
+        """Connect, log in and read the whole state.
+
+        Raises AmiError when nothing listens at the address, AmiLoginError on a
+        refused login.  Once connected, a lost link is retried for ever.
+        """
+        try:
+            await asyncio.wait_for(self.manager.connect(), timeout)
+        except (TimeoutError, OSError) as exc:
+            self.close()
+            host, port = self.address
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "timed out"
+            raise AmiError(f"cannot reach AMI at {host}:{port}: {reason}") from None
+        login = self.manager.authenticated_future
+        if login is not None:
+            reply = await asyncio.wait_for(login, timeout)
+            if not getattr(reply, "success", False):
+                self.close()
+                raise AmiLoginError(f"AMI login refused: {reply.get('Message', 'no reason given')}")
+        await asyncio.wait_for(self._logged_in.wait(), timeout)
+        if self._resync_task is not None:
+            await asyncio.wait_for(self._resync_task, timeout)
+
+    def close(self) -> None:
+        self.manager.stopped = True
+        if self._resync_task is not None:
+            self._resync_task.cancel()
+        self.manager.close()
+
+    def subscribe(self, listener: Callable[[PbxEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self, event: PbxEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("PBX listener failed")
+
+    def _on_login(self, manager: Manager) -> None:
+        self._emit(LinkChanged(True))
+        self._resync_task = asyncio.ensure_future(self.resync())
+        self._resync_task.add_done_callback(lambda _t: self._logged_in.set())
+
+    def _on_disconnect(self, manager: Manager, exc: Exception | None) -> None:
+        self._logged_in.clear()
+        self._emit(LinkChanged(False))
+
+    @staticmethod
+    def _wrap(handler: Callable[[Any], None]) -> Callable[[Manager, Any], None]:
+        def callback(manager: Manager, message: Any) -> None:
+            try:
+                handler(message)
+            except Exception:
+                log.exception("AMI event %s could not be handled", message.get("Event"))
+
+        return callback
+
+    # ------------------------------------------------------------------ actions
+
+    async def action(self, **fields: str) -> list[Any]:
+        """Send one action; every message of its answer, or AmiError."""
+        reply = await self.manager.send_action(fields)
+        messages = reply if isinstance(reply, list) else [reply]
+        first = messages[0] if messages else None
+        if first is not None and first.get("Response") == "Error":
+            message = str(first.get("Message", "error"))
+            if message == "Permission denied":
+                needed = PRIVILEGE.get(fields.get("Action", ""), "a privilege")
+                raise AmiPermissionError(
+                    f"AMI {fields.get('Action')}: permission denied (the AMI user needs {needed})"
+                )
+            raise AmiError(f"AMI {fields.get('Action')}: {message}")
+        return messages
+
+    async def resync(self) -> None:
+        """Re-read extensions, presence and parked calls (after every login)."""
+        state = PbxState()
+        for message in await self.action(Action="ExtensionStateList"):
+            if message.get("Event") != "ExtensionStatus" or message.get("Context") != self.context:
+                continue
+            number = str(message["Exten"])
+            state.extensions[number] = Extension(
+                number,
+                self.context,
+                str(message.get("Hint", "")),
+                lamp_from_status(int(message.get("Status", -1))),
+            )
+        for message in await self.action(Action="PresenceStateList"):
+            if message.get("Event") == "PresenceStateChange":
+                state.presence_by_entity[str(message["Presentity"])] = Presence.parse(
+                    str(message.get("Status", ""))
+                )
+        for number, extension in state.extensions.items():
+            extension.presence = state.presence_by_entity.get(
+                state.presence_entity(number), Presence.NOT_SET
+            )
+        for message in await self.action(Action="ParkedCalls"):
+            if message.get("Event") == "ParkedCall":
+                parked = _parked(message)
+                state.parked[parked.slot] = parked
+        self.state = state
+        self.resyncs += 1
+        self._emit(Resynced(len(state.extensions), len(state.parked)))
+
+    async def set_presence(self, number: str, presence: Presence, message: str = "") -> None:
+        """Publish a phone's presence (the bundled dialplan sends callers of 'dnd' to busy)."""
+        await self.action(
+            Action="Setvar",
+            Variable=f"PRESENCE_STATE(CustomPresence:{number})",
+            Value=f"{presence.value},,{message}",
+        )
+
+    async def set_dnd(self, number: str, on: bool) -> None:
+        await self.set_presence(number, Presence.DND if on else Presence.AVAILABLE)
+
+    async def originate(self, from_channel: str, number: str, caller_id: str = "") -> None:
+        """Click-to-call: ring ``from_channel`` (e.g. IAX2/6001), then dial ``number``."""
+        fields = {
+            "Action": "Originate",
+            "Channel": from_channel,
+            "Context": self.context,
+            "Exten": number,
+            "Priority": "1",
+            "Async": "true",
+        }
+        if caller_id:
+            fields["CallerID"] = caller_id
+        reply = await self.manager.send_action(fields)
+        first = (reply if isinstance(reply, list) else [reply])[0]
+        if first.get("Response") == "Error":
+            raise AmiError(f"AMI Originate: {first.get('Message')}")
+
+    async def pickup(self, my_channel: str, ringing_number: str) -> None:
+        """Directed pickup: ring my phone, then take the call ringing ``ringing_number``."""
+        await self.originate(my_channel, f"*8{ringing_number}")
+
+    async def park(self, channel: str, announce_to: str | None = None) -> None:
+        """Park a channel (the other party of one of our calls); ParkingChanged tells the slot."""
+        fields = {"Action": "Park", "Channel": channel}
+        if announce_to:
+            fields["AnnounceChannel"] = announce_to
+        await self.action(**fields)
+
+    async def blind_transfer(self, channel: str, number: str) -> None:
+        await self.action(
+            Action="BlindTransfer", Channel=channel, Exten=number, Context=self.context
+        )
+
+    async def redirect(self, channel: str, number: str, context: str | None = None) -> None:
+        """Send a channel elsewhere in the dialplan (operator transfer, voicemail, a room)."""
+        await self.action(
+            Action="Redirect",
+            Channel=channel,
+            Exten=number,
+            Context=context or self.context,
+            Priority="1",
+        )
+
+    async def attended_transfer(self, channel: str, number: str) -> None:
+        """Atxfer: the channel's bridge peer waits while ``channel`` consults ``number``."""
+        await self.action(Action="Atxfer", Channel=channel, Exten=number, Context=self.context)
+
+    async def mailbox_count(self, mailbox: str) -> tuple[int, int]:
+        (reply,) = (await self.action(Action="MailboxCount", Mailbox=mailbox))[:1]
+        return int(reply.get("NewMessages", 0)), int(reply.get("OldMessages", 0))
+
+    async def channels(self) -> list[ChannelInfo]:
+        out = []
+        for message in await self.action(Action="CoreShowChannels"):
+            if message.get("Event") != "CoreShowChannel":
+                continue
+            out.append(
+                ChannelInfo(
+                    name=str(message.get("Channel", "")),
+                    caller_number=str(message.get("CallerIDNum", "")),
+                    caller_name=str(message.get("CallerIDName", "")),
+                    connected_number=str(message.get("ConnectedLineNum", "")),
+                    state=str(message.get("ChannelStateDesc", "")),
+                    application=str(message.get("Application", "")),
+                    duration_s=_seconds(str(message.get("Duration", "0"))),
+                    bridge=str(message.get("BridgeId", "")),
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ events
+
+    def _on_extension_status(self, message: Any) -> None:
+        if message.get("Context") != self.context:
+            return
+        number = str(message["Exten"])
+        extension = self.state.extensions.setdefault(number, Extension(number, self.context))
+        extension.hint = str(message.get("Hint", extension.hint))
+        lamp = lamp_from_status(int(message.get("Status", -1)))
+        if lamp is not extension.lamp:
+            extension.lamp = lamp
+            self._emit(LampChanged(number, lamp))
+
+    def _on_presence(self, message: Any) -> None:
+        entity = str(message.get("Presentity", ""))
+        presence = Presence.parse(str(message.get("Status", "")))
+        self.state.presence_by_entity[entity] = presence
+        if entity.startswith("CustomPresence:"):
+            number = entity.split(":", 1)[1]
+            extension = self.state.extensions.setdefault(number, Extension(number, self.context))
+            extension.presence = presence
+            self._emit(PresenceChanged(number, presence))
+
+    def _on_parked(self, message: Any) -> None:
+        parked = _parked(message)
+        self.state.parked[parked.slot] = parked
+        self._emit(ParkingChanged(parked.slot, parked))
+
+    def _on_unparked(self, message: Any) -> None:
+        slot = str(message.get("ParkingSpace", ""))
+        if self.state.parked.pop(slot, None) is not None:
+            self._emit(ParkingChanged(slot, None))
+
+
+def _parked(message: Any) -> ParkedCall:
+    timeout = message.get("ParkingTimeout")
+    return ParkedCall(
+        slot=str(message.get("ParkingSpace", "")),
+        lot=str(message.get("Parkinglot", "")),
+        channel=str(message.get("ParkeeChannel", "")),
+        caller_number=str(message.get("ParkeeCallerIDNum", "")),
+        caller_name=str(message.get("ParkeeCallerIDName", "")),
+        parked_by=str(message.get("ParkerDialString", "")),
+        timeout_s=int(timeout) if timeout and str(timeout).isdigit() else None,
+    )
+
+
+def _seconds(hms: str) -> int:
+    total = 0
+    with contextlib.suppress(ValueError):
+        for part in hms.split(":"):
+            total = total * 60 + int(part)
+    return total

@@ -1,0 +1,258 @@
+"""PbxClient against the bundled PBX's AMI, as the least-privileged console user."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+
+from iaxphone.pbx.ami import (
+    AmiError,
+    AmiLoginError,
+    AmiPermissionError,
+    LampChanged,
+    LinkChanged,
+    ParkingChanged,
+    PbxClient,
+    PbxEvent,
+    PresenceChanged,
+    Resynced,
+)
+from iaxphone.pbx.models import LampState, Presence
+from tests.pbx import Pbx
+from tests.phones import call_from, phone
+
+pytestmark = pytest.mark.pbx
+
+
+class Recorder:
+    """Every PbxEvent a client emits; ``wait_for`` returns the first that matches."""
+
+    def __init__(self) -> None:
+        self.events: list[PbxEvent] = []
+        self._arrived = asyncio.Event()
+
+    def __call__(self, event: PbxEvent) -> None:
+        self.events.append(event)
+        self._arrived.set()
+
+    async def wait_for(
+        self, predicate: Callable[[PbxEvent], bool], timeout: float = 10, after: int = 0
+    ) -> PbxEvent:
+        """The first matching event from index ``after`` on (already seen or still to come)."""
+
+        async def scan() -> PbxEvent:
+            seen = after
+            while True:
+                for event in self.events[seen:]:
+                    if predicate(event):
+                        return event
+                seen = len(self.events)
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        return await asyncio.wait_for(scan(), timeout)
+
+
+@contextlib.asynccontextmanager
+async def console(
+    pbx: Pbx, port: int | None = None, **options: int
+) -> AsyncIterator[tuple[PbxClient, Recorder]]:
+    client = PbxClient(pbx.host, port or pbx.ami_port, pbx.ami_user, pbx.ami_secret, **options)
+    recorder = Recorder()
+    client.subscribe(recorder)
+    await client.connect()
+    try:
+        yield client, recorder
+    finally:
+        client.close()
+
+
+def lamp(number: str, state: LampState) -> Callable[[PbxEvent], bool]:
+    return lambda e: isinstance(e, LampChanged) and e.number == number and e.lamp is state
+
+
+async def test_resync_reads_every_desk_phone_with_its_hint(pbx: Pbx) -> None:
+    async with console(pbx) as (client, recorder):
+        numbers = {str(n) for n in range(6001, 6011)}
+        assert numbers <= set(client.state.extensions)
+        assert client.state.extensions["6001"].hint == "IAX2/6001,CustomPresence:6001"
+        assert isinstance(recorder.events[0], LinkChanged) and recorder.events[0].up
+        assert recorder.events[1] == Resynced(len(client.state.extensions), 0)
+
+
+async def test_lamp_follows_registration_ringing_talking_and_hangup(pbx: Pbx) -> None:
+    async with console(pbx) as (client, recorder), phone(pbx, 6008) as earlier:
+        await earlier.unregister(f"{pbx.extension(6008)[0]}@{pbx.host}:{pbx.iax_port}")
+        await recorder.wait_for(lamp("6008", LampState.UNAVAILABLE))
+        async with phone(pbx, 6008) as bob, phone(pbx, 6001) as alice:
+            await recorder.wait_for(lamp("6008", LampState.IDLE))
+            call = await call_from(alice, pbx, 6001, "6008")
+            ringing = await asyncio.wait_for(bob.incoming.get(), 5)
+            await recorder.wait_for(lamp("6008", LampState.RINGING))
+            ringing.answer()
+            await recorder.wait_for(lamp("6008", LampState.IN_USE))
+            assert client.state.extensions["6008"].lamp is LampState.IN_USE
+            await call.hangup()
+            await recorder.wait_for(lamp("6008", LampState.IDLE))
+
+
+async def test_dnd_through_ami_gives_callers_busy(pbx: Pbx) -> None:
+    async with (
+        console(pbx) as (client, recorder),
+        phone(pbx, 6005),
+        phone(pbx, 6002) as caller,
+    ):
+        await client.set_dnd("6005", True)
+        try:
+            await recorder.wait_for(
+                lambda e: (
+                    isinstance(e, PresenceChanged)
+                    and e.number == "6005"
+                    and e.presence is Presence.DND
+                )
+            )
+            assert client.state.extensions["6005"].presence is Presence.DND
+            call = await call_from(caller, pbx, 6002, "6005")
+            ended = await call.wait_ended(timeout=10)
+            assert ended.cause_code == 17
+        finally:
+            await client.set_dnd("6005", False)
+        await recorder.wait_for(
+            lambda e: isinstance(e, PresenceChanged) and e.presence is Presence.AVAILABLE
+        )
+
+
+async def test_park_a_call_and_retrieve_it_from_another_phone(pbx: Pbx) -> None:
+    async with (
+        console(pbx) as (client, recorder),
+        phone(pbx, 6003) as alice,
+        phone(pbx, 6004) as bob,
+    ):
+        call = await call_from(alice, pbx, 6003, "600")  # the echo test
+        await call.wait_answered(timeout=5)
+        channels = await client.channels()
+        (mine,) = [c for c in channels if c.name.startswith("IAX2/6003-")]
+        assert mine.state == "Up" and mine.caller_number == "6003"
+        await client.park(mine.name)
+        parked = await recorder.wait_for(lambda e: isinstance(e, ParkingChanged) and e.parked)
+        assert isinstance(parked, ParkingChanged) and parked.parked is not None
+        assert parked.parked.channel == mine.name
+        assert parked.parked.caller_number == "6003"
+        assert client.state.parked[parked.slot] == parked.parked
+        retriever = await call_from(bob, pbx, 6004, parked.slot)
+        await recorder.wait_for(
+            lambda e: isinstance(e, ParkingChanged) and e.slot == parked.slot and e.parked is None
+        )
+        assert parked.slot not in client.state.parked
+        await retriever.hangup()
+        await call.wait_ended(timeout=5)
+
+
+async def test_blind_transfer_sends_the_far_end_elsewhere(pbx: Pbx) -> None:
+    async with (
+        console(pbx) as (client, _recorder),
+        phone(pbx, 6009) as alice,
+        phone(pbx, 6010) as bob,
+    ):
+        call = await call_from(alice, pbx, 6009, "6010")
+        answered = await asyncio.wait_for(bob.incoming.get(), 5)
+        answered.answer()
+        await call.wait_answered(timeout=5)
+        channels = await client.channels()
+        (bobs,) = [c for c in channels if c.name.startswith("IAX2/6010-")]
+        assert bobs.bridge  # the two legs are bridged
+        await client.redirect(bobs.name, "600")  # Bob goes to the echo test
+        await call.wait_ended(timeout=5)  # Alice's leg is left alone and ends
+        after = await client.channels()
+        (moved,) = [c for c in after if c.name == bobs.name]
+        assert moved.application == "Echo"
+        await answered.hangup()
+
+
+async def test_console_user_cannot_run_cli_commands(pbx: Pbx) -> None:
+    async with console(pbx) as (client, _recorder):
+        with pytest.raises(AmiPermissionError, match="needs command"):
+            await client.action(Action="Command", Command="core show version")
+        with pytest.raises(AmiError, match="Channel does not exist: IAX2/6001-nonexistent"):
+            await client.park("IAX2/6001-nonexistent")
+
+
+async def test_wrong_secret_is_a_login_error(pbx: Pbx) -> None:
+    client = PbxClient(pbx.host, pbx.ami_port, pbx.ami_user, "not-the-secret")
+    with pytest.raises(AmiLoginError, match="Authentication failed"):
+        await client.connect()
+
+
+async def test_nothing_listening_is_a_one_line_error() -> None:
+    with socket_closed_port() as port:
+        client = PbxClient("127.0.0.1", port, "console", "x")
+        with pytest.raises(AmiError, match=f"cannot reach AMI at 127.0.0.1:{port}"):
+            await client.connect(timeout=2)
+
+
+@contextlib.contextmanager
+def socket_closed_port() -> Iterator[int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        yield probe.getsockname()[1]  # bound but not listening: connections are refused
+
+
+class Relay:
+    """A TCP relay in front of AMI that can cut every connection (a flaky LAN)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers += [writer, up_writer]
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await src.read(65536):
+                    dst.write(data)
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        for writer in self.writers:
+            writer.transport.abort()
+        self.writers.clear()
+
+    def close(self) -> None:
+        self.cut()
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_reconnects_and_resyncs_after_the_link_drops(pbx: Pbx) -> None:
+    relay = Relay((pbx.host, pbx.ami_port))
+    port = await relay.start()
+    try:
+        async with console(pbx, port=port, reconnect_timeout=1) as (client, recorder):
+            assert client.resyncs == 1
+            relay.cut()
+            await recorder.wait_for(lambda e: e == LinkChanged(False))
+            mark = len(recorder.events)
+            async with phone(pbx, 6006) as carol, phone(pbx, 6001) as alice:
+                # While AMI is down, 6006 starts ringing: the resync must catch it.
+                call = await call_from(alice, pbx, 6001, "6006")
+                await asyncio.wait_for(carol.incoming.get(), 5)
+                await recorder.wait_for(lambda e: isinstance(e, Resynced), after=mark)
+                assert client.resyncs == 2
+                assert client.state.extensions["6006"].lamp is LampState.RINGING
+                await call.hangup()
+                await recorder.wait_for(lamp("6006", LampState.IDLE))
+    finally:
+        relay.close()

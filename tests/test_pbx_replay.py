@@ -1,0 +1,97 @@
+"""PbxClient's event handling, replayed from a recorded AMI transcript (no PBX needed).
+
+tests/golden/ami_office_transcript.txt is what the bundled PBX sent the console
+user while 6003 called 6004, 6005 went into DND, 6003 was parked on 701 and
+6004 picked it up (see record_ami_transcript.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from panoramisk.message import Message
+
+from iaxphone.pbx.ami import (
+    LampChanged,
+    ParkingChanged,
+    PbxClient,
+    PbxEvent,
+    PresenceChanged,
+)
+from iaxphone.pbx.models import LampState, Presence, lamp_from_status
+
+TRANSCRIPT = Path(__file__).parent / "golden" / "ami_office_transcript.txt"
+
+
+def recorded_events() -> list[Message]:
+    out = []
+    for block in TRANSCRIPT.read_text().split("\n\n"):
+        headers = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if headers:
+            out.append(Message(headers))
+    return out
+
+
+def replay() -> tuple[PbxClient, list[PbxEvent]]:
+    client = PbxClient("127.0.0.1", 1, "console", "unused")
+    seen: list[PbxEvent] = []
+    client.subscribe(seen.append)
+    for message in recorded_events():
+        client.manager.dispatch(message)
+    return client, seen
+
+
+def test_lamps_follow_the_call_and_the_unregistration() -> None:
+    _client, seen = replay()
+    lamps_6004 = [e.lamp for e in seen if isinstance(e, LampChanged) and e.number == "6004"]
+    assert lamps_6004 == [
+        LampState.IDLE,
+        LampState.RINGING,
+        LampState.IN_USE,
+        LampState.IDLE,
+        LampState.IN_USE,
+        LampState.IDLE,
+        LampState.UNAVAILABLE,
+    ]
+
+
+def test_parking_slot_lamps_do_not_become_extensions() -> None:
+    client, _seen = replay()
+    assert "701" not in client.state.extensions  # its hint lives in context parkedcalls
+    assert set(client.state.extensions) == {"6003", "6004", "6005"}
+
+
+def test_park_and_retrieve_come_out_as_slot_changes() -> None:
+    client, seen = replay()
+    parking = [e for e in seen if isinstance(e, ParkingChanged)]
+    assert [(e.slot, e.parked is not None) for e in parking] == [("701", True), ("701", False)]
+    parked = parking[0].parked
+    assert parked is not None
+    assert parked.channel.startswith("IAX2/6003-") and parked.caller_number == "6003"
+    assert parked.lot == "default" and parked.timeout_s == 60
+    assert client.state.parked == {}
+
+
+def test_presence_changes_reach_the_extension() -> None:
+    client, seen = replay()
+    presence = [(e.number, e.presence) for e in seen if isinstance(e, PresenceChanged)]
+    assert presence == [("6005", Presence.DND), ("6005", Presence.AVAILABLE)]
+    assert client.state.extensions["6005"].presence is Presence.AVAILABLE
+
+
+def test_an_event_missing_its_extension_is_ignored() -> None:
+    client = PbxClient("127.0.0.1", 1, "console", "unused")
+    client.manager.dispatch(Message({"Event": "ExtensionStatus", "Context": "office"}))
+    assert client.state.extensions == {}  # no Exten header: ignored
+
+
+def test_status_codes_map_to_lamps() -> None:
+    assert lamp_from_status(0) is LampState.IDLE
+    assert lamp_from_status(1) is LampState.IN_USE
+    assert lamp_from_status(2) is LampState.BUSY
+    assert lamp_from_status(4) is LampState.UNAVAILABLE
+    assert lamp_from_status(8) is LampState.RINGING
+    assert lamp_from_status(9) is LampState.RINGING  # in use and ringing: a call waiting
+    assert lamp_from_status(16) is LampState.ON_HOLD
+    assert lamp_from_status(-1) is LampState.UNKNOWN
+    assert lamp_from_status(-2) is LampState.UNAVAILABLE
