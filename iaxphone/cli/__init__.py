@@ -6,6 +6,8 @@
     iaxphone history           list recent calls
     iaxphone devices           list sound devices
     iaxphone keygen NAME       make an RSA key pair for auth=rsa
+    iaxphone pbx ACTION ...    the PBX through AMI: status, watch, park, transfer,
+                               originate, pickup, dnd, presence (see --help)
     iaxphone decode HEX        pretty-print one IAX2 datagram, like Asterisk's
                                "iax2 set debug on" (spaces and colons allowed)
 
@@ -35,6 +37,7 @@ from . import exitcodes
 from .call import add_call_parser
 from .errors import CommandError
 from .listen import add_listen_parser
+from .pbx import add_pbx_parser
 
 
 class UsageError(Exception):
@@ -118,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_call_parser(commands)
     add_listen_parser(commands)
+    add_pbx_parser(commands)
     keygen = commands.add_parser("keygen", help="make an RSA key pair for auth=rsa")
     keygen.add_argument("name", help="key name (NAME.key and NAME.pub)")
     keygen.add_argument(
@@ -144,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(asctime)s %(name)s %(message)s",
     )
+    if not args.debug:  # panoramisk logs every reconnect attempt; our messages say enough
+        logging.getLogger("panoramisk").setLevel(logging.CRITICAL)
     try:
         result: int = args.run(args)
     except UsageError as exc:

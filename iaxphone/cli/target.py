@@ -29,14 +29,16 @@ class Target:
     context: str | None = None
 
 
-def parse_server(text: str) -> tuple[str, int]:
+def parse_server(
+    text: str, default_port: int = DEFAULT_PORT, option: str = "--server"
+) -> tuple[str, int]:
     host, sep, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
     if not sep:
-        host, port = text, str(DEFAULT_PORT)
+        host, port = text, str(default_port)
     if not host:
-        raise TargetError(f"--server {text!r}: no host")
+        raise TargetError(f"{option} {text!r}: no host")
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise TargetError(f"--server {text!r}: port must be a number from 1 to 65535")
+        raise TargetError(f"{option} {text!r}: port must be a number from 1 to 65535")
     return host, int(port)
 
 

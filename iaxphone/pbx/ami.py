@@ -48,6 +48,7 @@ PRIVILEGE = {
     "Redirect": "call",
     "BlindTransfer": "call",
     "Atxfer": "call",
+    "CancelAtxfer": "call",
     "Hangup": "system or call",
     "Command": "command",
 }
@@ -63,6 +64,29 @@ class AmiPermissionError(AmiError):
 
 class AmiLoginError(AmiError):
     """Asterisk refused the AMI username or secret."""
+
+
+class OriginateError(AmiError):
+    """The phone an Originate rang did not answer; ``reason`` is Asterisk's code."""
+
+    def __init__(self, message: str, reason: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# OriginateResponse "Reason" (the AST_CONTROL code that ended the first leg).
+ORIGINATE_REASONS = {
+    0: "no such phone or it is unreachable",
+    1: "hung up",
+    3: "no answer",
+    5: "busy",
+    8: "congestion",
+}
+
+# Actions answered with an event list; every other action gets one response.
+LIST_ACTIONS = frozenset(
+    {"ExtensionStateList", "PresenceStateList", "ParkedCalls", "CoreShowChannels"}
+)
 
 
 @dataclass(frozen=True)
@@ -215,7 +239,8 @@ class PbxClient:
 
     async def action(self, **fields: str) -> list[Any]:
         """Send one action; every message of its answer, or AmiError."""
-        reply = await self.manager.send_action(fields)
+        listing = fields.get("Action") in LIST_ACTIONS or fields.get("Action") == "Originate"
+        reply = await self.manager.send_action(fields, as_list=None if listing else False)
         messages = reply if isinstance(reply, list) else [reply]
         first = messages[0] if messages else None
         if first is not None and first.get("Response") == "Error":
@@ -269,8 +294,14 @@ class PbxClient:
     async def set_dnd(self, number: str, on: bool) -> None:
         await self.set_presence(number, Presence.DND if on else Presence.AVAILABLE)
 
-    async def originate(self, from_channel: str, number: str, caller_id: str = "") -> None:
-        """Click-to-call: ring ``from_channel`` (e.g. IAX2/6001), then dial ``number``."""
+    async def originate(
+        self, from_channel: str, number: str, caller_id: str = "", ring_s: int = 30
+    ) -> None:
+        """Click-to-call: ring ``from_channel`` (e.g. IAX2/6001), then dial ``number``.
+
+        Returns once that phone answered (the PBX is then dialling ``number``);
+        raises :class:`OriginateError` when it did not within ``ring_s``.
+        """
         fields = {
             "Action": "Originate",
             "Channel": from_channel,
@@ -278,13 +309,18 @@ class PbxClient:
             "Exten": number,
             "Priority": "1",
             "Async": "true",
+            "Timeout": str(ring_s * 1000),
         }
         if caller_id:
             fields["CallerID"] = caller_id
-        reply = await self.manager.send_action(fields)
-        first = (reply if isinstance(reply, list) else [reply])[0]
-        if first.get("Response") == "Error":
-            raise AmiError(f"AMI Originate: {first.get('Message')}")
+        messages = await self.action(**fields)
+        result = next((m for m in messages if m.get("Event") == "OriginateResponse"), None)
+        if result is not None and result.get("Response") != "Success":
+            reason = int(result.get("Reason", 0) or 0)
+            raise OriginateError(
+                f"{from_channel} did not take the call: {ORIGINATE_REASONS.get(reason, 'failed')}",
+                reason,
+            )
 
     async def pickup(self, my_channel: str, ringing_number: str) -> None:
         """Directed pickup: ring my phone, then take the call ringing ``ringing_number``."""
@@ -315,6 +351,10 @@ class PbxClient:
     async def attended_transfer(self, channel: str, number: str) -> None:
         """Atxfer: the channel's bridge peer waits while ``channel`` consults ``number``."""
         await self.action(Action="Atxfer", Channel=channel, Exten=number, Context=self.context)
+
+    async def cancel_attended_transfer(self, channel: str) -> None:
+        """Abandon the consultation ``channel`` started; it returns to its first call."""
+        await self.action(Action="CancelAtxfer", Channel=channel)
 
     async def mailbox_count(self, mailbox: str) -> tuple[int, int]:
         (reply,) = (await self.action(Action="MailboxCount", Mailbox=mailbox))[:1]
