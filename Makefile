@@ -71,6 +71,7 @@ pbx-down:
 	docker/pbx down
 
 bench: system venv
+	$(BIN)/pip install -q -e '.[dev,gui,bench]'
 	docker/pbx up
 	$(BIN)/python -m benchmarks
 

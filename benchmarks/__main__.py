@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import call_setup, load, wire_speed
+from benchmarks import call_setup, load, quality, wire_speed
 from benchmarks.results import RESULTS_FILE, Result, write
 
 NOTES = {
@@ -28,10 +28,16 @@ NOTES = {
 
 def main() -> int:
     results: list[Result] = []
-    for name, module in (("wire speed", wire_speed), ("call set-up", call_setup), ("load", load)):
+    steps = (
+        ("wire speed", wire_speed),
+        ("call set-up", call_setup),
+        ("load", load),
+        ("quality", quality),
+    )
+    for name, module in steps:
         print(f"benchmarks: {name} ...", flush=True)
         results += module.run()
-    write(results, NOTES)
+    write(results, {**NOTES, **quality.notes()})
     for result in results:
         print(result.row())
     print(f"benchmarks: wrote {RESULTS_FILE}")

@@ -35,6 +35,7 @@ class Pbx:
     host: str = "127.0.0.1"
     iax_port: int = 4569
     ami_port: int = 5038
+    ami_tls_port: int = 5039
     ami_user: str = "console"
     ami_secret: str = "console-secret"
     admin_user: str = "admin"

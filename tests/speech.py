@@ -37,4 +37,5 @@ def speech(rate: int = 8000, voice: str = "en") -> npt.NDArray[np.int16]:
             native = wav.getframerate()
             samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
     resampled = soxr.resample(samples.astype(np.float32), native, rate)
-    return np.clip(np.rint(resampled), -32768, 32767).astype(np.int16)
+    clipped: npt.NDArray[np.int16] = np.clip(np.rint(resampled), -32768, 32767).astype(np.int16)
+    return clipped

@@ -15,8 +15,8 @@ import pytest
 from iaxphone.aio.client import CallHandle, IaxClient
 from iaxphone.cli import exitcodes
 from iaxphone.pbx.ami import PbxClient
-from iaxphone.pbx.models import ChannelInfo
-from tests.pbx import Pbx
+from tests.bridges import joined, wait_talking
+from tests.pbx import PROJECT, Pbx
 from tests.phones import call_from, phone
 
 pytestmark = pytest.mark.pbx
@@ -137,44 +137,10 @@ async def test_park_then_unpark_onto_another_phone(pbx: Pbx) -> None:
         ringback.answer()
         code, _out, err = await finish(unpark)  # returns once Bob answered
         assert code == exitcodes.OK, err
-        assert await _wait_bridged(client, "IAX2/6003-", "IAX2/6004-")
+        assert await wait_talking(client, "IAX2/6003-", "IAX2/6004-")
         assert slot not in client.state.parked
         await ringback.hangup()
         await call.wait_ended(timeout=5)
-
-
-def joined(channels: list[ChannelInfo], first: str, second: str) -> bool:
-    """Whether a channel named ``first...`` talks to one named ``second...``.
-
-    Channels in one bridge talk; so do the two halves (;1 and ;2) of a Local
-    channel, through which Asterisk runs attended transfers until it optimizes
-    them away.
-    """
-    links: dict[str, set[str]] = {c.name: set() for c in channels}
-    for a in channels:
-        for b in channels:
-            same_bridge = a.bridge and a.bridge == b.bridge
-            local_halves = a.name.startswith("Local/") and a.name[:-2] == b.name[:-2]
-            if a is not b and (same_bridge or local_halves):
-                links[a.name].add(b.name)
-    for start in (c.name for c in channels if c.name.startswith(first)):
-        seen, todo = {start}, [start]
-        while todo:
-            for peer in links[todo.pop()] - seen:
-                if peer.startswith(second):
-                    return True
-                seen.add(peer)
-                todo.append(peer)
-    return False
-
-
-async def _wait_bridged(client: PbxClient, first: str, second: str) -> bool:
-    """Poll CoreShowChannels (one AMI round trip each, up to 5 s) until the two talk."""
-    for _ in range(100):
-        if joined(await client.channels(), first, second):
-            return True
-        await asyncio.sleep(0.05)
-    return False
 
 
 async def test_blind_transfer_sends_the_far_end_to_the_destination(pbx: Pbx) -> None:
@@ -194,7 +160,7 @@ async def test_blind_transfer_sends_the_far_end_to_the_destination(pbx: Pbx) -> 
         transferred = await asyncio.wait_for(carol.incoming.get(), 10)
         assert transferred.incoming is not None and transferred.incoming.caller_number == "6009"
         transferred.answer()
-        assert await _wait_bridged(client, "IAX2/6009-", "IAX2/6008-")
+        assert await wait_talking(client, "IAX2/6009-", "IAX2/6008-")
         await transferred.hangup()
         await call.wait_ended(timeout=5)
 
@@ -223,10 +189,10 @@ async def test_attended_transfer_completes_when_the_transferer_hangs_up(pbx: Pbx
         phone(pbx, 6005) as carol,
     ):
         call, answered, consult = await attended_setup(pbx, alice, bob, carol)
-        assert await _wait_bridged(client, "IAX2/6002-", "IAX2/6005-")  # Bob consults Carol
+        assert await wait_talking(client, "IAX2/6002-", "IAX2/6005-")  # Bob consults Carol
         assert not joined(await client.channels(), "IAX2/6001-", "IAX2/6005-")  # Alice waits
         await answered.hangup()  # Bob completes
-        assert await _wait_bridged(client, "IAX2/6001-", "IAX2/6005-")
+        assert await wait_talking(client, "IAX2/6001-", "IAX2/6005-")
         await consult.hangup()
         await call.wait_ended(timeout=5)
 
@@ -242,7 +208,7 @@ async def test_attended_transfer_cancelled_returns_to_the_caller(pbx: Pbx) -> No
         code, _out, err = await iaxphone_pbx(pbx, "atxfer", "6002", "--cancel")
         assert code == exitcodes.OK, err
         await consult.wait_ended(timeout=5)  # Carol is dropped
-        assert await _wait_bridged(client, "IAX2/6001-", "IAX2/6002-")
+        assert await wait_talking(client, "IAX2/6001-", "IAX2/6002-")
         await answered.hangup()
         await call.wait_ended(timeout=5)
 
@@ -278,7 +244,7 @@ async def test_pickup_takes_a_ringing_call_onto_my_phone(pbx: Pbx) -> None:
         mine_rings.answer()
         code, _out, err = await finish(pickup)
         assert code == exitcodes.OK, err
-        assert await _wait_bridged(client, "IAX2/6002-", "IAX2/6001-")
+        assert await wait_talking(client, "IAX2/6002-", "IAX2/6001-")
         await mine_rings.hangup()
         await call.wait_ended(timeout=5)
 
@@ -324,3 +290,28 @@ async def test_no_login_and_unreachable_ami() -> None:
     assert process.returncode == exitcodes.UNREACHABLE
     assert err.decode().strip().startswith("iaxphone: cannot reach AMI at 127.0.0.1:1")
     assert len(err.decode().strip().splitlines()) == 1
+
+
+async def test_status_over_tls(pbx: Pbx) -> None:
+    cert = str(PROJECT / "asterisk-conf" / "tls" / "ami.crt")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "iaxphone.cli",
+        "pbx",
+        "--ami-tls",
+        "--ami-cafile",
+        cert,
+        "status",
+        env=cli_env(pbx),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    code, out, err = await finish(process)
+    assert code == exitcodes.OK, err
+    assert set(status_lamps(out)) >= {str(n) for n in range(6001, 6011)}
+    tls_address = f"{pbx.host}:{pbx.ami_tls_port}"
+    untrusted = await start_cli(pbx, "--ami", tls_address, "--ami-tls", "status")  # system CAs
+    code, _out, err = await finish(untrusted)
+    assert code == exitcodes.UNREACHABLE
+    assert "TLS certificate not trusted" in err and "Traceback" not in err

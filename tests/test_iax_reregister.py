@@ -40,6 +40,7 @@ def restartable_pbx(pbx: Pbx, tmp_path: Path) -> Iterator[tuple[Pbx, dict[str, s
         "IAXPHONE_PBX_CONF": str(conf),
         "IAXPHONE_PBX_IAX_PORT": str(_free_port(socket.SOCK_DGRAM)),
         "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
+        "IAXPHONE_PBX_AMI_TLS_PORT": str(_free_port(socket.SOCK_STREAM)),
         "IAXPHONE_PBX_ENGINE": "chroot",
     }
     up = run_pbx("up", env=env)

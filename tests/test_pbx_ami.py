@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
@@ -22,8 +23,9 @@ from iaxphone.pbx.ami import (
     Resynced,
 )
 from iaxphone.pbx.models import LampState, Presence
-from tests.pbx import Pbx
-from tests.phones import call_from, phone
+from tests.bridges import wait_channel, wait_talking
+from tests.pbx import PROJECT, Pbx
+from tests.phones import call_from, drain_audio, phone, pump_audio
 
 pytestmark = pytest.mark.pbx
 
@@ -162,14 +164,11 @@ async def test_blind_transfer_sends_the_far_end_elsewhere(pbx: Pbx) -> None:
         answered = await asyncio.wait_for(bob.incoming.get(), 5)
         answered.answer()
         await call.wait_answered(timeout=5)
-        channels = await client.channels()
-        (bobs,) = [c for c in channels if c.name.startswith("IAX2/6010-")]
-        assert bobs.bridge  # the two legs are bridged
+        assert await wait_talking(client, "IAX2/6009-", "IAX2/6010-")
+        (bobs,) = [c for c in await client.channels() if c.name.startswith("IAX2/6010-")]
         await client.redirect(bobs.name, "600")  # Bob goes to the echo test
         await call.wait_ended(timeout=5)  # Alice's leg is left alone and ends
-        after = await client.channels()
-        (moved,) = [c for c in after if c.name == bobs.name]
-        assert moved.application == "Echo"
+        assert await wait_channel(client, lambda c: c.name == bobs.name and c.application == "Echo")
         await answered.hangup()
 
 
@@ -256,3 +255,62 @@ async def test_reconnects_and_resyncs_after_the_link_drops(pbx: Pbx) -> None:
                 await recorder.wait_for(lamp("6006", LampState.IDLE))
     finally:
         relay.close()
+
+
+async def test_a_call_in_progress_does_not_notice_the_ami_link_dropping(pbx: Pbx) -> None:
+    relay = Relay((pbx.host, pbx.ami_port))
+    port = await relay.start()
+    try:
+        async with (
+            console(pbx, port=port, reconnect_timeout=1) as (client, recorder),
+            phone(pbx, 6003) as alice,
+        ):
+            call = await call_from(alice, pbx, 6003, "600")  # the echo test
+            await call.wait_answered(timeout=5)
+            await recorder.wait_for(lamp("6003", LampState.IN_USE))
+            relay.cut()
+            await recorder.wait_for(lambda e: e == LinkChanged(False))
+            mark = len(recorder.events)
+            sent = await pump_audio(call, 50)  # 1 s of voice while AMI is down
+            await recorder.wait_for(lambda e: isinstance(e, Resynced), after=mark)
+            echoed = set(drain_audio(call)) & set(sent)
+            assert len(echoed) >= 40  # the echo test returned the voice throughout
+            assert client.state.extensions["6003"].lamp is LampState.IN_USE
+            ended = await call.hangup()
+            assert ended.cause_code == 16
+    finally:
+        relay.close()
+
+
+def test_reconnect_back_off_doubles_to_its_cap_and_resets_on_login() -> None:
+    client = PbxClient("127.0.0.1", 1, "console", "x", reconnect_timeout=1, max_reconnect_timeout=8)
+    delays = []
+    for _ in range(6):
+        client.manager._back_off()
+        delays.append(client.manager.reconnect_timeout)
+    assert delays == [1, 2, 4, 8, 8, 8]
+    client.manager.reset_back_off()
+    client.manager._back_off()
+    assert client.manager.reconnect_timeout == 1
+
+
+BUNDLED_CERT = PROJECT / "asterisk-conf" / "tls" / "ami.crt"
+
+
+async def test_ami_over_tls_with_the_bundled_certificate(pbx: Pbx) -> None:
+    tls = ssl.create_default_context(cafile=str(BUNDLED_CERT))
+    client = PbxClient(pbx.host, pbx.ami_tls_port, pbx.ami_user, pbx.ami_secret, tls=tls)
+    await client.connect()
+    try:
+        assert {str(n) for n in range(6001, 6011)} <= set(client.state.extensions)
+        assert client.manager.protocol.transport.get_extra_info("ssl_object") is not None
+    finally:
+        client.close()
+
+
+async def test_ami_over_tls_refuses_an_untrusted_certificate(pbx: Pbx) -> None:
+    client = PbxClient(
+        pbx.host, pbx.ami_tls_port, pbx.ami_user, pbx.ami_secret, tls=ssl.create_default_context()
+    )
+    with pytest.raises(AmiError, match="TLS certificate not trusted"):
+        await client.connect()

@@ -79,6 +79,7 @@ def test_up_reports_a_taken_port_and_its_owner(tmp_path: Path) -> None:
                 "IAXPHONE_PBX_INSTANCE": "porttest",
                 "IAXPHONE_PBX_IAX_PORT": str(port),
                 "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
+                "IAXPHONE_PBX_AMI_TLS_PORT": str(_free_port(socket.SOCK_STREAM)),
                 "IAXPHONE_PBX_ENGINE": "chroot",
             },
         )
@@ -98,6 +99,7 @@ def test_broken_config_fails_with_asterisks_own_error(tmp_path: Path) -> None:
         "IAXPHONE_PBX_CONF": str(conf),
         "IAXPHONE_PBX_IAX_PORT": str(_free_port(socket.SOCK_DGRAM)),
         "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
+        "IAXPHONE_PBX_AMI_TLS_PORT": str(_free_port(socket.SOCK_STREAM)),
         "IAXPHONE_PBX_ENGINE": "chroot",
         "IAXPHONE_PBX_TIMEOUT": "60",
     }
@@ -113,6 +115,7 @@ def test_second_instance_runs_beside_the_first_and_down_leaves_nothing(pbx: Pbx)
         "IAXPHONE_PBX_INSTANCE": "second",
         "IAXPHONE_PBX_IAX_PORT": str(_free_port(socket.SOCK_DGRAM)),
         "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
+        "IAXPHONE_PBX_AMI_TLS_PORT": str(_free_port(socket.SOCK_STREAM)),
         "IAXPHONE_PBX_ENGINE": "chroot",
     }
     up = run_pbx("up", env=env)

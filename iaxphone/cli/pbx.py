@@ -14,7 +14,9 @@
     iaxphone pbx presence EXT STATE     available, away, dnd, xa, chat, unavailable
 
 The AMI login comes from --ami-user/--ami-secret, else IAXPHONE_AMI_USER /
-IAXPHONE_AMI_SECRET; the address from --ami (default 127.0.0.1:5038).
+IAXPHONE_AMI_SECRET; the address from --ami (default 127.0.0.1:5038, or
+5039 with --ami-tls, which verifies the PBX's certificate against the
+system's CAs or --ami-cafile).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import asyncio
 import os
 import re
 import signal
+import ssl
 import sys
 
 from iaxphone.pbx.ami import (
@@ -45,14 +48,21 @@ from .errors import CommandError
 from .target import TargetError, parse_server
 
 AMI_PORT = 5038
+AMI_TLS_PORT = 5039
 
 
 def add_pbx_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pbx = commands.add_parser("pbx", help="watch and steer the PBX through AMI (operators)")
-    pbx.add_argument("--ami", metavar="HOST[:PORT]", default=f"127.0.0.1:{AMI_PORT}")
+    pbx.add_argument("--ami", metavar="HOST[:PORT]", help="default 127.0.0.1:5038 (TLS: 5039)")
     pbx.add_argument("--ami-user", metavar="NAME", help="AMI user (or IAXPHONE_AMI_USER)")
     pbx.add_argument("--ami-secret", metavar="SECRET", help="(or IAXPHONE_AMI_SECRET)")
     pbx.add_argument("--context", default="office", help="the phones' dialplan context")
+    pbx.add_argument(
+        "--ami-tls", action="store_true", help="AMI over TLS (Asterisk's port 5039 by default)"
+    )
+    pbx.add_argument(
+        "--ami-cafile", metavar="FILE", help="trust this certificate (default: the system's CAs)"
+    )
     actions = pbx.add_subparsers(dest="pbx_command", required=True, metavar="ACTION")
 
     actions.add_parser("status", help="extensions, parked calls and active channels")
@@ -127,10 +137,22 @@ async def run_pbx(args: argparse.Namespace) -> int:
 
 
 async def _connect(args: argparse.Namespace) -> PbxClient:
+    default_port = AMI_TLS_PORT if args.ami_tls else AMI_PORT
     try:
-        host, port = parse_server(args.ami, default_port=AMI_PORT, option="--ami")
+        host, port = parse_server(
+            args.ami or "127.0.0.1", default_port=default_port, option="--ami"
+        )
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
+    tls = None
+    if args.ami_tls:
+        try:
+            tls = ssl.create_default_context(cafile=args.ami_cafile)
+        except (OSError, ssl.SSLError) as exc:
+            raise CommandError(
+                f"--ami-cafile {args.ami_cafile}: not a readable PEM certificate ({exc})",
+                exitcodes.USAGE,
+            ) from None
     user = args.ami_user or os.environ.get("IAXPHONE_AMI_USER")
     secret = args.ami_secret or os.environ.get("IAXPHONE_AMI_SECRET")
     if not user or not secret:
@@ -139,7 +161,7 @@ async def _connect(args: argparse.Namespace) -> PbxClient:
             "(or IAXPHONE_AMI_USER and IAXPHONE_AMI_SECRET)",
             exitcodes.USAGE,
         )
-    client = PbxClient(host, port, user, secret, context=args.context)
+    client = PbxClient(host, port, user, secret, context=args.context, tls=tls)
     try:
         await client.connect()
     except AmiLoginError as exc:

@@ -3,8 +3,8 @@
 Theory of operation
 -------------------
 :class:`PbxClient` owns one panoramisk ``Manager``.  Every time the login
-succeeds - the first time and after each reconnect (panoramisk retries
-every ``reconnect_timeout`` s) - it re-reads the whole state with list
+succeeds - the first time and after each reconnect (retried after 1, 2,
+4 ... up to 30 s) - it re-reads the whole state with list
 actions (``ExtensionStateList``, ``PresenceStateList``, ``ParkedCalls``)
 and then keeps it current from events (``ExtensionStatus``,
 ``PresenceStateChange``, ``ParkedCall``, ``UnParkedCall``,
@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -124,14 +125,34 @@ class LinkChanged(PbxEvent):
 
 
 class _Manager(Manager):  # type: ignore[misc]
-    """panoramisk's Manager, except that nothing reconnects once we closed it."""
+    """panoramisk's Manager with exponential reconnect back-off (1, 2, 4 ... 30 s,
+    back to the first step after a login), and nothing reconnects once closed."""
 
     stopped = False
+    first_delay = 1.0
+    max_delay = 30.0
+    _next_delay = 1.0
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
         if self.stopped:
             return None
         return super().connect(*args, **kwargs)
+
+    def _back_off(self) -> None:
+        self.reconnect_timeout = self._next_delay  # what panoramisk waits before retrying
+        self._next_delay = min(self._next_delay * 2, self.max_delay)
+
+    def reset_back_off(self) -> None:
+        self._next_delay = self.first_delay
+
+    def connection_made(self, f: asyncio.Future[Any]) -> None:
+        if f.exception() is not None:
+            self._back_off()
+        super().connection_made(f)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._back_off()
+        super().connection_lost(exc)
 
 
 class PbxClient:
@@ -144,7 +165,9 @@ class PbxClient:
         *,
         context: str = "office",
         ping_interval: int = 10,
-        reconnect_timeout: int = 2,
+        reconnect_timeout: float = 1.0,
+        max_reconnect_timeout: float = 30.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.context = context
         self.state = PbxState()
@@ -161,10 +184,13 @@ class PbxClient:
             secret=secret,
             ping_delay=ping_interval,
             ping_interval=ping_interval,
-            reconnect_timeout=reconnect_timeout,
+            reconnect_timeout=1,
+            ssl=tls,
             on_login=self._on_login,
             on_disconnect=self._on_disconnect,
         )
+        self.manager.first_delay = self.manager._next_delay = reconnect_timeout
+        self.manager.max_delay = max_reconnect_timeout
         for name, handler in (
             ("ExtensionStatus", self._on_extension_status),
             ("PresenceStateChange", self._on_presence),
@@ -188,8 +214,7 @@ class PbxClient:
         except (TimeoutError, OSError) as exc:
             self.close()
             host, port = self.address
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "timed out"
-            raise AmiError(f"cannot reach AMI at {host}:{port}: {reason}") from None
+            raise AmiError(f"cannot reach AMI at {host}:{port}: {_reason(exc)}") from None
         login = self.manager.authenticated_future
         if login is not None:
             reply = await asyncio.wait_for(login, timeout)
@@ -217,6 +242,7 @@ class PbxClient:
                 log.exception("PBX listener failed")
 
     def _on_login(self, manager: Manager) -> None:
+        self.manager.reset_back_off()
         self._emit(LinkChanged(True))
         self._resync_task = asyncio.ensure_future(self.resync())
         self._resync_task.add_done_callback(lambda _t: self._logged_in.set())
@@ -424,6 +450,16 @@ def _parked(message: Any) -> ParkedCall:
         parked_by=str(message.get("ParkerDialString", "")),
         timeout_s=int(timeout) if timeout and str(timeout).isdigit() else None,
     )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({exc.reason or exc})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return "timed out" if isinstance(exc, TimeoutError) else str(exc)
 
 
 def _seconds(hms: str) -> int:
