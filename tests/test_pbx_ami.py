@@ -16,6 +16,7 @@ from iaxphone.pbx.ami import (
     AmiPermissionError,
     LampChanged,
     LinkChanged,
+    MailboxChanged,
     ParkingChanged,
     PbxClient,
     PbxEvent,
@@ -314,3 +315,66 @@ async def test_ami_over_tls_refuses_an_untrusted_certificate(pbx: Pbx) -> None:
     )
     with pytest.raises(AmiError, match="TLS certificate not trusted"):
         await client.connect()
+
+
+async def test_transfer_to_voicemail_leaves_a_message_and_lights_the_mailbox(pbx: Pbx) -> None:
+    async with (
+        console(pbx) as (client, recorder),
+        phone(pbx, 6009) as alice,
+        phone(pbx, 6010) as bob,
+    ):
+        new_before, _old = await client.mailbox_count("6007@office")
+        call = await call_from(alice, pbx, 6009, "6010")
+        answered = await asyncio.wait_for(bob.incoming.get(), 5)
+        answered.answer()
+        assert await wait_talking(client, "IAX2/6009-", "IAX2/6010-")
+        (bobs,) = [c for c in await client.channels() if c.name.startswith("IAX2/6010-")]
+        await client.blind_transfer(bobs.name, "*96007")  # Alice: "leave Grace a message"
+        await answered.wait_ended(timeout=5)
+        assert await wait_channel(
+            client, lambda c: c.name.startswith("IAX2/6009-") and c.application == "VoiceMail"
+        )
+        await pump_audio(call, 100)  # a 2 s message
+        await call.hangup()
+        event = await recorder.wait_for(
+            lambda e: isinstance(e, MailboxChanged) and e.mailbox == "6007@office"
+        )
+        assert event == MailboxChanged("6007@office", new_before + 1, 0)
+        assert await client.mailbox_count("6007@office") == (new_before + 1, 0)
+
+
+async def test_redirect_to_the_parking_lot_then_into_a_conference(pbx: Pbx) -> None:
+    async with console(pbx) as (client, recorder), phone(pbx, 6003) as alice:
+        call = await call_from(alice, pbx, 6003, "600")
+        await call.wait_answered(timeout=5)
+        (mine,) = [c for c in await client.channels() if c.name.startswith("IAX2/6003-")]
+        await client.redirect(mine.name, "700")  # the parking lot picks a slot
+        parked = await recorder.wait_for(lambda e: isinstance(e, ParkingChanged) and e.parked)
+        assert isinstance(parked, ParkingChanged) and parked.parked is not None
+        assert parked.parked.caller_number == "6003"
+        await client.redirect(parked.parked.channel, "800")  # operator: into room 800
+        await recorder.wait_for(
+            lambda e: isinstance(e, ParkingChanged) and e.slot == parked.slot and e.parked is None
+        )
+        assert await wait_channel(
+            client, lambda c: c.name.startswith("IAX2/6003-") and c.application == "ConfBridge"
+        )
+        await call.hangup()
+
+
+async def test_lamp_shows_a_call_on_hold(pbx: Pbx) -> None:
+    async with (
+        console(pbx) as (_client, recorder),
+        phone(pbx, 6004) as alice,
+        phone(pbx, 6005) as bob,
+    ):
+        call = await call_from(alice, pbx, 6004, "6005")
+        answered = await asyncio.wait_for(bob.incoming.get(), 5)
+        answered.answer()
+        await recorder.wait_for(lamp("6004", LampState.IN_USE))
+        call.hold()
+        await recorder.wait_for(lamp("6004", LampState.ON_HOLD))
+        call.unhold()
+        await recorder.wait_for(lamp("6004", LampState.IN_USE), after=len(recorder.events))
+        await call.hangup()
+        await recorder.wait_for(lamp("6004", LampState.IDLE))

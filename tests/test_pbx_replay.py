@@ -1,7 +1,7 @@
 """PbxClient's event handling, replayed from a recorded AMI transcript (no PBX needed).
 
 tests/golden/ami_office_transcript.txt is what the bundled PBX sent the console
-user while 6003 called 6004, 6005 went into DND, 6003 was parked on 701 and
+user while 6003 called 6004, 6005 went into DND, 6003 held and resumed, was parked on 701 and
 6004 picked it up (see record_ami_transcript.py).
 """
 
@@ -13,6 +13,7 @@ from panoramisk.message import Message
 
 from iaxphone.pbx.ami import (
     LampChanged,
+    MailboxChanged,
     ParkingChanged,
     PbxClient,
     PbxEvent,
@@ -95,3 +96,33 @@ def test_status_codes_map_to_lamps() -> None:
     assert lamp_from_status(16) is LampState.ON_HOLD
     assert lamp_from_status(-1) is LampState.UNKNOWN
     assert lamp_from_status(-2) is LampState.UNAVAILABLE
+
+
+def test_message_waiting_updates_the_mailbox() -> None:
+    client = PbxClient("127.0.0.1", 1, "console", "unused")
+    seen: list[PbxEvent] = []
+    client.subscribe(seen.append)
+    client.manager.dispatch(
+        Message(
+            {
+                "Event": "MessageWaiting",
+                "Mailbox": "6007@office",
+                "Waiting": "1",
+                "New": "2",
+                "Old": "1",
+            }
+        )
+    )
+    assert seen == [MailboxChanged("6007@office", 2, 1)]
+    assert client.state.mailboxes == {"6007@office": (2, 1)}
+
+
+def test_hold_and_unhold_light_the_holders_lamp() -> None:
+    _client, seen = replay()
+    lamps_6003 = [e.lamp for e in seen if isinstance(e, LampChanged) and e.number == "6003"]
+    assert lamps_6003[:4] == [
+        LampState.IDLE,
+        LampState.IN_USE,
+        LampState.ON_HOLD,  # from the Hold event: no device-state change comes for IAX2
+        LampState.IN_USE,
+    ]

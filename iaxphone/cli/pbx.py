@@ -34,6 +34,7 @@ from iaxphone.pbx.ami import (
     AmiLoginError,
     LampChanged,
     LinkChanged,
+    MailboxChanged,
     OriginateError,
     ParkingChanged,
     PbxClient,
@@ -229,6 +230,8 @@ def describe_event(event: PbxEvent) -> str:
         if event.parked is None:
             return f"unparked {event.slot}"
         return f"parked {event.slot} {event.parked.caller_number} {event.parked.channel}"
+    if isinstance(event, MailboxChanged):
+        return f"voicemail {event.mailbox} {event.new} new {event.old} old"
     if isinstance(event, LinkChanged):
         return "ami up" if event.up else "ami down (reconnecting)"
     if isinstance(event, Resynced):

@@ -8,7 +8,9 @@ succeeds - the first time and after each reconnect (retried after 1, 2,
 actions (``ExtensionStateList``, ``PresenceStateList``, ``ParkedCalls``)
 and then keeps it current from events (``ExtensionStatus``,
 ``PresenceStateChange``, ``ParkedCall``, ``UnParkedCall``,
-``ParkedCallTimeOut``, ``ParkedCallGiveUp``).  Listeners get typed
+``ParkedCallTimeOut``, ``ParkedCallGiveUp``, ``MessageWaiting``, and
+``Hold``/``Unhold``/``Hangup`` for the on-hold lamp, which Asterisk does not
+publish as a device state for IAX2 channels).  Listeners get typed
 :class:`PbxEvent` objects; nothing else in iaxphone speaks AMI.
 
 Actions return plain values or raise :class:`AmiError` with Asterisk's own
@@ -22,8 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +123,13 @@ class ParkingChanged(PbxEvent):
 
 
 @dataclass(frozen=True)
+class MailboxChanged(PbxEvent):
+    mailbox: str  # "6001@office"
+    new: int
+    old: int
+
+
+@dataclass(frozen=True)
 class LinkChanged(PbxEvent):
     up: bool
 
@@ -198,6 +208,10 @@ class PbxClient:
             ("UnParkedCall", self._on_unparked),
             ("ParkedCallTimeOut", self._on_unparked),
             ("ParkedCallGiveUp", self._on_unparked),
+            ("MessageWaiting", self._on_message_waiting),
+            ("Hold", self._on_hold),
+            ("Unhold", self._on_unhold),
+            ("Hangup", self._on_unhold),
         ):
             self.manager.register_event(name, self._wrap(handler))
 
@@ -305,7 +319,9 @@ class PbxClient:
             if message.get("Event") == "ParkedCall":
                 parked = _parked(message)
                 state.parked[parked.slot] = parked
-        self.state = state
+        known_mailboxes, self.state = list(self.state.mailboxes), state
+        for mailbox in known_mailboxes:  # counts may have changed while we were away
+            await self.mailbox_count(mailbox)
         self.resyncs += 1
         self._emit(Resynced(len(state.extensions), len(state.parked)))
 
@@ -383,8 +399,11 @@ class PbxClient:
         await self.action(Action="CancelAtxfer", Channel=channel)
 
     async def mailbox_count(self, mailbox: str) -> tuple[int, int]:
+        """(new, old) messages in ``mailbox`` ("6001@office"); also kept in state.mailboxes."""
         (reply,) = (await self.action(Action="MailboxCount", Mailbox=mailbox))[:1]
-        return int(reply.get("NewMessages", 0)), int(reply.get("OldMessages", 0))
+        counts = int(reply.get("NewMessages", 0)), int(reply.get("OldMessages", 0))
+        self.state.mailboxes[mailbox] = counts
+        return counts
 
     async def channels(self) -> list[ChannelInfo]:
         out = []
@@ -413,10 +432,38 @@ class PbxClient:
         number = str(message["Exten"])
         extension = self.state.extensions.setdefault(number, Extension(number, self.context))
         extension.hint = str(message.get("Hint", extension.hint))
-        lamp = lamp_from_status(int(message.get("Status", -1)))
-        if lamp is not extension.lamp:
-            extension.lamp = lamp
-            self._emit(LampChanged(number, lamp))
+        with self._lamp_watch(extension):
+            extension.device_lamp = lamp_from_status(int(message.get("Status", -1)))
+
+    def _on_hold(self, message: Any) -> None:
+        channel = str(message.get("Channel", ""))
+        extension = self._extension_of(channel)
+        if extension is not None:
+            with self._lamp_watch(extension):
+                extension.held_channels.add(channel)
+
+    def _on_unhold(self, message: Any) -> None:  # Unhold and Hangup
+        channel = str(message.get("Channel", ""))
+        extension = self._extension_of(channel)
+        if extension is not None and channel in extension.held_channels:
+            with self._lamp_watch(extension):
+                extension.held_channels.discard(channel)
+
+    def _extension_of(self, channel: str) -> Extension | None:
+        """The extension whose device owns ``channel`` ("IAX2/6001-1234" -> 6001)."""
+        device = channel.rsplit("-", 1)[0]
+        for extension in self.state.extensions.values():
+            if device and device in re.split(r"[&,]", extension.hint):
+                return extension
+        return None
+
+    @contextlib.contextmanager
+    def _lamp_watch(self, extension: Extension) -> Iterator[None]:
+        """Emit LampChanged if what the body does changes the extension's lamp."""
+        before = extension.lamp
+        yield
+        if extension.lamp is not before:
+            self._emit(LampChanged(extension.number, extension.lamp))
 
     def _on_presence(self, message: Any) -> None:
         entity = str(message.get("Presentity", ""))
@@ -427,6 +474,12 @@ class PbxClient:
             extension = self.state.extensions.setdefault(number, Extension(number, self.context))
             extension.presence = presence
             self._emit(PresenceChanged(number, presence))
+
+    def _on_message_waiting(self, message: Any) -> None:
+        mailbox = str(message.get("Mailbox", ""))
+        counts = int(message.get("New", 0) or 0), int(message.get("Old", 0) or 0)
+        self.state.mailboxes[mailbox] = counts
+        self._emit(MailboxChanged(mailbox, *counts))
 
     def _on_parked(self, message: Any) -> None:
         parked = _parked(message)

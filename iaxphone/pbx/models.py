@@ -60,11 +60,25 @@ class Presence(enum.Enum):
 
 @dataclass
 class Extension:
+    """One hint: ``lamp`` is what a busy-lamp field shows.
+
+    ``device_lamp`` is Asterisk's device state; ``lamp`` equals it except
+    while one of the extension's channels is on hold (Asterisk raises a Hold
+    event for IAX2 channels but no device-state change).
+    """
+
     number: str
     context: str
     hint: str = ""
-    lamp: LampState = LampState.UNKNOWN
+    device_lamp: LampState = LampState.UNKNOWN
     presence: Presence = Presence.NOT_SET
+    held_channels: set[str] = field(default_factory=set)
+
+    @property
+    def lamp(self) -> LampState:
+        if self.held_channels and self.device_lamp is not LampState.UNAVAILABLE:
+            return LampState.ON_HOLD
+        return self.device_lamp
 
 
 @dataclass(frozen=True)
@@ -97,6 +111,7 @@ class PbxState:
     extensions: dict[str, Extension] = field(default_factory=dict)  # by number (office context)
     parked: dict[str, ParkedCall] = field(default_factory=dict)  # by slot
     presence_by_entity: dict[str, Presence] = field(default_factory=dict)
+    mailboxes: dict[str, tuple[int, int]] = field(default_factory=dict)  # (new, old) by mailbox
 
     def presence_entity(self, number: str) -> str:
         return f"CustomPresence:{number}"

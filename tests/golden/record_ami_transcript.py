@@ -2,7 +2,7 @@
 
 Run with the PBX up: ``python -m tests.golden.record_ami_transcript``.  It logs
 in as the console user, then 6003 calls 6004 (ringing, answered), 6004's
-leg is parked and 6004 retrieves... in short, a receptionist's minute: every
+leg is parked and 6004 retrieves... 6003 holds and resumes, then in short, a receptionist's minute: every
 event the console user receives is written verbatim, one blank line apart.
 """
 
@@ -18,7 +18,16 @@ from tests.pbx import Pbx
 from tests.phones import call_from, phone
 
 OUT = Path(__file__).with_name("ami_office_transcript.txt")
-KEPT = {"ExtensionStatus", "PresenceStateChange", "ParkedCall", "UnParkedCall", "Hangup"}
+KEPT = {
+    "ExtensionStatus",
+    "PresenceStateChange",
+    "ParkedCall",
+    "UnParkedCall",
+    "Hangup",
+    "Hold",
+    "Unhold",
+    "MessageWaiting",
+}
 
 
 async def main() -> None:
@@ -47,6 +56,10 @@ async def main() -> None:
         answered = await asyncio.wait_for(bob.incoming.get(), 5)
         answered.answer()
         await call.wait_answered(timeout=5)
+        await asyncio.sleep(0.5)
+        call.hold()
+        await asyncio.sleep(0.5)
+        call.unhold()
         await asyncio.sleep(0.5)
         channels = await manager.send_action({"Action": "CoreShowChannels"})
         alices = [m for m in channels if str(m.get("Channel", "")).startswith("IAX2/6003-")]
