@@ -207,6 +207,7 @@ class Relay:
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.writers: list[asyncio.StreamWriter] = []
+        self.frozen: set[asyncio.StreamWriter] = set()
         self.server: asyncio.base_events.Server | None = None
 
     async def start(self) -> int:
@@ -220,10 +221,15 @@ class Relay:
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(ConnectionError):
                 while data := await src.read(65536):
-                    dst.write(data)
+                    if dst not in self.frozen:
+                        dst.write(data)
             dst.close()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def freeze(self) -> None:
+        """Stop forwarding on today's connections without closing them (a dead path)."""
+        self.frozen.update(self.writers)
 
     def cut(self) -> None:
         for writer in self.writers:
@@ -323,13 +329,13 @@ async def test_transfer_to_voicemail_leaves_a_message_and_lights_the_mailbox(pbx
         phone(pbx, 6009) as alice,
         phone(pbx, 6010) as bob,
     ):
-        new_before, _old = await client.mailbox_count("6007@office")
+        new_before, _old = await client.mailbox_count("6000@office")
         call = await call_from(alice, pbx, 6009, "6010")
         answered = await asyncio.wait_for(bob.incoming.get(), 5)
         answered.answer()
         assert await wait_talking(client, "IAX2/6009-", "IAX2/6010-")
         (bobs,) = [c for c in await client.channels() if c.name.startswith("IAX2/6010-")]
-        await client.blind_transfer(bobs.name, "*96007")  # Alice: "leave Grace a message"
+        await client.blind_transfer(bobs.name, "*96000")  # Alice: "leave the office a message"
         await answered.wait_ended(timeout=5)
         assert await wait_channel(
             client, lambda c: c.name.startswith("IAX2/6009-") and c.application == "VoiceMail"
@@ -337,10 +343,10 @@ async def test_transfer_to_voicemail_leaves_a_message_and_lights_the_mailbox(pbx
         await pump_audio(call, 100)  # a 2 s message
         await call.hangup()
         event = await recorder.wait_for(
-            lambda e: isinstance(e, MailboxChanged) and e.mailbox == "6007@office"
+            lambda e: isinstance(e, MailboxChanged) and e.mailbox == "6000@office"
         )
-        assert event == MailboxChanged("6007@office", new_before + 1, 0)
-        assert await client.mailbox_count("6007@office") == (new_before + 1, 0)
+        assert event == MailboxChanged("6000@office", new_before + 1, 0)
+        assert await client.mailbox_count("6000@office") == (new_before + 1, 0)
 
 
 async def test_redirect_to_the_parking_lot_then_into_a_conference(pbx: Pbx) -> None:
@@ -378,3 +384,25 @@ async def test_lamp_shows_a_call_on_hold(pbx: Pbx) -> None:
         await recorder.wait_for(lamp("6004", LampState.IN_USE), after=len(recorder.events))
         await call.hangup()
         await recorder.wait_for(lamp("6004", LampState.IDLE))
+
+
+async def test_a_silently_dead_link_is_noticed_by_the_keepalive(pbx: Pbx) -> None:
+    relay = Relay((pbx.host, pbx.ami_port))
+    port = await relay.start()
+    try:
+        client = PbxClient(
+            pbx.host, port, pbx.ami_user, pbx.ami_secret, ping_interval=0.2, ping_timeout=0.5
+        )
+        recorder = Recorder()
+        client.subscribe(recorder)
+        await client.connect()
+        try:
+            relay.freeze()  # no FIN, no RST: only an unanswered ping tells
+            await recorder.wait_for(lambda e: e == LinkChanged(False))
+            mark = len(recorder.events)
+            await recorder.wait_for(lambda e: isinstance(e, Resynced), after=mark)
+            assert client.resyncs == 2
+        finally:
+            client.close()
+    finally:
+        relay.close()

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from panoramisk import testing, utils
 from panoramisk.message import Message
 
 from iaxphone.pbx.ami import (
+    AmiPermissionError,
     LampChanged,
     MailboxChanged,
     ParkingChanged,
@@ -126,3 +129,49 @@ def test_hold_and_unhold_light_the_holders_lamp() -> None:
         LampState.ON_HOLD,  # from the Hold event: no device-state change comes for IAX2
         LampState.IN_USE,
     ]
+
+
+# Action answers recorded from the bundled PBX (console user), ActionID
+# rewritten to the one panoramisk.testing gives every action.
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def scripted(stream: Path, monkeypatch: pytest.MonkeyPatch) -> PbxClient:
+    # panoramisk.testing switches the process-wide line ending to "\n" for its
+    # streams; monkeypatch puts Asterisk's "\r\n" back for the tests after us.
+    monkeypatch.setattr(utils, "EOL", utils.EOL)
+    client = PbxClient("127.0.0.1", 1, "console", "unused")
+    client.manager = testing.Manager(stream=str(stream))
+    return client
+
+
+async def test_mailbox_count_from_a_recorded_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = scripted(GOLDEN / "ami_mailbox_count.txt", monkeypatch)
+    assert await client.mailbox_count("6007@office") == (3, 0)
+    assert client.state.mailboxes["6007@office"] == (3, 0)
+
+
+async def test_permission_denied_names_the_missing_privilege(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = scripted(GOLDEN / "ami_permission_denied.txt", monkeypatch)
+    with pytest.raises(AmiPermissionError, match=r"AMI Command: permission denied .*needs command"):
+        await client.action(Action="Command", Command="core show version")
+
+
+def test_parked_call_timing_out_empties_the_slot() -> None:
+    client = PbxClient("127.0.0.1", 1, "console", "unused")
+    seen: list[PbxEvent] = []
+    client.subscribe(seen.append)
+    parked = {"ParkingSpace": "702", "Parkinglot": "default", "ParkeeChannel": "IAX2/6001-1"}
+    client.manager.dispatch(Message({"Event": "ParkedCall", **parked}))
+    client.manager.dispatch(Message({"Event": "ParkedCallTimeOut", **parked}))
+    client.manager.dispatch(Message({"Event": "ParkedCallGiveUp", **parked}))  # already gone
+    assert [(e.slot, e.parked is None) for e in seen if isinstance(e, ParkingChanged)] == [
+        ("702", False),
+        ("702", True),
+    ]
+
+
+def test_the_line_ending_is_asterisks_again() -> None:
+    assert utils.EOL == "\r\n"  # runs after the scripted tests above

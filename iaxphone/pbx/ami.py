@@ -174,7 +174,8 @@ class PbxClient:
         secret: str,
         *,
         context: str = "office",
-        ping_interval: int = 10,
+        ping_interval: float = 10.0,
+        ping_timeout: float = 5.0,
         reconnect_timeout: float = 1.0,
         max_reconnect_timeout: float = 30.0,
         tls: ssl.SSLContext | None = None,
@@ -185,6 +186,9 @@ class PbxClient:
         self._logged_in = asyncio.Event()
         self._login_failed: str | None = None
         self._resync_task: asyncio.Task[None] | None = None
+        self._keepalive_task: asyncio.Task[None] | None = None
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
         self.resyncs = 0
         self.address = (host, port)
         self.manager = _Manager(
@@ -192,8 +196,8 @@ class PbxClient:
             port=port,
             username=username,
             secret=secret,
-            ping_delay=ping_interval,
-            ping_interval=ping_interval,
+            ping_delay=10**6,  # panoramisk's pinger never checks the answer: ours does
+            ping_interval=10**6,
             reconnect_timeout=1,
             ssl=tls,
             on_login=self._on_login,
@@ -241,8 +245,9 @@ class PbxClient:
 
     def close(self) -> None:
         self.manager.stopped = True
-        if self._resync_task is not None:
-            self._resync_task.cancel()
+        for task in (self._resync_task, self._keepalive_task):
+            if task is not None:
+                task.cancel()
         self.manager.close()
 
     def subscribe(self, listener: Callable[[PbxEvent], None]) -> None:
@@ -259,7 +264,33 @@ class PbxClient:
         self.manager.reset_back_off()
         self._emit(LinkChanged(True))
         self._resync_task = asyncio.ensure_future(self.resync())
-        self._resync_task.add_done_callback(lambda _t: self._logged_in.set())
+        self._resync_task.add_done_callback(self._ready)
+
+    def _ready(self, _resync: asyncio.Task[None]) -> None:
+        self._logged_in.set()
+        if self._keepalive_task is None or self._keepalive_task.done():
+            self._keepalive_task = asyncio.ensure_future(self._keepalive())
+
+    async def _keepalive(self) -> None:
+        """Ping every ping_interval; a link that stops answering is cut and redialled.
+
+        A silently dead path (a NAT dropping state, a cable pulled on the far
+        side) never closes the TCP connection by itself.
+        """
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            if not self._logged_in.is_set():
+                return
+            try:
+                await asyncio.wait_for(
+                    self.manager.send_action({"Action": "Ping"}), self.ping_timeout
+                )
+            except TimeoutError:
+                log.warning("AMI did not answer a ping in %.1f s: reconnecting", self.ping_timeout)
+                transport = getattr(self.manager.protocol, "transport", None)
+                if transport is not None:
+                    transport.abort()  # connection_lost follows: back-off, reconnect, resync
+                return
 
     def _on_disconnect(self, manager: Manager, exc: Exception | None) -> None:
         self._logged_in.clear()
