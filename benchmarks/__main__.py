@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import call_setup, load, quality, wire_speed
+from benchmarks import call_setup, lamps, load, quality, wire_speed
 from benchmarks.results import RESULTS_FILE, Result, write
 
 NOTES = {
     "Signalling against the bundled PBX (loopback)": (
         "Set-up is NEW -> CALLTOKEN -> NEW with token -> AUTHREQ -> AUTHREP -> ACCEPT -> ANSWER: "
         "three round trips to Asterisk plus its dialplan start."
+    ),
+    lamps.SCENARIO: (
+        "Issue 8 asks lamps to follow registration, ringing, answer, hold and hangup within "
+        "1 s. Hold is lit from AMI's Hold event: Asterisk sends no device state for it."
     ),
     "Load: one process, N calls to Echo() through the bundled PBX": (
         "Each call encodes a tone, jitter-buffers, decodes and plays the echo; CPU is the "
@@ -31,6 +35,7 @@ def main() -> int:
     steps = (
         ("wire speed", wire_speed),
         ("call set-up", call_setup),
+        ("lamps", lamps),
         ("load", load),
         ("quality", quality),
     )

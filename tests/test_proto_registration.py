@@ -278,3 +278,10 @@ def test_registrar_serves_two_users_from_two_phones() -> None:
         ("6002", c.addr),
     }
     assert c.of_type(Registered)[0].apparent_address == c.addr
+
+
+def test_unregistering_an_unknown_account_names_the_known_ones() -> None:
+    link = make_link()
+    name = register(link)
+    with pytest.raises(ValueError, match=rf"no registration named '6001' \(registered: {name}\)"):
+        link["a"].endpoint.unregister("6001", link.now)

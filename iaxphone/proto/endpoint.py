@@ -283,8 +283,15 @@ class Endpoint:
         return account.name
 
     def unregister(self, account_name: str, now: float) -> None:
-        """Send REGREL; :class:`~iaxphone.proto.events.Unregistered` follows."""
-        registration = self.registrations[account_name]
+        """Send REGREL; :class:`~iaxphone.proto.events.Unregistered` follows.
+
+        ``account_name`` is ``Account.name`` ("user@host:port"); an account
+        this endpoint never registered raises ValueError.
+        """
+        registration = self.registrations.get(account_name)
+        if registration is None:
+            known = ", ".join(sorted(self.registrations)) or "none"
+            raise ValueError(f"no registration named {account_name!r} (registered: {known})")
         if registration.state in (RegState.IDLE, RegState.UNREGISTERING):
             return
         if registration.transaction is not None:
