@@ -9,11 +9,15 @@ with the reason; elsewhere the pbx tests are skipped with the reason.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.pbx import Pbx, run_pbx
+
+# No screen on CI machines: Qt draws offscreen (set before pytest-qt creates the app).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from tests.require import in_ci
 
 

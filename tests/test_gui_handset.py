@@ -1,0 +1,105 @@
+"""The handset window driving a real Phone against the bundled PBX (Qt offscreen)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import qasync
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from iaxphone.gui.handset import HandsetWindow
+from iaxphone.media.virtual import MemorySink, ToneSource
+from iaxphone.phone import LineState, Phone, PhoneAccount
+from iaxphone.wire.constants import Format
+from tests.pbx import Pbx
+
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+
+
+def run_on_qt_loop(qapp: QApplication, scenario: Coroutine[Any, Any, None]) -> None:
+    """Run ``scenario`` on an asyncio loop that lives inside Qt's (as the app does)."""
+    loop = qasync.QEventLoop(qapp)
+    try:
+        loop.run_until_complete(scenario)
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+async def until(phone: Phone, holds: Callable[[], bool], timeout: float = 10) -> None:
+    """Wait, event by event from the phone, until the window shows ``holds``."""
+
+    async def wait() -> None:
+        while not holds():
+            await phone.events.get()
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+def desk_phone(pbx: Pbx, extension: int) -> Phone:
+    user, secret = pbx.extension(extension)
+    return Phone(
+        [PhoneAccount("desk", (pbx.host, pbx.iax_port), user, secret)],
+        source=ToneSource(440, 8000),
+        sink=MemorySink(8000),
+        formats=[Format.ULAW],
+        local=("127.0.0.1", 0),
+    )
+
+
+def test_dial_the_echo_test_from_the_keypad_and_watch_the_call(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        async with desk_phone(pbx, 6001) as phone:
+            window = HandsetWindow(phone)
+            qtbot.addWidget(window)
+            window.show()
+            assert window.registration.text() == "desk: registered"
+            for key in "600":
+                qtbot.mouseClick(window.keys[key], Qt.MouseButton.LeftButton)
+            assert window.number.text() == "600"
+            qtbot.mouseClick(window.call_button, Qt.MouseButton.LeftButton)
+            await until(phone, lambda: window.call_state.text() == "talking")
+            assert window.caller.text() == "to 600" and window.codec.text() == "ulaw"
+            # Ten stats a second feed the graphs; the echo returns our tone.
+            await until(phone, lambda: (~_nan(window.level_graph.samples)).sum() >= 10)
+            levels = window.level_graph.samples[~_nan(window.level_graph.samples)]
+            assert levels.max() > -40  # the 440 Hz tone came back, not silence
+            assert window.mos.text().startswith("MOS ")
+            OUTPUT.mkdir(parents=True, exist_ok=True)
+            shot = window.grab()
+            assert shot.save(str(OUTPUT / "handset-in-call.png"))
+            assert not shot.toImage().isNull() and len(set(_pixels(shot.toImage()))) > 10
+            qtbot.mouseClick(window.hold_button, Qt.MouseButton.LeftButton)
+            await until(phone, lambda: window.call_state.text() == "held")
+            assert window.hold_button.isChecked()
+            qtbot.mouseClick(window.hold_button, Qt.MouseButton.LeftButton)
+            await until(phone, lambda: window.call_state.text() == "talking")
+            qtbot.keyClick(window, Qt.Key.Key_Escape)
+            await until(phone, lambda: window.call_state.text() == "ended")
+            assert window.line is not None and window.line.state is LineState.ENDED
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def _nan(values: Any) -> Any:
+    return np.isnan(values)
+
+
+def _pixels(image: Any) -> list[int]:
+    return [
+        image.pixel(x, y)
+        for x in range(0, image.width(), max(1, image.width() // 40))
+        for y in range(0, image.height(), max(1, image.height() // 40))
+    ]
+
+
+pytestmark = pytest.mark.pbx
