@@ -18,6 +18,7 @@ from iaxphone.gui.handset import HandsetWindow
 from iaxphone.media.virtual import MemorySink, ToneSource
 from iaxphone.phone import LineState, Phone, PhoneAccount
 from iaxphone.wire.constants import Format
+from tests.ami import AmiWatcher
 from tests.pbx import Pbx
 
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
@@ -74,10 +75,7 @@ def test_dial_the_echo_test_from_the_keypad_and_watch_the_call(
             levels = window.level_graph.samples[~_nan(window.level_graph.samples)]
             assert levels.max() > -40  # the 440 Hz tone came back, not silence
             assert window.mos.text().startswith("MOS ")
-            OUTPUT.mkdir(parents=True, exist_ok=True)
-            shot = window.grab()
-            assert shot.save(str(OUTPUT / "handset-in-call.png"))
-            assert not shot.toImage().isNull() and len(set(_pixels(shot.toImage()))) > 10
+            screenshot(window, "handset-in-call")
             qtbot.mouseClick(window.hold_button, Qt.MouseButton.LeftButton)
             await until(phone, lambda: window.call_state.text() == "held")
             assert window.hold_button.isChecked()
@@ -86,6 +84,61 @@ def test_dial_the_echo_test_from_the_keypad_and_watch_the_call(
             qtbot.keyClick(window, Qt.Key.Key_Escape)
             await until(phone, lambda: window.call_state.text() == "ended")
             assert window.line is not None and window.line.state is LineState.ENDED
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def screenshot(window: HandsetWindow, name: str) -> None:
+    """Save the window as test-output/screenshots/NAME.png and check it is not blank."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shot = window.grab()
+    assert shot.save(str(OUTPUT / f"{name}.png"))
+    assert len(set(_pixels(shot.toImage()))) > 10
+
+
+def test_idle_window_then_an_incoming_call_answered_with_enter(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        async with desk_phone(pbx, 6002) as bob, desk_phone(pbx, 6003) as carol:
+            window = HandsetWindow(bob)
+            qtbot.addWidget(window)
+            window.show()
+            assert window.call_state.text() == "idle"
+            screenshot(window, "handset-idle")
+            line_id = await carol.dial("6002")
+            await until(bob, lambda: window.call_state.text() == "incoming")
+            assert window.caller.text().startswith("from ") and "6003" in window.caller.text()
+            assert window.call_button.text() == "Answer"
+            screenshot(window, "handset-ringing")
+            qtbot.keyClick(window.number, Qt.Key.Key_Return)
+            await until(bob, lambda: window.call_state.text() == "talking")
+            await carol.wait_line(line_id, LineState.TALKING)
+            await carol.hangup(line_id)
+            await until(bob, lambda: window.call_state.text() == "ended")
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_dnd_key_refuses_calls_busy(pbx: Pbx, qapp: QApplication, qtbot: QtBot) -> None:
+    async def scenario() -> None:
+        async with (
+            AmiWatcher(pbx) as ami,
+            desk_phone(pbx, 6004) as bob,
+            desk_phone(pbx, 6005) as carol,
+        ):
+            window = HandsetWindow(bob)
+            qtbot.addWidget(window)
+            qtbot.mouseClick(window.dnd_button, Qt.MouseButton.LeftButton)
+            assert bob.dnd and window.message.text() == "do not disturb"
+            line_id = await carol.dial("6004")
+            dial_end = await ami.wait_for(
+                lambda e: e.Event == "DialEnd" and str(e.DestChannel).startswith("IAX2/6004")
+            )
+            assert dial_end.DialStatus == "BUSY"  # then the PBX offers Bob's voicemail
+            await carol.hangup(line_id)
+            qtbot.mouseClick(window.dnd_button, Qt.MouseButton.LeftButton)
+            assert not bob.dnd and window.message.text() == ""
 
     run_on_qt_loop(qapp, scenario())
 

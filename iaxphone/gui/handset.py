@@ -11,8 +11,9 @@ the display, never raised into Qt).  Graphs keep the last 60 s of
 arrays and redraw on each one.
 
 This first slice has the display (registration, voicemail, line state,
-caller, timer, codec), the dial pad (mouse and keyboard, paste), call /
-hang up / hold / mute keys, and the level and jitter graphs.
+caller, timer, codec), the dial pad (mouse and keyboard, paste), call or
+answer (Enter) / hang up (Esc) / hold / mute / DND keys, and the level and
+jitter graphs.
 """
 
 from __future__ import annotations
@@ -114,6 +115,10 @@ class HandsetWindow(QWidget):
         self.mute_button = QPushButton("Mute")
         self.mute_button.setCheckable(True)
         self.mute_button.clicked.connect(self.toggle_mute)
+        self.dnd_button = QPushButton("DND")
+        self.dnd_button.setCheckable(True)
+        self.dnd_button.setChecked(phone.dnd)
+        self.dnd_button.clicked.connect(self.toggle_dnd)
         self.escape = QShortcut(QKeySequence("Esc"), self)
         self.escape.activated.connect(self.hang_up)
 
@@ -130,7 +135,13 @@ class HandsetWindow(QWidget):
         display.addLayout(details)
         display.addWidget(self.message)
         keys = QHBoxLayout()
-        for button in (self.call_button, self.hangup_button, self.hold_button, self.mute_button):
+        for button in (
+            self.call_button,
+            self.hangup_button,
+            self.hold_button,
+            self.mute_button,
+            self.dnd_button,
+        ):
             keys.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(display)
@@ -196,6 +207,11 @@ class HandsetWindow(QWidget):
             self.mute_button.setChecked(False)
             return
         self.phone.mute(self.line.id, self.mute_button.isChecked())
+
+    def toggle_dnd(self) -> None:
+        """Do-not-disturb on this phone: incoming calls are refused busy."""
+        self.phone.set_dnd(self.dnd_button.isChecked())
+        self.message.setText("do not disturb" if self.phone.dnd else "")
 
     # ------------------------------------------------------------------ events
 
