@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -156,3 +160,84 @@ def _pixels(image: Any) -> list[int]:
 
 
 pytestmark = pytest.mark.pbx
+
+
+def gui_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("IAXPHONE_SECRET", None)
+    env["IAXPHONE_DATA_DIR"] = str(tmp_path / "data")
+    env["IAXPHONE_CONFIG"] = str(tmp_path / "none.toml")
+    env.pop("QT_QPA_PLATFORM", None)
+    env.update(extra)
+    return env
+
+
+async def test_iaxphone_gui_registers_and_closes_on_sigterm(pbx: Pbx, tmp_path: Path) -> None:
+    user, secret = pbx.extension(6009)
+    async with AmiWatcher(pbx) as ami:
+        mark = len(ami.events)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "iaxphone.cli",
+            "gui",
+            "--server",
+            pbx.host,
+            "--user",
+            user,
+            "--secret",
+            secret,
+            env=gui_env(tmp_path, QT_QPA_PLATFORM="offscreen"),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await ami.wait_for(
+                lambda e: (
+                    ami.events.index(e) >= mark
+                    and e.Event == "PeerStatus"
+                    and e.Peer == "IAX2/6009"
+                    and e.PeerStatus == "Registered"
+                ),
+                timeout=20,
+            )
+            process.send_signal(signal.SIGTERM)
+            _out, err = await asyncio.wait_for(process.communicate(), 15)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert process.returncode == 0, err
+    assert b"Traceback" not in err
+
+
+def test_without_a_display_gui_says_so(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "iaxphone.cli",
+            "gui",
+            "--server",
+            "127.0.0.1",
+            "--user",
+            "6001",
+            "--secret",
+            "x",
+        ],
+        env=gui_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip() == "iaxphone: no display (set DISPLAY, or use the iaxphone command)"
+    )
+    bare = subprocess.run(
+        [sys.executable, "-m", "iaxphone.cli"],
+        env=gui_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert bare.returncode == 2 and "COMMAND" in bare.stderr  # no display: usage, not a window

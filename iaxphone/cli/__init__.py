@@ -6,6 +6,7 @@
     iaxphone history           list recent calls
     iaxphone devices           list sound devices
     iaxphone keygen NAME       make an RSA key pair for auth=rsa
+    iaxphone gui               the handset window (also a bare "iaxphone" on a desktop)
     iaxphone pbx ACTION ...    the PBX through AMI: status, watch, park, transfer,
                                originate, pickup, dnd, presence (see --help)
     iaxphone decode HEX        pretty-print one IAX2 datagram, like Asterisk's
@@ -36,6 +37,7 @@ from iaxphone.wire.frames import describe, parse_frame
 from . import exitcodes
 from .call import add_call_parser
 from .errors import CommandError
+from .gui import add_gui_parser, display_available
 from .listen import add_listen_parser
 from .pbx import add_pbx_parser
 
@@ -122,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_call_parser(commands)
     add_listen_parser(commands)
     add_pbx_parser(commands)
+    add_gui_parser(commands)
     keygen = commands.add_parser("keygen", help="make an RSA key pair for auth=rsa")
     keygen.add_argument("name", help="key name (NAME.key and NAME.pub)")
     keygen.add_argument(
@@ -143,7 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if not given and display_available():
+        given = ["gui"]  # a bare "iaxphone" on a desktop opens the handset window
+    args = parser.parse_args(given)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(asctime)s %(name)s %(message)s",
