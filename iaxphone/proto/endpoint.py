@@ -209,7 +209,7 @@ class Endpoint:
                     self._start_registration(registration, now)
 
     def receive_datagram(self, data: bytes, addr: Address, now: float) -> None:
-        plain = self._decrypted(data, addr)
+        plain = self._decrypted(data, addr, now)
         if plain is None:
             self._drop(addr, "does not decrypt with the call's key")
             return
@@ -232,7 +232,7 @@ class Endpoint:
             log.exception("error handling a datagram from %s:%d", *addr)
             self.dropped += 1
 
-    def _decrypted(self, data: bytes, addr: Address) -> bytes | None:
+    def _decrypted(self, data: bytes, addr: Address, now: float) -> bytes | None:
         """The plain datagram: decrypted when it belongs to an encrypted call; None to drop.
 
         Only the call numbers are in clear and IAX2 has no integrity check, so
@@ -258,14 +258,14 @@ class Endpoint:
             frame = parse_frame(plain)
         except (DecryptError, FrameParseError):
             frame = None
-        if frame is not None and _plausible(frame, session):
+        if frame is not None and _plausible(frame, session, now):
             return plain
         with contextlib.suppress(FrameParseError):
             clear = parse_frame(data)
             if (
                 isinstance(clear, FullFrame)
                 and clear.frame_type == FrameType.IAX
-                and _plausible(clear, session)
+                and _plausible(clear, session, now)
             ):
                 return data  # sent before encryption began
         self.undecryptable += 1
@@ -630,15 +630,24 @@ class Endpoint:
             session.voice_trunk(ts, entry.payload)
 
 
-def _plausible(frame: Frame, session: Session) -> bool:
-    """Does a decrypted frame fit its call?  (IAX2 encryption has no integrity check.)"""
+def _plausible(frame: Frame, session: Session, now: float) -> bool:
+    """Does a decrypted frame fit its call?  (IAX2 encryption has no integrity check.)
+
+    Type, both sequence numbers and the timestamp must fit: the last one
+    received, or before any, the call's age (the peer's clock started with
+    ours, give or take a round trip).
+    """
     if isinstance(frame, FullFrame):
         if frame.frame_type not in _FRAME_TYPES:
             return False
         if abs(seq_diff(frame.oseqno, session.reliability.iseqno)) > SEND_WINDOW:
             return False
+        if not -SEND_WINDOW <= seq_diff(frame.iseqno, session.reliability.oseqno) <= 0:
+            return False  # it acknowledges frames we never sent
         last = session.last_rx_ts
-        return last is None or abs(frame.timestamp - last) < MAX_TS_JUMP_MS
+        if last is None:
+            return frame.timestamp < session.elapsed_ms(now) + MAX_TS_JUMP_MS
+        return abs(frame.timestamp - last) < MAX_TS_JUMP_MS
     return isinstance(frame, MiniFrame)
 
 
