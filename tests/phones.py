@@ -44,6 +44,17 @@ async def call_from(
     return await client.dial((pbx.host, pbx.iax_port), options)
 
 
+async def answered_call(
+    caller: IaxClient, callee: IaxClient, pbx: Pbx, extension: int, number: str
+) -> tuple[CallHandle, CallHandle]:
+    """``extension`` on ``caller`` calls ``number``; ``callee`` answers.  (caller's, callee's)"""
+    call = await call_from(caller, pbx, extension, number)
+    answered = await asyncio.wait_for(callee.incoming.get(), 5)
+    answered.answer()
+    await call.wait_answered(timeout=5)
+    return call, answered
+
+
 def numbered_payload(index: int, size: int = ULAW_FRAME) -> bytes:
     """A frame whose bytes identify it (so echoed frames can be matched to sent ones)."""
     return bytes(((index * 37 + k) % 251) for k in range(size))

@@ -17,7 +17,7 @@ from iaxphone.cli import exitcodes
 from iaxphone.pbx.ami import PbxClient
 from tests.bridges import joined, wait_talking
 from tests.pbx import PROJECT, Pbx
-from tests.phones import call_from, phone
+from tests.phones import answered_call, call_from, phone
 
 pytestmark = pytest.mark.pbx
 
@@ -81,10 +81,7 @@ def status_lamps(out: str) -> dict[str, tuple[str, str]]:
 
 async def test_status_shows_lamps_presence_and_the_call(pbx: Pbx) -> None:
     async with phone(pbx, 6003) as alice, phone(pbx, 6004) as bob:
-        call = await call_from(alice, pbx, 6003, "6004")
-        answered = await asyncio.wait_for(bob.incoming.get(), 5)
-        answered.answer()
-        await call.wait_answered(timeout=5)
+        call, _answered = await answered_call(alice, bob, pbx, 6003, "6004")
         code, out, err = await iaxphone_pbx(pbx, "status")
         assert code == exitcodes.OK, err
         lamps = status_lamps(out)
@@ -122,10 +119,7 @@ async def test_watch_prints_lamp_changes_until_interrupted(pbx: Pbx) -> None:
 
 async def test_park_then_unpark_onto_another_phone(pbx: Pbx) -> None:
     async with ami(pbx) as client, phone(pbx, 6003) as alice, phone(pbx, 6004) as bob:
-        call = await call_from(alice, pbx, 6003, "6004")
-        answered = await asyncio.wait_for(bob.incoming.get(), 5)
-        answered.answer()
-        await call.wait_answered(timeout=5)
+        call, answered = await answered_call(alice, bob, pbx, 6003, "6004")
         code, _out, err = await iaxphone_pbx(pbx, "park", "6004")  # parks Alice, Bob's far end
         assert code == exitcodes.OK, err
         await answered.wait_ended(timeout=5)  # Bob's leg is done
@@ -151,10 +145,7 @@ async def test_blind_transfer_sends_the_far_end_to_the_destination(pbx: Pbx) -> 
         phone(pbx, 6010) as bob,
         phone(pbx, 6008) as carol,
     ):
-        call = await call_from(alice, pbx, 6009, "6010")
-        answered = await asyncio.wait_for(bob.incoming.get(), 5)
-        answered.answer()
-        await call.wait_answered(timeout=5)
+        call, answered = await answered_call(alice, bob, pbx, 6009, "6010")
         code, _out, err = await iaxphone_pbx(pbx, "transfer", "6010", "6008")
         assert code == exitcodes.OK, err
         await answered.wait_ended(timeout=5)  # Bob transferred and left
@@ -170,10 +161,7 @@ async def attended_setup(
     pbx: Pbx, alice: IaxClient, bob: IaxClient, carol: IaxClient
 ) -> tuple[CallHandle, CallHandle, CallHandle]:
     """Alice (6001) calls Bob (6002); Bob starts an attended transfer to Carol (6005)."""
-    call = await call_from(alice, pbx, 6001, "6002")
-    answered = await asyncio.wait_for(bob.incoming.get(), 5)
-    answered.answer()
-    await call.wait_answered(timeout=5)
+    call, answered = await answered_call(alice, bob, pbx, 6001, "6002")
     code, _out, err = await iaxphone_pbx(pbx, "atxfer", "6002", "6005")
     assert code == exitcodes.OK, err
     consult = await asyncio.wait_for(carol.incoming.get(), 10)
@@ -295,6 +283,7 @@ async def test_no_login_and_unreachable_ami() -> None:
 
 async def test_status_over_tls(pbx: Pbx) -> None:
     cert = str(PROJECT / "asterisk-conf" / "tls" / "ami.crt")
+    # No --ami (start_cli would add one): --ami-tls alone must pick port 5039.
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -26,7 +26,7 @@ from iaxphone.pbx.ami import (
 from iaxphone.pbx.models import LampState, Presence
 from tests.bridges import wait_channel, wait_talking
 from tests.pbx import PROJECT, Pbx
-from tests.phones import call_from, drain_audio, phone, pump_audio
+from tests.phones import answered_call, call_from, drain_audio, phone, pump_audio
 
 pytestmark = pytest.mark.pbx
 
@@ -161,10 +161,7 @@ async def test_blind_transfer_sends_the_far_end_elsewhere(pbx: Pbx) -> None:
         phone(pbx, 6009) as alice,
         phone(pbx, 6010) as bob,
     ):
-        call = await call_from(alice, pbx, 6009, "6010")
-        answered = await asyncio.wait_for(bob.incoming.get(), 5)
-        answered.answer()
-        await call.wait_answered(timeout=5)
+        call, answered = await answered_call(alice, bob, pbx, 6009, "6010")
         assert await wait_talking(client, "IAX2/6009-", "IAX2/6010-")
         (bobs,) = [c for c in await client.channels() if c.name.startswith("IAX2/6010-")]
         await client.redirect(bobs.name, "600")  # Bob goes to the echo test

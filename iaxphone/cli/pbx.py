@@ -172,12 +172,14 @@ async def _connect(args: argparse.Namespace) -> PbxClient:
     return client
 
 
-async def _channel_of(client: PbxClient, who: str) -> str:
+async def _channel_of(
+    client: PbxClient, who: str, channels: list[ChannelInfo] | None = None
+) -> str:
     """A channel name as given, or the channel of extension ``who``'s call."""
     if "/" in who:
         return who
     mine = re.compile(rf"^[A-Za-z0-9]+/{re.escape(who)}-")
-    for channel in await client.channels():
+    for channel in channels if channels is not None else await client.channels():
         if mine.match(channel.name):
             return channel.name
     raise CommandError(f"extension {who} is not on a call", exitcodes.NOT_FOUND)
@@ -186,7 +188,7 @@ async def _channel_of(client: PbxClient, who: str) -> str:
 async def _far_end(client: PbxClient, who: str) -> str:
     """The channel bridged to ``who``'s call (the party to park)."""
     channels = await client.channels()
-    mine = await _channel_of(client, who)
+    mine = await _channel_of(client, who, channels)
     me = next((c for c in channels if c.name == mine), None)
     if me is None or not me.bridge:
         return mine  # a channel in an application (IVR, echo test): park it itself
