@@ -6,7 +6,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asterisk.manager
@@ -28,14 +28,19 @@ def run_pbx(
     )
 
 
+def _env_port(name: str, default: int) -> int:
+    """The port docker/pbx was told to use (the same variables), so a second instance can be tested."""
+    return int(os.environ.get(name, default))
+
+
 @dataclass(frozen=True)
 class Pbx:
     """Where the bundled PBX listens and how to log in (see asterisk-conf/)."""
 
     host: str = "127.0.0.1"
-    iax_port: int = 4569
-    ami_port: int = 5038
-    ami_tls_port: int = 5039
+    iax_port: int = field(default_factory=lambda: _env_port("IAXPHONE_PBX_IAX_PORT", 4569))
+    ami_port: int = field(default_factory=lambda: _env_port("IAXPHONE_PBX_AMI_PORT", 5038))
+    ami_tls_port: int = field(default_factory=lambda: _env_port("IAXPHONE_PBX_AMI_TLS_PORT", 5039))
     ami_user: str = "console"
     ami_secret: str = "console-secret"
     admin_user: str = "admin"

@@ -17,7 +17,8 @@ from iaxphone.cli import exitcodes
 from iaxphone.history import INTERRUPTED, History
 from tests.pbx import Pbx, close_quietly
 
-SERVER = ["--server", "127.0.0.1"]
+PBX_ADDRESS = f"127.0.0.1:{Pbx().iax_port}"
+SERVER = ["--server", PBX_ADDRESS]
 
 
 def iaxphone(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -75,7 +76,7 @@ def test_call_the_echo_test_with_play_record_and_stats(pbx: Pbx, tmp_path: Path)
 
 def test_iax_uri_and_dtmf(pbx: Pbx) -> None:
     result = iaxphone(
-        "call", "iax:6001@127.0.0.1:4569/600?office", "--secret", "iax6001secret", "--dtmf", "12,3",
+        "call", f"iax:6001@{PBX_ADDRESS}/600?office", "--secret", "iax6001secret", "--dtmf", "12,3",
         "--duration", "2",
     )  # fmt: skip
     assert result.returncode == exitcodes.OK, result.stderr
@@ -85,14 +86,14 @@ def test_iax_uri_and_dtmf(pbx: Pbx) -> None:
 def test_register_prints_status_and_voicemail(pbx: Pbx) -> None:
     result = iaxphone("register", *SERVER, *account(6002))
     assert result.returncode == exitcodes.OK, result.stderr
-    assert "registered 6002 at 127.0.0.1:4569 for 60 s; voicemail: 0 new, 0 old" in result.stderr
+    assert f"registered 6002 at {PBX_ADDRESS} for 60 s; voicemail: 0 new, 0 old" in result.stderr
 
 
 def test_wrong_password_exits_3(pbx: Pbx) -> None:
     result = iaxphone("register", *SERVER, "--user", "6002", "--secret", "wrong")
     assert result.returncode == exitcodes.AUTH_REJECTED
     assert one_line_error(result) == (
-        "iaxphone: registration rejected by 127.0.0.1:4569: "
+        f"iaxphone: registration rejected by {PBX_ADDRESS}: "
         "Registration Refused (wrong username or password)"
     )
     result = iaxphone("call", "600", *SERVER, "--user", "6002", "--secret", "wrong")
@@ -217,7 +218,7 @@ def test_listen_and_call_between_two_processes(pbx: Pbx, tmp_path: Path) -> None
 def test_an_account_from_the_config_file(pbx: Pbx, tmp_path: Path) -> None:
     cfg = tmp_path / "config.toml"
     cfg.write_text(
-        '[accounts.desk]\nserver = "127.0.0.1"\nuser = "6007"\nsecret = "iax6007secret"\ncodecs = ["gsm"]\n'
+        f'[accounts.desk]\nserver = "{PBX_ADDRESS}"\nuser = "6007"\nsecret = "iax6007secret"\ncodecs = ["gsm"]\n'
     )
     stats = tmp_path / "s.json"
     result = subprocess.run(
