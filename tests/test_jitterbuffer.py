@@ -22,6 +22,7 @@ def simulate(
     start_ts: int = 1000,
     duplicate: Callable[[int], bool] = lambda i: False,
     ts_of: Callable[[int], int] | None = None,
+    talking: Callable[[float], bool] = lambda now: False,
 ) -> list[tuple[PlayoutKind, int]]:
     """Send ``frames`` frames every 20 ms (scaled by sender_rate), each arriving after
     ``delay(i)`` s (None = lost); pull the buffer every 20 ms; return what was played."""
@@ -44,7 +45,7 @@ def simulate(
         while a < len(arrivals) and arrivals[a][0] <= tick:
             jb.put(arrivals[a][1], arrivals[a][1].to_bytes(8, "big"), arrivals[a][0])
             a += 1
-        out = jb.get(tick)
+        out = jb.get(tick, talking(tick))
         if out.kind is not PlayoutKind.NOTHING:
             played.append((out.kind, out.timestamp))
             if out.kind is PlayoutKind.FRAME:
@@ -135,8 +136,8 @@ def test_target_grows_fast_and_shrinks_smoothly() -> None:
     targets: list[float] = []
     original_get = jb.get
 
-    def spy(now: float):  # type: ignore[no-untyped-def]
-        out = original_get(now)
+    def spy(now: float, talking: bool = False):  # type: ignore[no-untyped-def]
+        out = original_get(now, talking)
         targets.append(jb.target_ms)
         return out
 
@@ -220,3 +221,49 @@ def test_timestamps_off_the_20_ms_grid_are_followed() -> None:
     ts = frames_played(played)
     assert len(ts) + jb.stats.skipped == 500
     assert jb.stats.lost == 0 and jb.stats.late == 0
+
+
+def test_while_speech_plays_small_adjustments_wait_for_a_pause() -> None:
+    """Stretching or skipping mid-word is audible: only pauses (or an emergency) may adjust."""
+    rng = random.Random(11)
+    rough = [0.020 + rng.uniform(0, 0.060) for _ in range(1000)]
+    delays = rough + [0.020 + rng.uniform(0, 0.005) for _ in range(2000)]  # then it calms
+
+    def in_speech(now: float) -> bool:
+        return now % 2.0 < 1.5  # 1.5 s talk spurts, 0.5 s pauses
+
+    jb = JitterBuffer()
+    adjusted_at: list[float] = []
+    original_get = jb.get
+
+    def spy(now: float, talking: bool = False):  # type: ignore[no-untyped-def]
+        before = jb.stats.stretched + jb.stats.skipped
+        out = original_get(now, talking)
+        if jb.stats.stretched + jb.stats.skipped > before:
+            adjusted_at.append(now)
+        return out
+
+    jb.get = spy  # type: ignore[method-assign]
+    simulate(jb, len(delays), delay=lambda i: delays[i], talking=in_speech)
+    mid_speech = [t for t in adjusted_at if in_speech(t)]
+    assert len(adjusted_at) >= 3, "the buffer still adapts (in the pauses)"
+    assert len(mid_speech) <= 1, mid_speech
+    assert jb.stats.late <= 0.02 * len(delays)
+
+    always = JitterBuffer()  # the same network, no pauses at all: adjustments are rarer still
+    simulate(always, len(delays), delay=lambda i: delays[i], talking=lambda now: True)
+    free = JitterBuffer()
+    simulate(free, len(delays), delay=lambda i: delays[i])
+    assert always.stats.stretched + always.stats.skipped < free.stats.stretched + free.stats.skipped
+    assert always.stats.late <= 0.02 * len(delays)
+
+
+def test_while_speech_plays_an_emergency_still_adjusts() -> None:
+    """A jump in delay during speech: a whole frame short of target, the buffer stretches."""
+    jb = JitterBuffer()
+    played = simulate(
+        jb, 500, delay=lambda i: 0.020 if i < 250 else 0.120, talking=lambda now: True
+    )
+    assert jb.stats.stretched >= 4, "grows by the 100 ms jump although speech is playing"
+    assert jb.stats.late <= 3
+    assert frames_played(played) == sorted(frames_played(played))

@@ -127,3 +127,41 @@ def test_receiver_report_and_peer_report() -> None:
     session.peer_report(12.0, {"loss_percent": 3, "jitter_ms": 4})
     snap = session.snapshot()
     assert snap["rtt_ms"] == 12.0 and snap["far_end"] == {"loss_percent": 3, "jitter_ms": 4}
+
+
+def test_speech_then_a_pause_is_told_to_the_jitter_buffer() -> None:
+    """The buffer may adjust its delay only once 100 ms of quiet follow speech."""
+    session, _, sink = make()
+    encoder = make_encoder(session.format)
+    tone, silence = ToneSource(440, 8000), np.zeros(160, dtype=np.int16)
+    talking: list[bool] = []
+    for i in range(40):
+        pcm = tone.read(160) if i < 20 else silence
+        session.on_audio(1000 + i * 20, encoder.encode(pcm), i * 0.020 + 0.005)
+        session.tick(i * 0.020 + 0.070)
+        talking.append(session.talking)
+    loud = [i for i, chunk in enumerate(sink.chunks) if np.abs(chunk).max() > 1000]
+    assert all(talking[loud[0] : loud[-1] + 1]), "a tone is speech"
+    pause = 100 // 20
+    assert talking[loud[-1] + 1 : loud[-1] + pause] == [True] * (pause - 1), "a gap is not a pause"
+    assert not any(talking[loud[-1] + pause :]), "100 ms of quiet is"
+
+
+def test_without_concealment_a_lost_frame_plays_as_silence() -> None:
+    heard = {}
+    for conceal in (True, False):
+        wire, sink = Wire(), MemorySink(8000)
+        session = MediaSession(Format.ULAW, wire, SilenceSource(8000), sink, conceal=conceal)
+        encoder, tone = make_encoder(Format.ULAW), ToneSource(300, 8000)
+        for i in range(30):
+            payload = encoder.encode(tone.read(160))
+            if i != 20:  # frame 20 is lost
+                session.on_audio(1000 + i * 20, payload, i * 0.020 + 0.005)
+            session.tick(i * 0.020 + 0.070)
+        heard[conceal] = sink.samples
+        assert session.stats.concealed_ms == 20
+    frames = {c: heard[c].reshape(-1, 160) for c in heard}
+    playing = [i for i, f in enumerate(frames[True]) if np.abs(f).max() > 1000]
+    silent = [i for i in playing if not frames[False][i].any()]
+    assert len(silent) == 1, "zero-fill: exactly the lost frame is silent"
+    assert np.abs(frames[True][silent[0]].astype(float)).mean() > 1000, "concealed: it is not"

@@ -47,6 +47,58 @@ def test_concealment_beats_zero_fill_on_speech(loss: float, gain: float) -> None
     assert score_plc >= score_zero + gain, (score_plc, score_zero)
 
 
+def test_with_the_following_frame_the_gap_is_interpolated() -> None:
+    """A glide (pitch falling through the gap): both sides known beats extrapolation."""
+    t = np.arange(8000) / 8000
+    phase = 2 * np.pi * np.cumsum(220 - 60 * t) / 8000  # 220 Hz falling 60 Hz per second
+    glide = (8000 * np.sin(phase + 0.4 * np.sin(2 * np.pi * 3 * t))).astype(np.int16)
+    truth, following = glide[1600:1760].astype(float), glide[1760:1920]
+
+    def conceal(with_following: bool) -> npt.NDArray[np.int16]:
+        plc = PitchConcealer(8000)
+        for i in range(10):
+            plc.good(glide[i * FRAME : (i + 1) * FRAME])
+        out = plc.conceal(FRAME, following if with_following else None)
+        after = plc.good(following)
+        if with_following:
+            assert np.array_equal(after, following), "nothing left to blend on return"
+        return out
+
+    def snr(guess: npt.NDArray[np.int16]) -> float:
+        error = max(float(np.sum((truth - guess.astype(float)) ** 2)), 1e-9)
+        return float(10 * np.log10(np.sum(truth**2) / error))
+
+    interpolated, extrapolated = conceal(True), conceal(False)
+    assert snr(interpolated) > snr(extrapolated) + 3, (snr(interpolated), snr(extrapolated))
+    join = abs(float(interpolated[-1]) - float(following[0]))
+    natural = np.abs(np.diff(glide.astype(float))).max()
+    assert join <= 1.5 * natural, "ends where the following frame begins"
+
+
+def test_interpolation_beats_extrapolation_on_speech() -> None:
+    if not have_espeak():
+        unavailable("espeak-ng is not installed (make system)")
+    x = speech(8000)
+    frames = len(x) // FRAME
+    x = x[: frames * FRAME]
+    rng = random.Random(5)
+    lost = [0 < i < frames - 1 and rng.random() < 0.05 for i in range(frames)]
+    scores = []
+    for interpolate in (False, True):
+        plc = PitchConcealer(8000)
+        out = x.copy()
+        for i, is_lost in enumerate(lost):
+            part = slice(i * FRAME, (i + 1) * FRAME)
+            if is_lost:
+                after = x[(i + 1) * FRAME : (i + 2) * FRAME]
+                following = after if interpolate and not lost[i + 1] else None
+                out[part] = plc.conceal(FRAME, following)
+            else:
+                out[part] = plc.good(x[part])
+        scores.append(pesq(8000, x, out, "nb"))
+    assert scores[1] >= scores[0] + 0.15, scores
+
+
 def test_a_periodic_signal_is_continued_in_phase() -> None:
     t = np.arange(8000) / 8000
     tone = (8000 * np.sin(2 * np.pi * 200 * t)).astype(np.int16)  # 40-sample period

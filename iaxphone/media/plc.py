@@ -25,6 +25,17 @@ the last 48.75 ms of output as history.  When a frame is missing,
    with the continued synthetic signal over a quarter period plus 4 ms
    for every 10 ms lost (at most 10 ms), so the return is smooth too.
 
+*Interpolation* (beyond Appendix I).  A jitter buffer holding more than a
+frame usually has the frame *after* the gap already.  When the caller
+passes it (``following``), the gap is filled from both sides: the forward
+extrapolation above is cross-faded (raised cosine over the whole gap) into
+a backward extension of the following frame (its first pitch period
+repeated back in time), so the synthetic signal ends exactly where the
+real one resumes and no overlap-add is needed on return.  On espeak
+speech at 5 % random loss this lifts the PESQ gain over zero-fill from
+0.22 to 0.52 (benchmarks/quality.py).  Only for stateless decoders: the
+following frame is decoded twice.
+
 Sample counts scale with the rate (8 kHz for G.711/GSM/G.729, 16 kHz for
 G.722).  Codecs with their own concealment (Opus) use that instead.
 """
@@ -112,8 +123,43 @@ class PitchConcealer:
         self._remember(samples)
         return np.clip(np.rint(samples), -32768, 32767).astype(np.int16)
 
-    def conceal(self, count: int) -> Int16Array:
-        """Synthesise ``count`` samples for a missing frame."""
+    def conceal(self, count: int, following: Int16Array | None = None) -> Int16Array:
+        """Synthesise ``count`` samples for a missing frame.
+
+        ``following`` is the decoded frame that will play right after this
+        one, when it is already here: the gap is then interpolated.
+        """
+        if following is not None and len(following) >= 2 * self.pitch_min:
+            return self._interpolate(count, following.astype(np.float64))
+        return self._extrapolate(count)
+
+    def _interpolate(self, count: int, following: FloatArray) -> Int16Array:
+        forward = self._extrapolate(count).astype(np.float64)
+        period = self._leading_pitch(following)
+        backward = following[np.arange(-count, 0) % period]
+        weight = 0.5 - 0.5 * np.cos(np.pi * np.arange(count) / count)
+        out = forward * (1.0 - weight) + backward * weight
+        self.erased = 0  # the following frame continues this signal: no blend on return
+        self.history[-count:] = out[-self.history_len :]
+        return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
+
+    def _leading_pitch(self, frame: FloatArray) -> int:
+        """Pitch period at the start of ``frame`` (for extending it backwards)."""
+        longest = min(self.pitch_max, len(frame) // 2)
+        span = len(frame) - longest
+        head = frame[:span]
+        best_lag, best_score = longest, -np.inf
+        for lag in range(self.pitch_min, longest + 1):
+            candidate = frame[lag : lag + span]
+            energy = float(np.dot(candidate, candidate))
+            if energy <= 0.0:
+                continue
+            value = float(np.dot(head, candidate)) / float(np.sqrt(energy))
+            if value > best_score:
+                best_lag, best_score = lag, value
+        return best_lag
+
+    def _extrapolate(self, count: int) -> Int16Array:
         if self.erased == 0:
             self.pitch = self.find_pitch()
             self.pitch_buffer = self.history[-3 * self.pitch :].copy()

@@ -59,6 +59,10 @@ from .stats import CallStats, level_dbfs
 from .virtual import Samples, Sink, Source
 
 MAX_CATCH_UP_FRAMES = 5
+# Mean power of a frame above which it counts as speech (-45 dBFS): the
+# jitter buffer adjusts its delay only below it, in pauses.
+SPEECH_POWER = (32768.0 * 10 ** (-45 / 20)) ** 2
+PAUSE_MS = 100  # this long below it is a pause, not a quiet syllable or a stop consonant
 
 log = logging.getLogger("iaxphone.media")
 
@@ -86,8 +90,10 @@ class MediaSession:
         frame_ms: int = 20,
         recorder: Sink | None = None,
         jitter_buffer: JitterBuffer | None = None,
+        conceal: bool = True,
     ) -> None:
         self.format = fmt
+        self.conceal = conceal  # False: missing frames play as silence (benchmarks compare)
         self.frame_ms = frame_ms
         self.encoder: Encoder = make_encoder(fmt, frame_ms=frame_ms)
         self.decoder: Decoder = make_decoder(fmt, frame_ms=frame_ms)
@@ -107,6 +113,11 @@ class MediaSession:
         self.mic_gain_db = 0.0
         self.speaker_gain_db = 0.0
         self.uses_codec_plc = fmt == Format.OPUS
+        # G.711 decodes each frame on its own, so the frame after a gap can be
+        # decoded early for interpolation; stateful decoders must not see it twice.
+        self.stateless_decoder = fmt in (Format.ULAW, Format.ALAW)
+        self.talking = False  # speech is playing: the jitter buffer waits for a pause to adjust
+        self.quiet_ms = 0
         self.dtmf_detector = DtmfDetector(self.rate)
         self.on_dtmf: Callable[[str], None] | None = None
         self.feedback = np.zeros(0, dtype=np.int16)  # key beeps still to mix into the speaker
@@ -166,7 +177,18 @@ class MediaSession:
             self.stats.received.reset_transit()
 
     def _playout(self, now: float) -> Samples | None:
-        out = self.jitter.get(now)
+        pcm = self._next_frame(now)
+        if pcm is None:
+            self.talking, self.quiet_ms = False, PAUSE_MS
+            return None
+        loudness = pcm.astype(np.float32)
+        quiet = float(np.dot(loudness, loudness)) <= SPEECH_POWER * len(pcm)
+        self.quiet_ms = self.quiet_ms + self.frame_ms if quiet else 0
+        self.talking = self.quiet_ms < PAUSE_MS
+        return pcm
+
+    def _next_frame(self, now: float) -> Samples | None:
+        out = self.jitter.get(now, self.talking)
         if out.kind is PlayoutKind.NOTHING:
             return None
         if out.kind is PlayoutKind.FRAME:
@@ -186,6 +208,8 @@ class MediaSession:
 
     def _conceal(self, next_payload: bytes | None) -> Samples:
         self.stats.concealed_ms += self.frame_ms
+        if not self.conceal:
+            return np.zeros(self.samples, dtype=np.int16)
         if self.uses_codec_plc:
             recovered = None
             if next_payload is not None:
@@ -194,7 +218,13 @@ class MediaSession:
                 recovered = self.decoder.conceal(self.samples)
             if recovered is not None:
                 return recovered
-        return self.plc.conceal(self.samples)
+        following = None
+        if next_payload is not None and self.stateless_decoder:
+            try:
+                following = self.decoder.decode(next_payload)
+            except ValueError:
+                following = None
+        return self.plc.conceal(self.samples, following)
 
     # ------------------------------------------------------------------ transmit
 
