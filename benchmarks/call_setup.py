@@ -6,14 +6,13 @@ import asyncio
 import statistics
 import time
 
-from benchmarks.results import Result
+from benchmarks.results import PBX, Result
 from iaxphone.aio.client import IaxClient
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.registration import Account
 from iaxphone.wire.constants import Format
 
-PBX = ("127.0.0.1", 4569)
 USER, SECRET = "6001", "iax6001secret"
 
 

@@ -11,7 +11,7 @@ import asyncio
 import time
 
 from benchmarks.call_setup import PBX, percentile
-from benchmarks.results import Result
+from benchmarks.results import AMI_PORT, Result
 from iaxphone.aio.client import IaxClient
 from iaxphone.pbx.ami import LampChanged, PbxClient, PbxEvent
 from iaxphone.pbx.models import LampState
@@ -51,7 +51,7 @@ async def endpoint(number: str) -> IaxClient:
 
 async def measure(rounds: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"ringing": [], "answer": [], "hold": [], "hangup": []}
-    ami = PbxClient("127.0.0.1", 5038, "console", "console-secret")
+    ami = PbxClient("127.0.0.1", AMI_PORT, "console", "console-secret")
     clock = LampClock()
     ami.subscribe(clock)
     await ami.connect()

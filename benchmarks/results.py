@@ -11,6 +11,10 @@ from pathlib import Path
 
 RESULTS_FILE = Path(__file__).parent / "RESULTS.md"
 
+# The PBX under test: the bundled one, or the instance docker/pbx was told to start.
+PBX = ("127.0.0.1", int(os.environ.get("IAXPHONE_PBX_IAX_PORT", "4569")))
+AMI_PORT = int(os.environ.get("IAXPHONE_PBX_AMI_PORT", "5038"))
+
 
 @dataclass(frozen=True)
 class Result:

@@ -162,7 +162,9 @@ def test_unresolvable_host_exits_6() -> None:
 
 
 def test_host_names_resolve_to_the_address_replies_come_from(pbx: Pbx) -> None:
-    result = iaxphone("call", "600", "--server", "localhost", *account(6001), "--duration", "1")
+    result = iaxphone(
+        "call", "600", "--server", f"localhost:{pbx.iax_port}", *account(6001), "--duration", "1"
+    )
     assert result.returncode == exitcodes.OK, result.stderr
 
 

@@ -81,7 +81,10 @@ class Capture:
 
 
 def dissect(path: Path, *fields: str, display_filter: str = "iax2") -> list[list[str]]:
-    args = ["tshark", "-r", str(path), "-Y", display_filter, "-T", "fields"]
+    # tshark knows IAX2 on 4569 only: a PBX instance on another port is decoded as IAX2 too.
+    iax_port = Pbx().iax_port
+    args = ["tshark", "-r", str(path), "-d", f"udp.port=={iax_port},iax2"]
+    args += ["-Y", display_filter, "-T", "fields"]
     for field in fields:
         args += ["-e", field]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout

@@ -122,3 +122,22 @@ def test_two_callers_with_the_same_call_number_are_kept_apart() -> None:
     ]
     assert not c.of_type(AudioReceived)
     assert {e.peer for e in b.of_type(IncomingCall)} == {a.addr, c.addr}
+
+
+def test_mini_frames_play_when_the_first_full_voice_frame_is_lost_for_good() -> None:
+    """Asterisk stops retransmitting a lost voice frame inside a loss burst: minis still play."""
+    link = make_link()
+    a, b = link["a"], link["b"]
+    call_a, call_b = establish_call(link, "a", "b", options())
+    link.intercept = lambda d: (
+        [] if (f := d.full) is not None and f.frame_type == FrameType.VOICE else None
+    )
+    for i in range(50):
+        a.endpoint.send_audio(call_a, i.to_bytes(2, "big"), 20, link.now)
+        link.advance(0.02)
+    link.settle()
+    got = b.of_type(AudioReceived)
+    assert [int.from_bytes(e.payload, "big") for e in got] == list(range(1, 50))
+    assert {e.format for e in got} == {b.endpoint.call(call_b).format} != {0}
+    stamps = [e.timestamp for e in got]
+    assert all(t2 - t1 == 20 for t1, t2 in itertools.pairwise(stamps))

@@ -87,7 +87,7 @@ def iaxphone(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_rsa_calls_and_registration_against_the_pbx(pbx: Pbx, tmp_path: Path) -> None:
-    server = ["--server", "127.0.0.1", "--user", "6092"]
+    server = ["--server", f"127.0.0.1:{pbx.iax_port}", "--user", "6092"]
     ok = iaxphone("call", "600", *server, "--key", str(PHONE_KEY), "--duration", "1")
     assert ok.returncode == exitcodes.OK, ok.stderr
     registered = iaxphone("register", *server, "--key", str(PHONE_KEY))

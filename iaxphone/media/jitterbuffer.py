@@ -32,9 +32,11 @@ undo it.
 could have delivered it.  Below target, playout is *stretched* (a concealed
 frame is inserted and ``next_ts`` does not move); more than a frame above
 target, one frame is *skipped* (at most once per ``skip_interval`` s, so
-shrinking is smooth).  The playout delay therefore stays between the
-target and a frame above it, which also absorbs drift between the
-sender's clock and ours.
+shrinking is smooth).  Stretching waits until the delay is ``slack_ms``
+below target: a transit floor that wobbles by a millisecond would
+otherwise stretch straight after a skip, and skip again, and again.  The
+playout delay therefore stays between the target and a frame above it,
+which also absorbs drift between the sender's clock and ours.
 
 *Adjusting in silence.*  A stretch or skip in the middle of a word is
 audible (PESQ drops by about 0.7 on speech under 40 ms jitter when the
@@ -138,7 +140,7 @@ class JitterBuffer:
         frame_ms: int = 20,
         *,
         initial_target_ms: float = 60.0,
-        min_target_ms: float = 20.0,
+        min_target_ms: float = 10.0,
         max_target_ms: float = 500.0,
         quantile: float = 0.95,
         window: int = 250,
@@ -150,6 +152,7 @@ class JitterBuffer:
         floor_window: int = 50,
         margin_ms: float = 5.0,
         urgent_frames: int = 3,
+        slack_ms: float = 2.0,
     ) -> None:
         self.frame_ms = frame_ms
         self.min_target_ms = min_target_ms
@@ -165,6 +168,7 @@ class JitterBuffer:
         self.max_underrun_frames = max_underrun_frames
         self.margin_ms = margin_ms
         self.urgent_frames = urgent_frames
+        self.slack_ms = slack_ms
         self.floor_window = floor_window
         self.floor: deque[tuple[int, float]] = deque()  # (arrival index, transit), increasing
         self.arrivals = 0
@@ -294,14 +298,14 @@ class JitterBuffer:
             return self._underrun(delay)
         self.underrun = 0
         self.underrun_concealed.clear()
-        short = self.target_ms - (self.frame_ms if talking else 0)
+        short = self.target_ms - (self.frame_ms if talking else self.slack_ms)
         if delay < short:
             self.stats.stretched += 1
             following = self.frames.get(self.next_ts)
             return Playout(PlayoutKind.STRETCH, self.next_ts, next_payload=following)
         over = self.frame_ms * (self.urgent_frames if talking else 1)
         if (
-            delay > self.target_ms + over
+            delay - over >= self.target_ms
             and now - self.last_skip >= self.skip_interval
             and self.next_ts + self.frame_ms in self.frames
         ):

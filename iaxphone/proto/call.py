@@ -604,14 +604,24 @@ class Call(Session):
         self._audio_in(frame.timestamp, frame.payload)
 
     def voice_mini(self, frame: MiniFrame) -> None:
-        if not self.rx_format:
-            return  # no full voice frame yet: we cannot know the codec
+        if not self.voice_format:
+            return  # neither accepted nor a full voice frame yet: we cannot know the codec
         ts = unwrap_timestamp(self.rx_last_ts, frame.timestamp)
         self._audio_in(ts, frame.payload)
 
     def voice_trunk(self, timestamp: int, payload: bytes) -> None:
-        if self.rx_format:
+        if self.voice_format:
             self._audio_in(timestamp, payload)
+
+    @property
+    def voice_format(self) -> int:
+        """The codec of received voice: the last full voice frame's, else the accepted one.
+
+        The first full voice frame can be lost for good (Asterisk gives up
+        retransmitting it after a few tries inside one loss burst); mini
+        frames must still play, in the codec the ACCEPT named.
+        """
+        return self.rx_format or (self.format if self.state is not CallState.OFFERED else 0)
 
     def _audio_in(self, ts: int, payload: bytes) -> None:
         if self.state is CallState.ENDED:
@@ -625,7 +635,7 @@ class Call(Session):
         else:
             self.rx_last_ts = ts
         self.media.received += 1
-        self.host.emit(AudioReceived(self.local_call, ts, self.rx_format, payload))
+        self.host.emit(AudioReceived(self.local_call, ts, self.voice_format, payload))
 
     # -- in-call frames received ----------------------------------------------------------
 
