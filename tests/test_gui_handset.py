@@ -182,7 +182,7 @@ async def test_iaxphone_gui_registers_and_closes_on_sigterm(pbx: Pbx, tmp_path: 
             "iaxphone.cli",
             "gui",
             "--server",
-            pbx.host,
+            f"{pbx.host}:{pbx.iax_port}",
             "--user",
             user,
             "--secret",
