@@ -12,8 +12,9 @@ arrays and redraw on each one.
 
 This first slice has the display (registration, voicemail, line state,
 caller, timer, codec), the dial pad (mouse and keyboard, paste), call or
-answer (Enter) / hang up (Esc) / hold / mute / DND keys, and the level and
-jitter graphs.
+answer (Enter) / hang up (Esc) / hold / mute / DND keys, and the call
+graphs (:mod:`.graphs`: microphone and speaker level, jitter,
+jitter-buffer delay and loss, with the MOS estimate on the display).
 """
 
 from __future__ import annotations
@@ -23,9 +24,6 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-import pyqtgraph as pg
 from PyQt6.QtCore import QTimer
 from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
@@ -49,33 +47,10 @@ from iaxphone.phone import (
     VoicemailChanged,
 )
 
-HISTORY_S = 60
-STATS_PER_S = 10
+from .graphs import CallGraph, CallGraphs
+
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
 LIVE = (LineState.DIALING, LineState.RINGING, LineState.INCOMING, LineState.TALKING)
-
-
-class CallGraph(pg.PlotWidget):  # type: ignore[misc]
-    """One quantity of the current call over the last 60 s."""
-
-    def __init__(self, title: str, unit: str, lowest: float, highest: float) -> None:
-        super().__init__(title=title)
-        self.setLabel("left", unit)
-        self.setLabel("bottom", "seconds ago")
-        self.setYRange(lowest, highest)
-        self.setXRange(-HISTORY_S, 0)
-        self.samples: npt.NDArray[np.float64] = np.full(HISTORY_S * STATS_PER_S, np.nan)
-        self.ages = np.linspace(-HISTORY_S, 0, self.samples.size)
-        self.curve = self.plot(self.ages, self.samples, connect="finite")
-
-    def push(self, value: float) -> None:
-        self.samples = np.roll(self.samples, -1)
-        self.samples[-1] = value
-        self.curve.setData(self.ages, self.samples, connect="finite")
-
-    def clear_history(self) -> None:
-        self.samples[:] = np.nan
-        self.curve.setData(self.ages, self.samples, connect="finite")
 
 
 class HandsetWindow(QWidget):
@@ -122,9 +97,8 @@ class HandsetWindow(QWidget):
         self.escape = QShortcut(QKeySequence("Esc"), self)
         self.escape.activated.connect(self.hang_up)
 
-        self.level_graph = CallGraph("Levels", "dBFS", -90, 0)
-        self.jitter_graph = CallGraph("Jitter", "ms", 0, 100)
-        self.mos = QLabel("")
+        self.graphs = CallGraphs()
+        self.mos = self.graphs.mos
 
         display = QVBoxLayout()
         for label in (self.registration, self.voicemail, self.call_state, self.caller):
@@ -148,8 +122,7 @@ class HandsetWindow(QWidget):
         layout.addWidget(self.number)
         layout.addLayout(pad)
         layout.addLayout(keys)
-        layout.addWidget(self.level_graph)
-        layout.addWidget(self.jitter_graph)
+        layout.addWidget(self.graphs, stretch=1)
 
         self.clock = QTimer(self)
         self.clock.timeout.connect(self._tick)
@@ -158,6 +131,14 @@ class HandsetWindow(QWidget):
         for account, registered in phone.registered.items():  # what happened before us
             self.on_event(RegistrationChanged(account, registered))
         self._refresh()
+
+    @property
+    def level_graph(self) -> CallGraph:
+        return self.graphs.levels
+
+    @property
+    def jitter_graph(self) -> CallGraph:
+        return self.graphs.jitter
 
     # ------------------------------------------------------------------ commands
 
@@ -228,15 +209,11 @@ class HandsetWindow(QWidget):
         elif isinstance(event, LineChanged):
             if self.line is None or event.line.id == self.line.id or event.line.state in LIVE:
                 if self.line is None or event.line.id != self.line.id:
-                    self.level_graph.clear_history()
-                    self.jitter_graph.clear_history()
+                    self.graphs.clear_history()
                 self.line = event.line
             self._refresh()
         elif isinstance(event, LineStats) and self.line and event.line_id == self.line.id:
-            stats = event.stats
-            self.level_graph.push(_number(stats.get("speaker_rms_dbfs"), -90.0))
-            self.jitter_graph.push(_number(stats.get("jitter_ms"), 0.0))
-            self.mos.setText(f"MOS {_number(stats.get('mos'), 0.0):.1f}")
+            self.graphs.push(event.stats)
 
     def _refresh(self) -> None:
         line = self.line
@@ -262,7 +239,3 @@ class HandsetWindow(QWidget):
             return
         seconds = int(time.time() - line.answered)
         self.timer.setText(f"{seconds // 60}:{seconds % 60:02d}")
-
-
-def _number(value: object, default: float) -> float:
-    return float(value) if isinstance(value, int | float) else default
