@@ -1,10 +1,12 @@
 """The handset window's call handling against the bundled PBX (Qt offscreen).
 
-The graphs of a call.
+The ringtone, call waiting and line keys, the incoming-call notice, and the
+graphs of a call.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import numpy as np
@@ -14,11 +16,24 @@ from PyQt6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from iaxphone.gui.handset import HandsetWindow
-from iaxphone.media.virtual import MemorySink, ToneSource
-from iaxphone.phone import Phone, PhoneAccount
+from iaxphone.gui.ringer import Ringer, ring_cycle
+from iaxphone.media.virtual import MemorySink, Samples, ToneSource
+from iaxphone.phone import LineState, LineStats, Phone, PhoneAccount
 from iaxphone.wire.constants import Format
 from tests.pbx import Pbx
-from tests.test_gui_handset import run_on_qt_loop, until
+from tests.test_gui_handset import run_on_qt_loop, screenshot, until
+
+
+class WatchedSink(MemorySink):
+    """A MemorySink that says when something was written (tests wait on it)."""
+
+    def __init__(self, rate: int) -> None:
+        super().__init__(rate)
+        self.written = asyncio.Event()
+
+    def write(self, samples: Samples) -> None:
+        super().write(samples)
+        self.written.set()
 
 
 def desk(pbx: Pbx, extension: int, tone: float = 440.0) -> Phone:
@@ -30,6 +45,119 @@ def desk(pbx: Pbx, extension: int, tone: float = 440.0) -> Phone:
         formats=[Format.ULAW],
         local=("127.0.0.1", 0),
     )
+
+
+async def stats_ticks(phone: Phone, count: int, timeout: float = 10.0) -> None:
+    """Wait for ``count`` LineStats events (a tenth of a second each)."""
+
+    async def wait() -> None:
+        seen = 0
+        while seen < count:
+            if isinstance(await phone.events.get(), LineStats):
+                seen += 1
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+def click(qtbot: QtBot, button: object) -> None:
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def dominant_frequency(samples: np.ndarray, rate: int = 8000) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(float) * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+def test_ring_cycle_is_a_tone_then_silence() -> None:
+    cycle = ring_cycle(8000, on_s=1.0, off_s=2.0)
+    assert len(cycle) == 24000
+    assert np.abs(cycle[:8000]).max() > 5000 and not cycle[8000:].any()
+    assert dominant_frequency(cycle[:8000]) in (
+        pytest.approx(440, abs=5),
+        pytest.approx(480, abs=5),
+    )
+
+
+def test_ringer_writes_what_the_clock_says_is_due(qapp: QApplication) -> None:
+    now = [100.0]
+    sink = MemorySink(8000)
+    ringer = Ringer(sink, clock=lambda: now[0])
+    ringer.start()
+    first = len(sink.samples)
+    assert first == 160  # one tick ahead: 20 ms
+    now[0] += 0.5
+    ringer._tick()
+    assert len(sink.samples) == 4000 + 160  # real time, even after a late timer
+    ringer._tick()
+    assert len(sink.samples) == 4160  # nothing is due twice
+    ringer.stop()
+    now[0] += 1.0
+    ringer._tick()
+    assert len(sink.samples) == 4160 and not ringer.ringing
+
+
+def test_call_waiting_rings_notifies_and_line_keys_swap(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        async with desk(pbx, 6001) as alice, desk(pbx, 6002) as bob, desk(pbx, 6003) as carol:
+            ring = WatchedSink(8000)
+            window = HandsetWindow(alice, ring_sink=ring)
+            qtbot.addWidget(window)
+            window.show()
+            assert window.line_buttons.isHidden()
+            from_bob = await bob.dial("6001")
+            await until(alice, lambda: window.call_state.text() == "incoming")
+            assert window.notifier.shown == ["Incoming call from Bob Baker <6002>"]
+            assert "Incoming call from" in window.windowTitle()
+            await asyncio.wait_for(ring.written.wait(), 5)  # the ringtone plays
+            assert np.abs(ring.samples).max() > 3000
+            qtbot.keyClick(window.number, Qt.Key.Key_Return)  # answer
+            await until(alice, lambda: window.call_state.text() == "talking")
+            assert not window.ringer.ringing and window.windowTitle() == "iaxphone"
+            rung = len(ring.samples)
+            await stats_ticks(alice, 10)  # a second of the call: no more ringing
+            assert len(ring.samples) == rung
+
+            from_carol = await carol.dial("6001")  # a second call while Alice talks
+            await until(alice, lambda: len(window.line_buttons.buttons) == 2)
+            (bobs, carols) = window.line_buttons.buttons.values()
+            assert "talking Bob Baker" in bobs.text() and "waiting Carol" in carols.text()
+            assert "6002" in window.caller.text()  # the current line is still Bob's
+            assert window.notifier.shown[-1].startswith("Incoming call from Carol")
+            assert window.ringer.ringing  # a separate ringing device rings while we talk
+            screenshot(window, "handset-call-waiting")
+            click(qtbot, carols)  # answer Carol: Bob goes on hold
+            await until(alice, lambda: "talking Carol" in carols.text())
+            assert "held Bob" in bobs.text() and "6003" in window.caller.text()
+            assert carols.isChecked() and not bobs.isChecked()
+            assert not window.ringer.ringing
+            await carol.wait_line(from_carol, LineState.TALKING)
+            click(qtbot, bobs)  # swap back to Bob
+            await until(alice, lambda: "talking Bob" in bobs.text())
+            assert "held Carol" in carols.text() and "6002" in window.caller.text()
+            assert [line.info.state for line in alice.lines.values()] == [
+                LineState.TALKING,
+                LineState.HELD,
+            ]
+            qtbot.keyClick(window, Qt.Key.Key_Escape)  # hang up Bob: Carol's line is current
+            await bob.wait_line(from_bob, LineState.ENDED)
+            await until(alice, lambda: len(window.line_buttons.buttons) == 1)
+            assert "held Carol" in window.call_state.text() or window.call_state.text() == "held"
+            click(qtbot, window.hold_button)  # resume Carol
+            await until(alice, lambda: window.call_state.text() == "talking")
+            qtbot.keyClick(window, Qt.Key.Key_Escape)
+            await carol.wait_line(from_carol, LineState.ENDED)
+            await until(alice, window.line_buttons.isHidden)
+            again = await bob.dial("6001")  # and once more: Esc declines a ringing call
+            await until(alice, lambda: window.call_state.text() == "incoming")
+            qtbot.keyClick(window, Qt.Key.Key_Escape)
+            ended = await bob.wait_line(again, LineState.ENDED)
+            assert ended.cause_code is not None and ended.cause_code != 16
+            await until(alice, lambda: window.call_state.text() == "ended")
+            assert not window.ringer.ringing
+
+    run_on_qt_loop(qapp, scenario())
 
 
 def test_graphs_follow_the_echo_call_ten_times_a_second(

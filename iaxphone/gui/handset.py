@@ -1,31 +1,41 @@
-"""The handset window: display, dial pad, call keys and live call graphs.
+"""The handset window: display, line keys, dial pad, call keys, graphs.
 
 Theory of operation
 -------------------
-The window knows only the :class:`~iaxphone.phone.Phone` model.  qasync runs
-the asyncio loop inside Qt's, so phone events arrive on the GUI thread: the
-window subscribes to them and updates its widgets; buttons call phone
-commands (the async ones are scheduled as tasks and their errors shown on
-the display, never raised into Qt).  Graphs keep the last 60 s of
-:class:`~iaxphone.phone.LineStats` (about ten a second) in fixed numpy
-arrays and redraw on each one.
+The window knows only the :class:`~iaxphone.phone.Phone` model.  qasync
+runs the asyncio loop inside Qt's, so phone events arrive on the GUI thread:
+the window subscribes to them and updates its widgets; buttons call phone
+commands (the async ones are scheduled as tasks; every error is shown on
+the display, never raised into Qt).
 
-This first slice has the display (registration, voicemail, line state,
-caller, timer, codec), the dial pad (mouse and keyboard, paste), call or
-answer (Enter) / hang up (Esc) / hold / mute / DND keys, and the call
-graphs (:mod:`.graphs`: microphone and speaker level, jitter,
-jitter-buffer delay and loss, with the MOS estimate on the display).
+Lines.  The window keeps a snapshot of every live line
+(:class:`~iaxphone.phone.LineInfo`) and one *current* line: the one the
+display, the graphs and the keys (hang up, hold, mute) act on.  A new call
+becomes current unless we are talking - then it is a *waiting* call: it gets
+a line button (:mod:`.lines`), the window is raised and notified
+(:mod:`.notify`), and Enter (or its line button) answers it, which holds the
+call we were in.  A line that starts talking becomes current; when the
+current line ends, the next live one does.  Clicking a held line's button
+swaps to it (the phone holds the other).
+
+Ringing.  While a line rings here the window plays a ringtone (:mod:`.ringer`)
+on the ringing sink it was given, or else on the phone's speaker when no call
+is active there; it is raised and notified for every incoming call.
+
+Graphs (:mod:`.graphs`): microphone and speaker level, jitter, jitter-buffer
+delay and loss of the current line, fed by its LineStats (ten a second),
+with the MOS estimate on the display.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PyQt6.QtCore import QTimer
-from PyQt6.QtGui import QKeySequence, QShortcut
+from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -36,6 +46,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from iaxphone.media.virtual import Sink
 from iaxphone.phone import (
     LineChanged,
     LineInfo,
@@ -48,18 +59,37 @@ from iaxphone.phone import (
 )
 
 from .graphs import CallGraph, CallGraphs
+from .lines import LineButtons
+from .notify import IncomingNotifier
+from .ringer import Ringer
 
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
-LIVE = (LineState.DIALING, LineState.RINGING, LineState.INCOMING, LineState.TALKING)
+# Which live line becomes current when the current one ends (first state wins).
+SUCCESSION = (
+    LineState.TALKING,
+    LineState.INCOMING,
+    LineState.HELD,
+    LineState.RINGING,
+    LineState.DIALING,
+)
 
 
 class HandsetWindow(QWidget):
-    def __init__(self, phone: Phone) -> None:
+    def __init__(
+        self,
+        phone: Phone,
+        *,
+        ring_sink: Sink | None = None,
+    ) -> None:
         super().__init__()
         self.phone = phone
-        self.line: LineInfo | None = None
+        self.line: LineInfo | None = None  # the current line (may have just ended)
+        self.lines: dict[int, LineInfo] = {}  # every live line
+        self.shared_ringer = ring_sink is None  # ring on the phone's speaker
+        self.ringer = Ringer(ring_sink if ring_sink is not None else phone.gate.sink)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.setWindowTitle("iaxphone")
+        self.notifier = IncomingNotifier(self)
 
         self.registration = QLabel("not registered")
         self.voicemail = QLabel("")
@@ -68,9 +98,14 @@ class HandsetWindow(QWidget):
         self.timer = QLabel("")
         self.codec = QLabel("")
         self.message = QLabel("")
+        self.message.setWordWrap(True)
         self.number = QLineEdit()
         self.number.setPlaceholderText("number or iax: URI")
+        self.number.setAccessibleName("number")
         self.number.returnPressed.connect(self.call_or_answer)
+        self.line_buttons = LineButtons()
+        self.line_buttons.chosen.connect(self.choose_line)
+        self.line_buttons.hide()
 
         self.keys: dict[str, QPushButton] = {}
         pad = QGridLayout()
@@ -80,20 +115,19 @@ class HandsetWindow(QWidget):
             pad.addWidget(button, index // 3, index % 3)
             self.keys[key] = button
 
-        self.call_button = QPushButton("Call")
-        self.call_button.clicked.connect(self.call_or_answer)
-        self.hangup_button = QPushButton("Hang up")
-        self.hangup_button.clicked.connect(self.hang_up)
-        self.hold_button = QPushButton("Hold")
-        self.hold_button.setCheckable(True)
-        self.hold_button.clicked.connect(self.toggle_hold)
-        self.mute_button = QPushButton("Mute")
-        self.mute_button.setCheckable(True)
-        self.mute_button.clicked.connect(self.toggle_mute)
-        self.dnd_button = QPushButton("DND")
-        self.dnd_button.setCheckable(True)
+        self.call_button = _key("Call", self.call_or_answer, "call the number, or answer (Enter)")
+        self.hangup_button = _key("Hang up", self.hang_up, "hang up (Esc)")
+        self.hold_button = _key("Hold", self.toggle_hold, "hold or resume", True)
+        self.mute_button = _key("Mute", self.toggle_mute, "mute the microphone", True)
+        self.dnd_button = _key("DND", self.toggle_dnd, "do not disturb: refuse calls busy", True)
         self.dnd_button.setChecked(phone.dnd)
-        self.dnd_button.clicked.connect(self.toggle_dnd)
+        self.call_keys = (
+            self.call_button,
+            self.hangup_button,
+            self.hold_button,
+            self.mute_button,
+            self.dnd_button,
+        )
         self.escape = QShortcut(QKeySequence("Esc"), self)
         self.escape.activated.connect(self.hang_up)
 
@@ -108,20 +142,15 @@ class HandsetWindow(QWidget):
             details.addWidget(label)
         display.addLayout(details)
         display.addWidget(self.message)
-        keys = QHBoxLayout()
-        for button in (
-            self.call_button,
-            self.hangup_button,
-            self.hold_button,
-            self.mute_button,
-            self.dnd_button,
-        ):
-            keys.addWidget(button)
+        call_row = QHBoxLayout()
+        for button in self.call_keys:
+            call_row.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(display)
+        layout.addWidget(self.line_buttons)
         layout.addWidget(self.number)
         layout.addLayout(pad)
-        layout.addLayout(keys)
+        layout.addLayout(call_row)
         layout.addWidget(self.graphs, stretch=1)
 
         self.clock = QTimer(self)
@@ -132,6 +161,8 @@ class HandsetWindow(QWidget):
             self.on_event(RegistrationChanged(account, registered))
         self._refresh()
 
+    # ------------------------------------------------------------------ public API
+
     @property
     def level_graph(self) -> CallGraph:
         return self.graphs.levels
@@ -139,6 +170,11 @@ class HandsetWindow(QWidget):
     @property
     def jitter_graph(self) -> CallGraph:
         return self.graphs.jitter
+
+    def dial(self, number: str) -> None:
+        """Call ``number`` (a directory's "call" action)."""
+        self.message.setText("")
+        self._run(self.phone.dial(number))
 
     # ------------------------------------------------------------------ commands
 
@@ -152,6 +188,15 @@ class HandsetWindow(QWidget):
         if not task.cancelled() and task.exception() is not None:
             self.message.setText(str(task.exception()))
 
+    def _do(self, command: Callable[..., object], *args: object) -> bool:
+        """Run a phone command; its error goes on the display (never into Qt)."""
+        try:
+            command(*args)
+        except Exception as exc:  # a refused command is news for the user, not a crash
+            self.message.setText(str(exc).strip("'\""))
+            return False
+        return True
+
     def press_key(self, key: str) -> None:
         if self.line is not None and self.line.state is LineState.TALKING:
             self._run(self.phone.dtmf(self.line.id, key))
@@ -160,39 +205,54 @@ class HandsetWindow(QWidget):
 
     def call_or_answer(self) -> None:
         if self.line is not None and self.line.state is LineState.INCOMING:
-            self.phone.answer(self.line.id)
+            self._do(self.phone.answer, self.line.id)
             return
         number = self.number.text().strip()
+        waiting = self._waiting_line()
+        if not number and waiting is not None:
+            self._do(self.phone.answer, waiting.id)
+            return
         if not number:
-            if self.phone.lines:
+            if self.phone.lines or self.phone.history is not None:
                 self._run(self.phone.redial())
             return
-        self.message.setText("")
-        self._run(self.phone.dial(number))
+        self.dial(number)
 
     def hang_up(self) -> None:
         if self.line is not None and self.line.state is not LineState.ENDED:
             self._run(self.phone.hangup(self.line.id))
 
     def toggle_hold(self) -> None:
-        if self.line is None:
-            self.hold_button.setChecked(False)
-            return
-        if self.line.state is LineState.TALKING:
-            self.phone.hold(self.line.id)
-        elif self.line.state is LineState.HELD:
-            self.phone.resume(self.line.id)
+        line = self.line
+        if line is not None and line.state is LineState.TALKING:
+            self._do(self.phone.hold, line.id)
+        elif line is not None and line.state is LineState.HELD:
+            self._do(self.phone.resume, line.id)
+        self._refresh()
 
     def toggle_mute(self) -> None:
-        if self.line is None:
+        if self.line is None or self.line.state is LineState.ENDED:
             self.mute_button.setChecked(False)
             return
-        self.phone.mute(self.line.id, self.mute_button.isChecked())
+        self._do(self.phone.mute, self.line.id, self.mute_button.isChecked())
 
     def toggle_dnd(self) -> None:
         """Do-not-disturb on this phone: incoming calls are refused busy."""
         self.phone.set_dnd(self.dnd_button.isChecked())
         self.message.setText("do not disturb" if self.phone.dnd else "")
+
+    def choose_line(self, line_id: int) -> None:
+        """A line button: answer that call if it rings, take it off hold, or just show it."""
+        line = self.lines.get(line_id)
+        if line is None:
+            return
+        if line.state is LineState.INCOMING:
+            self._do(self.phone.answer, line_id)
+        elif line.state is LineState.HELD:
+            self._do(self.phone.resume, line_id)
+        else:
+            self._focus(line)
+            self._refresh()
 
     # ------------------------------------------------------------------ events
 
@@ -207,22 +267,72 @@ class HandsetWindow(QWidget):
                 f"voicemail: {event.new_messages} new" if event.new_messages else ""
             )
         elif isinstance(event, LineChanged):
-            if self.line is None or event.line.id == self.line.id or event.line.state in LIVE:
-                if self.line is None or event.line.id != self.line.id:
-                    self.graphs.clear_history()
-                self.line = event.line
-            self._refresh()
-        elif isinstance(event, LineStats) and self.line and event.line_id == self.line.id:
+            self._line_changed(event.line)
+        elif isinstance(event, LineStats) and self._shows_stats_of(event.line_id):
             self.graphs.push(event.stats)
+
+    def _line_changed(self, line: LineInfo) -> None:
+        new = line.id not in self.lines
+        if line.state is LineState.ENDED:
+            self.lines.pop(line.id, None)
+        else:
+            self.lines[line.id] = line
+        self.line_buttons.update_line(line, self.line.id if self.line else None)
+        current = self.line
+        talking_elsewhere = any(
+            other.state is LineState.TALKING and other.id != line.id
+            for other in self.lines.values()
+        )
+        arrived = new and line.state is not LineState.ENDED and not talking_elsewhere
+        if current is None or line.id == current.id or line.state is LineState.TALKING or arrived:
+            self._focus(line)
+        if line.state is LineState.ENDED and self.line is not None and self.line.id == line.id:
+            following = self._next_live()
+            if following is not None:
+                self._focus(following)
+                self.message.setText(f"call with {_who(line)} ended: {line.cause or 'hung up'}")
+        if new and line.state is LineState.INCOMING:
+            self.notifier.incoming(_who(line))
+        self._ring()
+        self._refresh()
+
+    def _shows_stats_of(self, line_id: int) -> bool:
+        line = self.line
+        return line is not None and line.id == line_id and line.state is LineState.TALKING
+
+    def _focus(self, line: LineInfo) -> None:
+        if self.line is None or self.line.id != line.id:
+            self.graphs.clear_history()
+        self.line = line
+
+    def _next_live(self) -> LineInfo | None:
+        for state in SUCCESSION:
+            for line in self.lines.values():
+                if line.state is state:
+                    return line
+        return None
+
+    def _waiting_line(self) -> LineInfo | None:
+        return next((x for x in self.lines.values() if x.state is LineState.INCOMING), None)
+
+    def _ring(self) -> None:
+        incoming = self._waiting_line() is not None
+        talking = any(line.state is LineState.TALKING for line in self.lines.values())
+        if incoming and not (self.shared_ringer and talking):
+            self.ringer.start()
+        else:
+            self.ringer.stop()
+        if not incoming:
+            self.notifier.done()
 
     def _refresh(self) -> None:
         line = self.line
+        self.line_buttons.show_current(line.id if line is not None else None)
         if line is None:
             self.call_state.setText("idle")
             return
         self.call_state.setText(line.state.value)
-        who = f"{line.name} <{line.number}>" if line.name else line.number
-        self.caller.setText(("from " if line.direction == "in" else "to ") + who)
+        self.caller.setText(("from " if line.direction == "in" else "to ") + _who(line))
         self.codec.setText(line.codec or "")
         self.hold_button.setChecked(line.state is LineState.HELD)
         self.mute_button.setChecked(line.muted)
@@ -239,3 +349,19 @@ class HandsetWindow(QWidget):
             return
         seconds = int(time.time() - line.answered)
         self.timer.setText(f"{seconds // 60}:{seconds % 60:02d}")
+
+    def closeEvent(self, event: QCloseEvent | None) -> None:  # noqa: N802 - Qt's name
+        self.ringer.stop()
+        super().closeEvent(event)
+
+
+def _who(line: LineInfo) -> str:
+    return f"{line.name} <{line.number}>" if line.name else line.number
+
+
+def _key(text: str, action: Callable[[], None], tip: str, checkable: bool = False) -> QPushButton:
+    button = QPushButton(text)
+    button.setCheckable(checkable)
+    button.setToolTip(tip)
+    button.clicked.connect(action)
+    return button
