@@ -185,7 +185,7 @@ def test_graphs_follow_the_echo_call_ten_times_a_second(
                 assert not np.isnan(graph.samples[-1])  # the newest sample is at "now"
             assert np.nanmax(graphs.buffer.samples) > 0  # the jitter buffer holds something
             assert 0 <= graphs.loss.samples[-1] < 5
-            assert window.mos.text().startswith("MOS 4")
+            assert float(window.mos.text().removeprefix("MOS ")) >= 3.5  # a clean echo call
             qtbot.keyClick(window, Qt.Key.Key_Escape)
             await until(alice, lambda: window.call_state.text() == "ended")
 
