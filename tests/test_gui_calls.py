@@ -1,13 +1,15 @@
 """The handset window's call handling against the bundled PBX (Qt offscreen).
 
-The ringtone, call waiting and line keys, the incoming-call notice, and the
-graphs of a call.
+The ringtone, call waiting and line keys, the incoming-call notice,
+transfers (blind and consulted), and the graphs of a call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
@@ -18,8 +20,10 @@ from pytestqt.qtbot import QtBot
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.ringer import Ringer, ring_cycle
 from iaxphone.media.virtual import MemorySink, Samples, ToneSource
-from iaxphone.phone import LineState, LineStats, Phone, PhoneAccount
+from iaxphone.pbx.ami import PbxClient
+from iaxphone.phone import LineChanged, LineState, LineStats, Phone, PhoneAccount
 from iaxphone.wire.constants import Format
+from tests.bridges import wait_talking
 from tests.pbx import Pbx
 from tests.test_gui_handset import run_on_qt_loop, screenshot, until
 
@@ -47,6 +51,28 @@ def desk(pbx: Pbx, extension: int, tone: float = 440.0) -> Phone:
     )
 
 
+@contextlib.asynccontextmanager
+async def console(pbx: Pbx) -> AsyncIterator[PbxClient]:
+    client = PbxClient(pbx.host, pbx.ami_port, pbx.ami_user, pbx.ami_secret)
+    await client.connect()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+async def incoming(phone: Phone, timeout: float = 10.0) -> int:
+    """The id of the next line that rings on ``phone``."""
+
+    async def wait() -> int:
+        while True:
+            event = await phone.events.get()
+            if isinstance(event, LineChanged) and event.line.state is LineState.INCOMING:
+                return event.line.id
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
 async def stats_ticks(phone: Phone, count: int, timeout: float = 10.0) -> None:
     """Wait for ``count`` LineStats events (a tenth of a second each)."""
 
@@ -61,6 +87,11 @@ async def stats_ticks(phone: Phone, count: int, timeout: float = 10.0) -> None:
 
 def click(qtbot: QtBot, button: object) -> None:
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def state_of(phone: Phone, line_id: int) -> LineState | None:
+    line = phone.lines.get(line_id)
+    return line.info.state if line is not None else None
 
 
 def dominant_frequency(samples: np.ndarray, rate: int = 8000) -> float:
@@ -156,6 +187,85 @@ def test_call_waiting_rings_notifies_and_line_keys_swap(
             assert ended.cause_code is not None and ended.cause_code != 16
             await until(alice, lambda: window.call_state.text() == "ended")
             assert not window.ringer.ringing
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_blind_transfer_hands_the_caller_to_the_number_typed(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        async with (
+            console(pbx) as client,
+            desk(pbx, 6004) as alice,
+            desk(pbx, 6005) as bob,
+            desk(pbx, 6006) as carol,
+        ):
+            window = HandsetWindow(alice)
+            qtbot.addWidget(window)
+            window.show()
+            call = await bob.dial("6004")
+            await until(alice, lambda: window.call_state.text() == "incoming")
+            click(qtbot, window.call_button)
+            await bob.wait_line(call, LineState.TALKING)
+            qtbot.keyClicks(window.number, "6006")
+            click(qtbot, window.transfer_button)
+            assert window.message.text() == "transferring to 6006 ..."
+            for_carol = await incoming(carol)
+            await until(alice, lambda: window.call_state.text() == "ended")
+            assert window.message.text() == "transferred to 6006"
+            carol.answer(for_carol)
+            assert await wait_talking(client, "IAX2/6005-", "IAX2/6006-")
+            assert state_of(bob, call) is LineState.TALKING
+            await carol.hangup(for_carol)
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_consult_then_cancel_then_complete(pbx: Pbx, qapp: QApplication, qtbot: QtBot) -> None:
+    async def scenario() -> None:
+        async with (
+            console(pbx) as client,
+            desk(pbx, 6007) as alice,
+            desk(pbx, 6008) as bob,
+            desk(pbx, 6009) as carol,
+        ):
+            window = HandsetWindow(alice)
+            qtbot.addWidget(window)
+            window.show()
+            assert window.complete_button.isHidden() and window.cancel_button.isHidden()
+            call = await bob.dial("6007")
+            await until(alice, lambda: window.call_state.text() == "incoming")
+            click(qtbot, window.call_button)
+            await bob.wait_line(call, LineState.TALKING)
+            with_bob = window.line
+            assert with_bob is not None
+            qtbot.keyClicks(window.number, "6009")
+            click(qtbot, window.consult_button)  # Bob waits, Alice asks Carol
+            carol.answer(await incoming(carol))
+            await until(alice, lambda: window.call_state.text() == "talking (consulting)")
+            assert state_of(alice, with_bob.id) is LineState.HELD
+            assert not window.complete_button.isHidden() and not window.cancel_button.isHidden()
+            click(qtbot, window.cancel_button)  # Carol says no: back to Bob
+            await until(
+                alice,
+                lambda: (
+                    window.line is not None
+                    and window.line.id == with_bob.id
+                    and window.call_state.text() == "talking"
+                ),
+            )
+            assert window.complete_button.isHidden() and len(alice.lines) == 1
+            click(qtbot, window.consult_button)  # ... then yes (the number is still typed)
+            carol.answer(await incoming(carol))
+            await until(alice, lambda: window.call_state.text() == "talking (consulting)")
+            click(qtbot, window.complete_button)
+            for_carol = await incoming(carol)  # Bob's call now rings Carol
+            await until(alice, lambda: not alice.lines)
+            assert window.message.text() == "transferred" and window.complete_button.isHidden()
+            carol.answer(for_carol)
+            assert await wait_talking(client, "IAX2/6008-", "IAX2/6009-")
+            await carol.hangup(for_carol)
 
     run_on_qt_loop(qapp, scenario())
 

@@ -1,4 +1,4 @@
-"""The handset window: display, line keys, dial pad, call keys, graphs.
+"""The handset window: display, line keys, dial pad, call and feature keys, graphs.
 
 Theory of operation
 -------------------
@@ -10,17 +10,26 @@ the display, never raised into Qt).
 
 Lines.  The window keeps a snapshot of every live line
 (:class:`~iaxphone.phone.LineInfo`) and one *current* line: the one the
-display, the graphs and the keys (hang up, hold, mute) act on.  A new call
-becomes current unless we are talking - then it is a *waiting* call: it gets
-a line button (:mod:`.lines`), the window is raised and notified
-(:mod:`.notify`), and Enter (or its line button) answers it, which holds the
-call we were in.  A line that starts talking becomes current; when the
-current line ends, the next live one does.  Clicking a held line's button
-swaps to it (the phone holds the other).
+display, the graphs and the keys (hang up, hold, mute, transfer) act
+on.  A new call becomes current unless we are talking -
+then it is a *waiting* call: it gets a line button (:mod:`.lines`), the
+window is raised and notified (:mod:`.notify`), and Enter (or its line
+button) answers it, which holds the call we were in.  A line that starts
+talking becomes current; when the current line ends, the next live one does.
+Clicking a held line's button swaps to it (the phone holds the other).
 
 Ringing.  While a line rings here the window plays a ringtone (:mod:`.ringer`)
 on the ringing sink it was given, or else on the phone's speaker when no call
 is active there; it is raised and notified for every incoming call.
+
+Transfers.  *Transfer* hands the current call to the number typed
+(blind); the display says "transferred" once the PBX has ended our leg.
+*Consult* holds it and calls the number; then *Complete*
+hands the held call over (the phone model's semi-attended transfer: the
+consulted phone rings again with the caller) and *Cancel* ends the
+consultation and resumes the call.  :meth:`HandsetWindow.transfer_to` and
+:meth:`HandsetWindow.consult` do the same for other panels (a directory's
+"transfer to this contact").
 
 Graphs (:mod:`.graphs`): microphone and speaker level, jitter, jitter-buffer
 delay and loss of the current line, fed by its LineStats (ten a second),
@@ -64,6 +73,7 @@ from .notify import IncomingNotifier
 from .ringer import Ringer
 
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
+IN_CALL = (LineState.TALKING, LineState.HELD)
 # Which live line becomes current when the current one ends (first state wins).
 SUCCESSION = (
     LineState.TALKING,
@@ -85,6 +95,8 @@ class HandsetWindow(QWidget):
         self.phone = phone
         self.line: LineInfo | None = None  # the current line (may have just ended)
         self.lines: dict[int, LineInfo] = {}  # every live line
+        self.consulting: tuple[int, int] | None = None  # (held call, consultation)
+        self.outcome: dict[int, str] = {}  # what became of a call we handed off
         self.shared_ringer = ring_sink is None  # ring on the phone's speaker
         self.ringer = Ringer(ring_sink if ring_sink is not None else phone.gate.sink)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -121,12 +133,30 @@ class HandsetWindow(QWidget):
         self.mute_button = _key("Mute", self.toggle_mute, "mute the microphone", True)
         self.dnd_button = _key("DND", self.toggle_dnd, "do not disturb: refuse calls busy", True)
         self.dnd_button.setChecked(phone.dnd)
+        self.transfer_button = _key("Transfer", self.transfer, "hand the call to the number typed")
+        self.consult_button = _key(
+            "Consult", self.consult_number, "hold the call and ask the number first"
+        )
+        self.complete_button = _key(
+            "Complete", self.complete_transfer, "hand the held call to the one consulted"
+        )
+        self.cancel_button = _key(
+            "Cancel", self.cancel_transfer, "end the consultation and take the call back"
+        )
+        self.complete_button.hide()
+        self.cancel_button.hide()
         self.call_keys = (
             self.call_button,
             self.hangup_button,
             self.hold_button,
             self.mute_button,
             self.dnd_button,
+        )
+        self.feature_keys = (
+            self.transfer_button,
+            self.consult_button,
+            self.complete_button,
+            self.cancel_button,
         )
         self.escape = QShortcut(QKeySequence("Esc"), self)
         self.escape.activated.connect(self.hang_up)
@@ -145,12 +175,16 @@ class HandsetWindow(QWidget):
         call_row = QHBoxLayout()
         for button in self.call_keys:
             call_row.addWidget(button)
+        transfer_row = QHBoxLayout()  # hidden keys leave no gap
+        for button in self.feature_keys:
+            transfer_row.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(display)
         layout.addWidget(self.line_buttons)
         layout.addWidget(self.number)
         layout.addLayout(pad)
         layout.addLayout(call_row)
+        layout.addLayout(transfer_row)
         layout.addWidget(self.graphs, stretch=1)
 
         self.clock = QTimer(self)
@@ -176,6 +210,31 @@ class HandsetWindow(QWidget):
         self.message.setText("")
         self._run(self.phone.dial(number))
 
+    def transfer_to(self, number: str) -> None:
+        """Blind-transfer the current call to ``number``."""
+        line = self._in_call("transfer")
+        if line is not None and number and self._do(self.phone.blind_transfer, line.id, number):
+            self.outcome[line.id] = f"transferred to {number}"  # once the PBX ends our leg
+            self.message.setText(f"transferring to {number} ...")
+
+    def consult(self, number: str) -> None:
+        """Attended transfer, step one: hold the current call and call ``number``."""
+        line = self._in_call("consult")
+        if line is None or not number:
+            return
+        if self.consulting is not None:
+            self.message.setText("finish the transfer in progress first")
+            return
+
+        async def consult() -> None:
+            consult_id = await self.phone.consult(line.id, number)
+            self.consulting = (line.id, consult_id)
+            self.message.setText(f"consulting {number}: Complete or Cancel")
+            self._show_transfer_keys()
+            self._refresh()
+
+        self._run(consult())
+
     # ------------------------------------------------------------------ commands
 
     def _run(self, command: Coroutine[Any, Any, Any]) -> None:
@@ -196,6 +255,18 @@ class HandsetWindow(QWidget):
             self.message.setText(str(exc).strip("'\""))
             return False
         return True
+
+    def _say(self, line_id: int, text: str) -> None:
+        """Show what became of a call; it stays on the display when the call ends."""
+        self.outcome[line_id] = text
+        self.message.setText(text)
+
+    def _in_call(self, what: str) -> LineInfo | None:
+        line = self.line
+        if line is None or line.state not in IN_CALL:
+            self.message.setText(f"no call to {what}")
+            return None
+        return line
 
     def press_key(self, key: str) -> None:
         if self.line is not None and self.line.state is LineState.TALKING:
@@ -254,6 +325,30 @@ class HandsetWindow(QWidget):
             self._focus(line)
             self._refresh()
 
+    def transfer(self) -> None:
+        self.transfer_to(self.number.text().strip())
+
+    def consult_number(self) -> None:
+        self.consult(self.number.text().strip())
+
+    def complete_transfer(self) -> None:
+        if self.consulting is None:
+            return
+        held, consult = self.consulting
+
+        async def complete() -> None:
+            self.outcome[held] = "transferred"
+            await self.phone.complete_transfer(held, consult)
+            self._say(held, "transferred")
+
+        self._run(complete())
+
+    def cancel_transfer(self) -> None:
+        if self.consulting is None:
+            return
+        held, consult = self.consulting
+        self._run(self.phone.cancel_transfer(held, consult))
+
     # ------------------------------------------------------------------ events
 
     def on_event(self, event: PhoneEvent) -> None:
@@ -277,6 +372,16 @@ class HandsetWindow(QWidget):
             self.lines.pop(line.id, None)
         else:
             self.lines[line.id] = line
+        if (
+            self.consulting is not None
+            and line.state is LineState.ENDED
+            and line.id in self.consulting
+        ):
+            held = self.consulting[0]
+            self.consulting = None
+            self._show_transfer_keys()
+            if line.id == held and self.line is not None:
+                self.message.setText("the held caller hung up")
         self.line_buttons.update_line(line, self.line.id if self.line else None)
         current = self.line
         talking_elsewhere = any(
@@ -290,7 +395,10 @@ class HandsetWindow(QWidget):
             following = self._next_live()
             if following is not None:
                 self._focus(following)
-                self.message.setText(f"call with {_who(line)} ended: {line.cause or 'hung up'}")
+                self.message.setText(
+                    self.outcome.get(line.id)
+                    or f"call with {_who(line)} ended: {line.cause or 'hung up'}"
+                )
         if new and line.state is LineState.INCOMING:
             self.notifier.incoming(_who(line))
         self._ring()
@@ -325,20 +433,29 @@ class HandsetWindow(QWidget):
         if not incoming:
             self.notifier.done()
 
+    def _show_transfer_keys(self) -> None:
+        consulting = self.consulting is not None
+        self.complete_button.setVisible(consulting)
+        self.cancel_button.setVisible(consulting)
+        self.consult_button.setEnabled(not consulting)
+
     def _refresh(self) -> None:
         line = self.line
         self.line_buttons.show_current(line.id if line is not None else None)
         if line is None:
             self.call_state.setText("idle")
             return
-        self.call_state.setText(line.state.value)
+        state = line.state.value
+        if self.consulting is not None and line.id == self.consulting[1]:
+            state += " (consulting)"
+        self.call_state.setText(state)
         self.caller.setText(("from " if line.direction == "in" else "to ") + _who(line))
         self.codec.setText(line.codec or "")
         self.hold_button.setChecked(line.state is LineState.HELD)
         self.mute_button.setChecked(line.muted)
         self.call_button.setText("Answer" if line.state is LineState.INCOMING else "Call")
-        if line.state is LineState.ENDED and line.cause:
-            self.message.setText(f"call ended: {line.cause}")
+        if line.state is LineState.ENDED and (line.cause or line.id in self.outcome):
+            self.message.setText(self.outcome.get(line.id) or f"call ended: {line.cause}")
         self._tick()
 
     def _tick(self) -> None:
