@@ -1,7 +1,8 @@
 """The handset window's call handling against the bundled PBX (Qt offscreen).
 
 The ringtone, call waiting and line keys, the incoming-call notice,
-transfers (blind and consulted), and the graphs of a call.
+transfers (blind and consulted), park (with and without AMI), and the
+graphs of a call.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from iaxphone.media.virtual import MemorySink, Samples, ToneSource
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import LineChanged, LineState, LineStats, Phone, PhoneAccount
 from iaxphone.wire.constants import Format
+from tests.ami import AmiWatcher
 from tests.bridges import wait_talking
 from tests.pbx import Pbx
 from tests.test_gui_handset import run_on_qt_loop, screenshot, until
@@ -266,6 +268,56 @@ def test_consult_then_cancel_then_complete(pbx: Pbx, qapp: QApplication, qtbot: 
             carol.answer(for_carol)
             assert await wait_talking(client, "IAX2/6008-", "IAX2/6009-")
             await carol.hangup(for_carol)
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_park_with_ami_shows_the_slot(pbx: Pbx, qapp: QApplication, qtbot: QtBot) -> None:
+    async def scenario() -> None:
+        async with console(pbx) as client, desk(pbx, 6001) as alice, desk(pbx, 6010) as bob:
+            window = HandsetWindow(alice, client)
+            qtbot.addWidget(window)
+            window.show()
+            call = await bob.dial("6001")
+            await until(alice, lambda: window.call_state.text() == "incoming")
+            click(qtbot, window.call_button)
+            await bob.wait_line(call, LineState.TALKING)
+            click(qtbot, window.park_button)
+            await until(bob, lambda: window.message.text().startswith("parked at 7"))
+            slot = window.message.text().removeprefix("parked at ")
+            assert slot == window.parked_slot
+            parked = client.state.parked[slot]
+            assert parked.caller_number == "6010" and parked.channel.startswith("IAX2/6010-")
+            await until(alice, lambda: window.call_state.text() == "ended")
+            assert state_of(bob, call) is LineState.TALKING  # Bob waits in the lot
+            await bob.hangup(call)
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_park_without_ami_transfers_to_the_lot(pbx: Pbx, qapp: QApplication, qtbot: QtBot) -> None:
+    async def scenario() -> None:
+        async with AmiWatcher(pbx) as ami, desk(pbx, 6002) as alice, desk(pbx, 6003) as bob:
+            window = HandsetWindow(alice)
+            qtbot.addWidget(window)
+            window.show()
+            call = await bob.dial("6002")
+            await until(alice, lambda: window.call_state.text() == "incoming")
+            click(qtbot, window.call_button)
+            await bob.wait_line(call, LineState.TALKING)
+            mark = len(ami.events)
+            click(qtbot, window.park_button)
+            parked = await ami.wait_for(
+                lambda e: (
+                    ami.events.index(e) >= mark
+                    and e.Event == "ParkedCall"
+                    and e.ParkeeCallerIDNum == "6003"
+                )
+            )
+            assert str(parked.ParkingSpace).startswith("7")
+            assert window.message.text() == "parked on 700 (the slot is shown only with AMI)"
+            await until(alice, lambda: window.call_state.text() == "ended")
+            await bob.hangup(call)
 
     run_on_qt_loop(qapp, scenario())
 

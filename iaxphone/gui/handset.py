@@ -2,7 +2,8 @@
 
 Theory of operation
 -------------------
-The window knows only the :class:`~iaxphone.phone.Phone` model.  qasync
+The window knows only the :class:`~iaxphone.phone.Phone` model and, for
+PBX features, an optional :class:`~iaxphone.pbx.ami.PbxClient`.  qasync
 runs the asyncio loop inside Qt's, so phone events arrive on the GUI thread:
 the window subscribes to them and updates its widgets; buttons call phone
 commands (the async ones are scheduled as tasks; every error is shown on
@@ -10,8 +11,8 @@ the display, never raised into Qt).
 
 Lines.  The window keeps a snapshot of every live line
 (:class:`~iaxphone.phone.LineInfo`) and one *current* line: the one the
-display, the graphs and the keys (hang up, hold, mute, transfer) act
-on.  A new call becomes current unless we are talking -
+display, the graphs and the keys (hang up, hold, mute, transfer, park)
+act on.  A new call becomes current unless we are talking -
 then it is a *waiting* call: it gets a line button (:mod:`.lines`), the
 window is raised and notified (:mod:`.notify`), and Enter (or its line
 button) answers it, which holds the call we were in.  A line that starts
@@ -30,6 +31,11 @@ consulted phone rings again with the caller) and *Cancel* ends the
 consultation and resumes the call.  :meth:`HandsetWindow.transfer_to` and
 :meth:`HandsetWindow.consult` do the same for other panels (a directory's
 "transfer to this contact").
+
+Park (:mod:`.parking`): with AMI the far end is parked and the
+display shows the slot from the PBX's ParkingChanged event ("parked at 701");
+without AMI the call is blind-transferred to the parking extension and the
+display says the slot is shown only with AMI.
 
 Graphs (:mod:`.graphs`): microphone and speaker level, jitter, jitter-buffer
 delay and loss of the current line, fed by its LineStats (ten a second),
@@ -56,6 +62,7 @@ from PyQt6.QtWidgets import (
 )
 
 from iaxphone.media.virtual import Sink
+from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import (
     LineChanged,
     LineInfo,
@@ -70,6 +77,7 @@ from iaxphone.phone import (
 from .graphs import CallGraph, CallGraphs
 from .lines import LineButtons
 from .notify import IncomingNotifier
+from .parking import Parker
 from .ringer import Ringer
 
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
@@ -88,15 +96,19 @@ class HandsetWindow(QWidget):
     def __init__(
         self,
         phone: Phone,
+        pbx: PbxClient | None = None,
         *,
         ring_sink: Sink | None = None,
     ) -> None:
         super().__init__()
         self.phone = phone
+        self.pbx = pbx
         self.line: LineInfo | None = None  # the current line (may have just ended)
         self.lines: dict[int, LineInfo] = {}  # every live line
         self.consulting: tuple[int, int] | None = None  # (held call, consultation)
+        self.parked_slot: str | None = None
         self.outcome: dict[int, str] = {}  # what became of a call we handed off
+        self.parker = Parker(phone, pbx)
         self.shared_ringer = ring_sink is None  # ring on the phone's speaker
         self.ringer = Ringer(ring_sink if ring_sink is not None else phone.gate.sink)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -143,6 +155,7 @@ class HandsetWindow(QWidget):
         self.cancel_button = _key(
             "Cancel", self.cancel_transfer, "end the consultation and take the call back"
         )
+        self.park_button = _key("Park", self.park, "park the call and show its slot")
         self.complete_button.hide()
         self.cancel_button.hide()
         self.call_keys = (
@@ -157,6 +170,7 @@ class HandsetWindow(QWidget):
             self.consult_button,
             self.complete_button,
             self.cancel_button,
+            self.park_button,
         )
         self.escape = QShortcut(QKeySequence("Esc"), self)
         self.escape.activated.connect(self.hang_up)
@@ -175,9 +189,9 @@ class HandsetWindow(QWidget):
         call_row = QHBoxLayout()
         for button in self.call_keys:
             call_row.addWidget(button)
-        transfer_row = QHBoxLayout()  # hidden keys leave no gap
-        for button in self.feature_keys:
-            transfer_row.addWidget(button)
+        transfer_row, feature_row = QHBoxLayout(), QHBoxLayout()  # hidden keys leave no gap
+        for index, button in enumerate(self.feature_keys):
+            (transfer_row if index < 4 else feature_row).addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(display)
         layout.addWidget(self.line_buttons)
@@ -185,6 +199,7 @@ class HandsetWindow(QWidget):
         layout.addLayout(pad)
         layout.addLayout(call_row)
         layout.addLayout(transfer_row)
+        layout.addLayout(feature_row)
         layout.addWidget(self.graphs, stretch=1)
 
         self.clock = QTimer(self)
@@ -348,6 +363,23 @@ class HandsetWindow(QWidget):
             return
         held, consult = self.consulting
         self._run(self.phone.cancel_transfer(held, consult))
+
+    def park(self) -> None:
+        line = self._in_call("park")
+        if line is None:
+            return
+
+        async def park() -> None:
+            self._say(line.id, "parking ...")
+            slot = await self.parker.park(line)
+            self.parked_slot = slot
+            if slot is None:
+                number = self.parker.park_number
+                self._say(line.id, f"parked on {number} (the slot is shown only with AMI)")
+            else:
+                self._say(line.id, f"parked at {slot}")
+
+        self._run(park())
 
     # ------------------------------------------------------------------ events
 
