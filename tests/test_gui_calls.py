@@ -1,8 +1,8 @@
 """The handset window's call handling against the bundled PBX (Qt offscreen).
 
 The ringtone, call waiting and line keys, the incoming-call notice,
-transfers (blind and consulted), park (with and without AMI), and the
-graphs of a call.
+transfers (blind and consulted), park (with and without AMI), flash,
+conference, recording, and the graphs of a call.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import wave
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,10 +25,12 @@ from iaxphone.gui.ringer import Ringer, ring_cycle
 from iaxphone.media.virtual import MemorySink, Samples, ToneSource
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import LineChanged, LineState, LineStats, Phone, PhoneAccount
+from iaxphone.proto.events import FlashReceived
 from iaxphone.wire.constants import Format
 from tests.ami import AmiWatcher
 from tests.bridges import wait_talking
 from tests.pbx import Pbx
+from tests.phones import phone as iax_phone
 from tests.test_gui_handset import run_on_qt_loop, screenshot, until
 
 
@@ -51,6 +55,12 @@ def desk(pbx: Pbx, extension: int, tone: float = 440.0) -> Phone:
         formats=[Format.ULAW],
         local=("127.0.0.1", 0),
     )
+
+
+def speaker(phone: Phone) -> MemorySink:
+    sink = phone.gate.sink
+    assert isinstance(sink, MemorySink)
+    return sink
 
 
 @contextlib.asynccontextmanager
@@ -99,6 +109,12 @@ def state_of(phone: Phone, line_id: int) -> LineState | None:
 def dominant_frequency(samples: np.ndarray, rate: int = 8000) -> float:
     spectrum = np.abs(np.fft.rfft(samples.astype(float) * np.hanning(len(samples))))
     return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+def band_level(samples: np.ndarray, frequency: float, rate: int = 8000) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(float) * np.hanning(len(samples))))
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    return float(spectrum[(freqs > frequency - 15) & (freqs < frequency + 15)].max())
 
 
 def test_ring_cycle_is_a_tone_then_silence() -> None:
@@ -318,6 +334,102 @@ def test_park_without_ami_transfers_to_the_lot(pbx: Pbx, qapp: QApplication, qtb
             assert window.message.text() == "parked on 700 (the slot is shown only with AMI)"
             await until(alice, lambda: window.call_state.text() == "ended")
             await bob.hangup(call)
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_flash_reaches_the_far_end(pbx: Pbx, qapp: QApplication, qtbot: QtBot) -> None:
+    async def scenario() -> None:
+        async with desk(pbx, 6004) as alice, iax_phone(pbx, 6005) as bob:
+            window = HandsetWindow(alice)
+            qtbot.addWidget(window)
+            window.show()
+            qtbot.keyClicks(window.number, "6005")
+            click(qtbot, window.call_button)
+            call = await asyncio.wait_for(bob.incoming.get(), 10)
+            call.answer()
+            await until(alice, lambda: window.call_state.text() == "talking")
+            click(qtbot, window.flash_button)
+            assert window.message.text() == "flash"
+
+            async def flashed() -> None:
+                while not isinstance(await call.events.get(), FlashReceived):
+                    pass
+
+            await asyncio.wait_for(flashed(), 5)
+            await call.hangup()
+            await until(alice, lambda: window.call_state.text() == "ended")
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_conference_joins_the_held_and_the_talking_call(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        async with (
+            desk(pbx, 6006, tone=400) as alice,
+            desk(pbx, 6007, tone=600) as bob,
+            desk(pbx, 6008, tone=900) as carol,
+        ):
+            window = HandsetWindow(alice)
+            qtbot.addWidget(window)
+            window.show()
+            click(qtbot, window.conference_button)
+            assert window.message.text() == "a conference needs a held call and a talking one"
+            window.dial("6007")
+            bob.answer(await incoming(bob))
+            await until(alice, lambda: window.call_state.text() == "talking")
+            window.dial("6008")  # Bob goes on hold
+            carol.answer(await incoming(carol))
+            await until(
+                alice,
+                lambda: (
+                    [line.state for line in window.lines.values()]
+                    == [LineState.HELD, LineState.TALKING]
+                ),
+            )
+            click(qtbot, window.conference_button)
+            assert window.message.text() == "conference: 6007 + 6008"
+            assert window.call_state.text() == "talking (conference of 2)"
+            assert all(line.info.state is LineState.TALKING for line in alice.lines.values())
+            heard = len(speaker(bob).samples)
+            await until(bob, lambda: len(speaker(bob).samples) > heard + 12000)
+            b = speaker(bob).samples[-8000:]
+            quiet = band_level(b, 1500)  # a frequency nobody sends
+            assert band_level(b, 400) > 20 * quiet and band_level(b, 900) > 20 * quiet
+            for line_id in list(alice.lines):
+                await alice.hangup(line_id)
+            await until(alice, lambda: not window.lines)
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_record_key_writes_the_call_to_a_wav_file(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with desk(pbx, 6009, tone=700) as alice:
+            window = HandsetWindow(alice, recordings=tmp_path / "rec")
+            qtbot.addWidget(window)
+            window.show()
+            window.dial("600")
+            await until(alice, lambda: window.call_state.text() == "talking")
+            click(qtbot, window.record_button)
+            assert window.record_button.isChecked()
+            path = window.last_recording
+            assert path is not None and path.parent == tmp_path / "rec"
+            assert window.message.text() == f"recording to {path}"
+            await stats_ticks(alice, 15)
+            click(qtbot, window.record_button)
+            await until(alice, lambda: not window.record_button.isChecked())
+            assert window.message.text() == f"recorded to {path}"
+            qtbot.keyClick(window, Qt.Key.Key_Escape)
+            await until(alice, lambda: window.call_state.text() == "ended")
+            with wave.open(str(path)) as wav:
+                heard = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+            assert len(heard) >= 8000  # at least a second
+            assert dominant_frequency(heard[-6000:]) == pytest.approx(700, abs=10)
 
     run_on_qt_loop(qapp, scenario())
 

@@ -11,8 +11,8 @@ the display, never raised into Qt).
 
 Lines.  The window keeps a snapshot of every live line
 (:class:`~iaxphone.phone.LineInfo`) and one *current* line: the one the
-display, the graphs and the keys (hang up, hold, mute, transfer, park)
-act on.  A new call becomes current unless we are talking -
+display, the graphs and the keys (hang up, hold, mute, transfer, park,
+flash, record) act on.  A new call becomes current unless we are talking -
 then it is a *waiting* call: it gets a line button (:mod:`.lines`), the
 window is raised and notified (:mod:`.notify`), and Enter (or its line
 button) answers it, which holds the call we were in.  A line that starts
@@ -37,6 +37,11 @@ display shows the slot from the PBX's ParkingChanged event ("parked at 701");
 without AMI the call is blind-transferred to the parking extension and the
 display says the slot is shown only with AMI.
 
+*Flash* sends a hook flash.  *Conference* joins the talking and held lines
+in the phone's local conference.  *Record* toggles recording the
+current call (both sides, mixed) to a WAV file in the recordings folder
+(``recordings``, default ``<data dir>/recordings``).
+
 Graphs (:mod:`.graphs`): microphone and speaker level, jitter, jitter-buffer
 delay and loss of the current line, fed by its LineStats (ten a second),
 with the MOS estimate on the display.
@@ -47,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import QTimer
@@ -61,6 +67,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from iaxphone import config
 from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import (
@@ -99,6 +106,7 @@ class HandsetWindow(QWidget):
         pbx: PbxClient | None = None,
         *,
         ring_sink: Sink | None = None,
+        recordings: Path | None = None,
     ) -> None:
         super().__init__()
         self.phone = phone
@@ -106,6 +114,9 @@ class HandsetWindow(QWidget):
         self.line: LineInfo | None = None  # the current line (may have just ended)
         self.lines: dict[int, LineInfo] = {}  # every live line
         self.consulting: tuple[int, int] | None = None  # (held call, consultation)
+        self.conference_ids: set[int] = set()
+        self.recordings = recordings or config.data_dir() / "recordings"
+        self.last_recording: Path | None = None
         self.parked_slot: str | None = None
         self.outcome: dict[int, str] = {}  # what became of a call we handed off
         self.parker = Parker(phone, pbx)
@@ -156,6 +167,11 @@ class HandsetWindow(QWidget):
             "Cancel", self.cancel_transfer, "end the consultation and take the call back"
         )
         self.park_button = _key("Park", self.park, "park the call and show its slot")
+        self.flash_button = _key("Flash", self.flash, "send a hook flash")
+        self.conference_button = _key(
+            "Conference", self.conference, "join the held and the talking call (three-way)"
+        )
+        self.record_button = _key("Record", self.toggle_record, "record the call", True)
         self.complete_button.hide()
         self.cancel_button.hide()
         self.call_keys = (
@@ -171,6 +187,9 @@ class HandsetWindow(QWidget):
             self.complete_button,
             self.cancel_button,
             self.park_button,
+            self.flash_button,
+            self.conference_button,
+            self.record_button,
         )
         self.escape = QShortcut(QKeySequence("Esc"), self)
         self.escape.activated.connect(self.hang_up)
@@ -381,6 +400,44 @@ class HandsetWindow(QWidget):
 
         self._run(park())
 
+    def flash(self) -> None:
+        line = self._in_call("flash")
+        if line is not None and self._do(self.phone.flash, line.id):
+            self.message.setText("flash")
+
+    def conference(self) -> None:
+        members = [line.id for line in self.lines.values() if line.state in IN_CALL]
+        if len(members) < 2:
+            self.message.setText("a conference needs a held call and a talking one")
+            return
+        if self._do(self.phone.conference, *members):
+            self.conference_ids = set(members)
+            names = " + ".join(self.lines[i].name or self.lines[i].number for i in members)
+            self.message.setText(f"conference: {names}")
+            self._refresh()
+
+    def toggle_record(self) -> None:
+        line = self.line
+        if line is None or line.state not in IN_CALL:
+            self.record_button.setChecked(False)
+            self.message.setText("no call to record")
+            return
+        if line.recording:
+            self._do(self.phone.stop_recording, line.id)
+            self.message.setText(f"recorded to {self.last_recording}")
+            return
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        safe = "".join(c if c.isalnum() else "_" for c in line.number)
+        path = self.recordings / f"{stamp}-{safe}-{line.id}.wav"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.message.setText(f"cannot record to {path.parent}: {exc.strerror or exc}")
+            return
+        if self._do(self.phone.start_recording, line.id, path):
+            self.last_recording = path
+            self.message.setText(f"recording to {path}")
+
     # ------------------------------------------------------------------ events
 
     def on_event(self, event: PhoneEvent) -> None:
@@ -402,8 +459,13 @@ class HandsetWindow(QWidget):
         new = line.id not in self.lines
         if line.state is LineState.ENDED:
             self.lines.pop(line.id, None)
+            self.conference_ids.discard(line.id)
         else:
             self.lines[line.id] = line
+        if line.state is LineState.HELD and line.id in self.conference_ids:
+            self.conference_ids.clear()  # holding a member ends the phone's conference
+        if len(self.conference_ids) < 2:
+            self.conference_ids.clear()
         if (
             self.consulting is not None
             and line.state is LineState.ENDED
@@ -478,13 +540,16 @@ class HandsetWindow(QWidget):
             self.call_state.setText("idle")
             return
         state = line.state.value
-        if self.consulting is not None and line.id == self.consulting[1]:
+        if line.id in self.conference_ids:
+            state += f" (conference of {len(self.conference_ids)})"
+        elif self.consulting is not None and line.id == self.consulting[1]:
             state += " (consulting)"
         self.call_state.setText(state)
         self.caller.setText(("from " if line.direction == "in" else "to ") + _who(line))
         self.codec.setText(line.codec or "")
         self.hold_button.setChecked(line.state is LineState.HELD)
         self.mute_button.setChecked(line.muted)
+        self.record_button.setChecked(line.recording)
         self.call_button.setText("Answer" if line.state is LineState.INCOMING else "Call")
         if line.state is LineState.ENDED and (line.cause or line.id in self.outcome):
             self.message.setText(self.outcome.get(line.id) or f"call ended: {line.cause}")
