@@ -1,8 +1,8 @@
 """The handset window's call handling against the bundled PBX (Qt offscreen).
 
-The ringtone, call waiting and line keys, the incoming-call notice,
+Call waiting and line keys, the ringtone and incoming-call notice,
 transfers (blind and consulted), park (with and without AMI), flash,
-conference, recording, and the graphs of a call.
+conference, recording, the graphs, compact view and the keyboard.
 """
 
 from __future__ import annotations
@@ -468,3 +468,67 @@ def test_graphs_follow_the_echo_call_ten_times_a_second(
 
 def _finite(values: np.ndarray) -> int:
     return int((~np.isnan(values)).sum())
+
+
+def test_compact_view_and_keyboard(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with desk(pbx, 6005) as alice:
+            window = HandsetWindow(alice, recordings=tmp_path)
+            qtbot.addWidget(window)
+            window.show()
+            window.dial("600")
+            await until(alice, lambda: window.call_state.text() == "talking")
+            assert window.isActiveWindow()
+            full = window.sizeHint().height()
+            qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+            assert window.compact_button.isChecked() and window.graphs.isHidden()
+            assert window.sizeHint().height() < full - 100
+            screenshot(window, "handset-compact")
+            chain, widget = [], window.number
+            for _ in range(6):
+                chain.append(widget)
+                widget = widget.nextInFocusChain()
+            assert chain == [
+                window.number,
+                window.call_button,
+                window.hangup_button,
+                window.hold_button,
+                window.mute_button,
+                window.dnd_button,
+            ]
+            texts = [b.text() for b in (*window.call_keys, *window.feature_keys)]
+            mnemonics = [t[t.index("&") + 1].lower() for t in texts]
+            assert len(set(mnemonics)) == len(mnemonics)  # every key has its own Alt+letter
+            qtbot.keyClick(window, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+            await until(alice, lambda: window.call_state.text() == "held")
+            qtbot.keyClick(window, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+            await until(alice, lambda: window.call_state.text() == "talking")
+            qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+            await until(alice, lambda: window.line is not None and window.line.muted)
+            assert window.mute_button.isChecked()
+            qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)  # mnemonic
+            await until(alice, lambda: window.line is not None and not window.line.muted)
+            qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+            await until(alice, lambda: window.line is not None and window.line.recording)
+            qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+            await until(alice, lambda: window.line is not None and not window.line.recording)
+            assert window.last_recording is not None and window.last_recording.parent == tmp_path
+            qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+            assert window.message.text() == "type the number to transfer to"
+            qtbot.keyClicks(window.number, "602")
+            shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+            qtbot.keyClick(window, Qt.Key.Key_T, shift_ctrl)  # consult 602
+            await until(alice, lambda: window.call_state.text() == "talking (consulting)")
+            assert next(iter(window.lines.values())).state is LineState.HELD
+            qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)  # Cance&l
+            await until(
+                alice, lambda: len(window.lines) == 1 and window.call_state.text() == "talking"
+            )
+            qtbot.keyClick(window, Qt.Key.Key_Escape)
+            await until(alice, lambda: window.call_state.text() == "ended")
+            qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+            assert not window.graphs.isHidden()
+
+    run_on_qt_loop(qapp, scenario())

@@ -113,7 +113,7 @@ def test_idle_window_then_an_incoming_call_answered_with_enter(
             line_id = await carol.dial("6002")
             await until(bob, lambda: window.call_state.text() == "incoming")
             assert window.caller.text().startswith("from ") and "6003" in window.caller.text()
-            assert window.call_button.text() == "Answer"
+            assert window.call_button.text() == "&Answer"
             screenshot(window, "handset-ringing")
             qtbot.keyClick(window.number, Qt.Key.Key_Return)
             await until(bob, lambda: window.call_state.text() == "talking")

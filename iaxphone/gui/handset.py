@@ -23,40 +23,48 @@ Ringing.  While a line rings here the window plays a ringtone (:mod:`.ringer`)
 on the ringing sink it was given, or else on the phone's speaker when no call
 is active there; it is raised and notified for every incoming call.
 
-Transfers.  *Transfer* hands the current call to the number typed
+Transfers.  *Transfer* (Ctrl+T) hands the current call to the number typed
 (blind); the display says "transferred" once the PBX has ended our leg.
-*Consult* holds it and calls the number; then *Complete*
+*Consult* (Ctrl+Shift+T) holds it and calls the number; then *Complete*
 hands the held call over (the phone model's semi-attended transfer: the
 consulted phone rings again with the caller) and *Cancel* ends the
 consultation and resumes the call.  :meth:`HandsetWindow.transfer_to` and
 :meth:`HandsetWindow.consult` do the same for other panels (a directory's
 "transfer to this contact").
 
-Park (:mod:`.parking`): with AMI the far end is parked and the
+Park (Ctrl+P, :mod:`.parking`): with AMI the far end is parked and the
 display shows the slot from the PBX's ParkingChanged event ("parked at 701");
 without AMI the call is blind-transferred to the parking extension and the
 display says the slot is shown only with AMI.
 
 *Flash* sends a hook flash.  *Conference* joins the talking and held lines
-in the phone's local conference.  *Record* toggles recording the
+in the phone's local conference.  *Record* (Ctrl+R) toggles recording the
 current call (both sides, mixed) to a WAV file in the recordings folder
 (``recordings``, default ``<data dir>/recordings``).
 
 Graphs (:mod:`.graphs`): microphone and speaker level, jitter, jitter-buffer
 delay and loss of the current line, fed by its LineStats (ten a second),
 with the MOS estimate on the display.
+
+*Compact view* (Ctrl+K) hides the graphs and the panels (:meth:`add_panel`)
+so the window is just a handset.  Keyboard: every key has a mnemonic
+(Alt+letter, Alt+1 ... Alt+9 for the line keys) and a tooltip naming its
+shortcut; the window's shortcuts win over the number field's editing keys;
+Tab walks the number, the call keys, the feature keys, then the dial pad.
+Colours come from the application's palette.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QTimer
-from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PyQt6.QtCore import QEvent, QTimer
+from PyQt6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -99,6 +107,24 @@ SUCCESSION = (
 )
 
 
+class NumberField(QLineEdit):
+    """The number entry; the window's shortcuts win over its editing keys (Ctrl+K, Ctrl+H)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reserved: set[str] = set()
+
+    def event(self, event: QEvent | None) -> bool:
+        if (
+            isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.ShortcutOverride
+            and QKeySequence(event.keyCombination()).toString() in self.reserved
+        ):
+            event.ignore()
+            return True
+        return super().event(event)
+
+
 class HandsetWindow(QWidget):
     def __init__(
         self,
@@ -134,7 +160,7 @@ class HandsetWindow(QWidget):
         self.codec = QLabel("")
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.number = QLineEdit()
+        self.number = NumberField()
         self.number.setPlaceholderText("number or iax: URI")
         self.number.setAccessibleName("number")
         self.number.returnPressed.connect(self.call_or_answer)
@@ -150,28 +176,33 @@ class HandsetWindow(QWidget):
             pad.addWidget(button, index // 3, index % 3)
             self.keys[key] = button
 
-        self.call_button = _key("Call", self.call_or_answer, "call the number, or answer (Enter)")
-        self.hangup_button = _key("Hang up", self.hang_up, "hang up (Esc)")
-        self.hold_button = _key("Hold", self.toggle_hold, "hold or resume", True)
-        self.mute_button = _key("Mute", self.toggle_mute, "mute the microphone", True)
-        self.dnd_button = _key("DND", self.toggle_dnd, "do not disturb: refuse calls busy", True)
+        self.call_button = _key("&Call", self.call_or_answer, "call the number, or answer (Enter)")
+        self.hangup_button = _key("Hang &up", self.hang_up, "hang up (Esc)")
+        self.hold_button = _key("&Hold", self.toggle_hold, "hold or resume (Ctrl+H)", True)
+        self.mute_button = _key("&Mute", self.toggle_mute, "mute the microphone (Ctrl+M)", True)
+        self.dnd_button = _key("&DND", self.toggle_dnd, "do not disturb: refuse calls busy", True)
         self.dnd_button.setChecked(phone.dnd)
-        self.transfer_button = _key("Transfer", self.transfer, "hand the call to the number typed")
+        self.transfer_button = _key(
+            "&Transfer", self.transfer, "hand the call to the number typed (Ctrl+T)"
+        )
         self.consult_button = _key(
-            "Consult", self.consult_number, "hold the call and ask the number first"
+            "C&onsult", self.consult_number, "hold the call and ask the number first (Ctrl+Shift+T)"
         )
         self.complete_button = _key(
-            "Complete", self.complete_transfer, "hand the held call to the one consulted"
+            "Compl&ete", self.complete_transfer, "hand the held call to the one consulted"
         )
         self.cancel_button = _key(
-            "Cancel", self.cancel_transfer, "end the consultation and take the call back"
+            "Cance&l", self.cancel_transfer, "end the consultation and take the call back"
         )
-        self.park_button = _key("Park", self.park, "park the call and show its slot")
-        self.flash_button = _key("Flash", self.flash, "send a hook flash")
+        self.park_button = _key("&Park", self.park, "park the call and show its slot (Ctrl+P)")
+        self.flash_button = _key("&Flash", self.flash, "send a hook flash")
         self.conference_button = _key(
-            "Conference", self.conference, "join the held and the talking call (three-way)"
+            "Co&nference", self.conference, "join the held and the talking call (three-way)"
         )
-        self.record_button = _key("Record", self.toggle_record, "record the call", True)
+        self.record_button = _key("&Record", self.toggle_record, "record the call (Ctrl+R)", True)
+        self.compact_button = _key(
+            "Compact &view", self.toggle_compact, "hide graphs and panels (Ctrl+K)", True
+        )
         self.complete_button.hide()
         self.cancel_button.hide()
         self.call_keys = (
@@ -190,12 +221,30 @@ class HandsetWindow(QWidget):
             self.flash_button,
             self.conference_button,
             self.record_button,
+            self.compact_button,
         )
-        self.escape = QShortcut(QKeySequence("Esc"), self)
-        self.escape.activated.connect(self.hang_up)
+        self.shortcuts: dict[str, QShortcut] = {}
+        for sequence, target in (
+            ("Esc", self.hang_up),
+            ("Ctrl+H", self.hold_button.click),
+            ("Ctrl+M", self.mute_button.click),
+            ("Ctrl+T", self.transfer),
+            ("Ctrl+Shift+T", self.consult_number),
+            ("Ctrl+P", self.park),
+            ("Ctrl+R", self.record_button.click),
+            ("Ctrl+K", self.compact_button.click),
+        ):
+            shortcut = QShortcut(QKeySequence(sequence), self)
+            self.number.reserved.add(sequence)
+            shortcut.activated.connect(target)
+            self.shortcuts[sequence] = shortcut
 
         self.graphs = CallGraphs()
         self.mos = self.graphs.mos
+        self.panels = QWidget()  # other panels (directory, history...) go here: add_panel
+        self.panels_layout = QVBoxLayout(self.panels)
+        self.panels_layout.setContentsMargins(0, 0, 0, 0)
+        self.panels.hide()
 
         display = QVBoxLayout()
         for label in (self.registration, self.voicemail, self.call_state, self.caller):
@@ -220,6 +269,10 @@ class HandsetWindow(QWidget):
         layout.addLayout(transfer_row)
         layout.addLayout(feature_row)
         layout.addWidget(self.graphs, stretch=1)
+        layout.addWidget(self.panels)
+        chain = [self.number, *self.call_keys, *self.feature_keys, *self.keys.values()]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
         self.clock = QTimer(self)
         self.clock.timeout.connect(self._tick)
@@ -238,6 +291,11 @@ class HandsetWindow(QWidget):
     @property
     def jitter_graph(self) -> CallGraph:
         return self.graphs.jitter
+
+    def add_panel(self, panel: QWidget) -> None:
+        """Show another panel (directory, history ...) below the graphs; compact view hides it."""
+        self.panels_layout.addWidget(panel)
+        self.panels.setVisible(not self.compact_button.isChecked())
 
     def dial(self, number: str) -> None:
         """Call ``number`` (a directory's "call" action)."""
@@ -360,10 +418,15 @@ class HandsetWindow(QWidget):
             self._refresh()
 
     def transfer(self) -> None:
-        self.transfer_to(self.number.text().strip())
+        self.transfer_to(self.number.text().strip() or self._ask_number("transfer"))
 
     def consult_number(self) -> None:
-        self.consult(self.number.text().strip())
+        self.consult(self.number.text().strip() or self._ask_number("consult"))
+
+    def _ask_number(self, what: str) -> str:
+        self.message.setText(f"type the number to {what} to")
+        self.number.setFocus()
+        return ""
 
     def complete_transfer(self) -> None:
         if self.consulting is None:
@@ -437,6 +500,12 @@ class HandsetWindow(QWidget):
         if self._do(self.phone.start_recording, line.id, path):
             self.last_recording = path
             self.message.setText(f"recording to {path}")
+
+    def toggle_compact(self) -> None:
+        compact = self.compact_button.isChecked()
+        self.graphs.setVisible(not compact)
+        self.panels.setVisible(not compact and self.panels_layout.count() > 0)
+        self.adjustSize()
 
     # ------------------------------------------------------------------ events
 
@@ -550,7 +619,7 @@ class HandsetWindow(QWidget):
         self.hold_button.setChecked(line.state is LineState.HELD)
         self.mute_button.setChecked(line.muted)
         self.record_button.setChecked(line.recording)
-        self.call_button.setText("Answer" if line.state is LineState.INCOMING else "Call")
+        self.call_button.setText("&Answer" if line.state is LineState.INCOMING else "&Call")
         if line.state is LineState.ENDED and (line.cause or line.id in self.outcome):
             self.message.setText(self.outcome.get(line.id) or f"call ended: {line.cause}")
         self._tick()
