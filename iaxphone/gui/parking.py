@@ -3,9 +3,8 @@
 Theory of operation
 -------------------
 With a :class:`~iaxphone.pbx.ami.PbxClient` (AMI), :meth:`Parker.park`
-finds the far end of the line among the PBX's channels (``channels()``: our
-own channel is ``IAX2/<our user>-...``; the party to park is the one in the
-same bridge, preferring the one whose caller or name is the line's number),
+finds the far end of the line among the PBX's channels (the party bridged
+to our channel for that line, :func:`~iaxphone.gui.pbxlines.line_channels`),
 asks the PBX to ``park`` it and waits for the
 :class:`~iaxphone.pbx.ami.ParkingChanged` event naming that channel: its
 slot ("701") is the answer.  The PBX then hangs up our leg.
@@ -24,8 +23,9 @@ from __future__ import annotations
 import asyncio
 
 from iaxphone.pbx.ami import ParkingChanged, PbxClient, PbxEvent
-from iaxphone.pbx.models import ChannelInfo
 from iaxphone.phone import LineInfo, Phone
+
+from .pbxlines import LineNotFoundError, line_channels
 
 PARK_NUMBER = "700"
 
@@ -61,25 +61,16 @@ class Parker:
 
     async def far_end(self, line: LineInfo) -> str:
         assert self.pbx is not None
-        user = self.phone.accounts[line.account].user
-        channels = await self.pbx.channels()
-        mine = [c for c in channels if c.name.startswith(f"IAX2/{user}-") and c.bridge]
-        peers = [c for c in channels for m in mine if c.bridge == m.bridge and c.name != m.name]
-        best = [c for c in peers if _is_number(c, line.number)]
-        if len(best) == 1 or (not best and len(peers) == 1):
-            return (best or peers)[0].name
-        if not peers:
+        try:
+            far_end = (await line_channels(self.pbx, self.phone, line)).far_end
+        except LineNotFoundError as exc:
+            raise ParkError(f"cannot park: {exc}") from None
+        if far_end is None:
             raise ParkError("nothing to park: the call is not with another phone")
-        raise ParkError(f"cannot tell which of {len(peers)} calls to park")
+        return far_end
 
     def _on_pbx_event(self, event: PbxEvent) -> None:
         if isinstance(event, ParkingChanged) and event.parked is not None:
             waiting = self._waiting.get(event.parked.channel)
             if waiting is not None and not waiting.done():
                 waiting.set_result(event.slot)
-
-
-def _is_number(channel: ChannelInfo, number: str) -> bool:
-    return channel.caller_number == number or channel.name.split("/", 1)[-1].startswith(
-        f"{number}-"
-    )
