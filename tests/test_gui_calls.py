@@ -28,7 +28,7 @@ from iaxphone.phone import LineChanged, LineState, LineStats, Phone, PhoneAccoun
 from iaxphone.proto.events import FlashReceived
 from iaxphone.wire.constants import Format
 from tests.ami import AmiWatcher
-from tests.bridges import wait_talking
+from tests.bridges import joined, wait_talking
 from tests.pbx import Pbx
 from tests.phones import phone as iax_phone
 from tests.test_gui_handset import run_on_qt_loop, screenshot, until
@@ -280,12 +280,57 @@ def test_consult_then_cancel_then_complete(pbx: Pbx, qapp: QApplication, qtbot: 
             click(qtbot, window.complete_button)
             for_carol = await incoming(carol)  # Bob's call now rings Carol
             await until(alice, lambda: not alice.lines)
-            assert window.message.text() == "transferred" and window.complete_button.isHidden()
+            assert window.message.text() == "transferred to 6009"
+            assert window.complete_button.isHidden()
             carol.answer(for_carol)
             assert await wait_talking(client, "IAX2/6008-", "IAX2/6009-")
             await carol.hangup(for_carol)
 
     run_on_qt_loop(qapp, scenario())
+
+
+def test_consult_through_ami_is_a_true_attended_transfer(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        async with (
+            console(pbx) as client,
+            desk(pbx, 6001) as alice,
+            desk(pbx, 6002) as bob,
+            desk(pbx, 6003) as carol,
+        ):
+            window = HandsetWindow(alice, client)
+            qtbot.addWidget(window)
+            window.show()
+            call = await bob.dial("6001")
+            await until(alice, lambda: window.call_state.text() == "incoming")
+            click(qtbot, window.call_button)
+            await bob.wait_line(call, LineState.TALKING)
+            qtbot.keyClicks(window.number, "6003")
+            click(qtbot, window.consult_button)  # the PBX holds Bob and calls Carol
+            consult = await incoming(carol)
+            carol.answer(consult)
+            consulting = "talking (consulting 6003 at the PBX)"
+            await until(alice, lambda: window.call_state.text() == consulting)
+            assert len(alice.lines) == 1  # one line all along: the PBX runs the consultation
+            assert await wait_talking(client, "IAX2/6001-", "IAX2/6003-")
+            assert not joined(await client.channels(), "IAX2/6002-", "IAX2/6003-")
+            click(qtbot, window.cancel_button)  # Carol says no: Bob is back
+            await carol.wait_line(consult, LineState.ENDED)
+            assert await wait_talking(client, "IAX2/6001-", "IAX2/6002-")
+            await until(alice, lambda: window.message.text() == "transfer cancelled")
+            assert window.call_state.text() == "talking" and window.complete_button.isHidden()
+            click(qtbot, window.consult_button)  # ... then yes
+            consult = await incoming(carol)
+            carol.answer(consult)
+            await until(alice, lambda: window.call_state.text() == consulting)
+            click(qtbot, window.complete_button)
+            await until(alice, lambda: window.call_state.text() == "ended")
+            assert window.message.text() == "transferred to 6003"
+            assert await wait_talking(client, "IAX2/6002-", "IAX2/6003-")
+            assert state_of(carol, consult) is LineState.TALKING  # Carol's phone did not ring again
+            await carol.hangup(consult)
+            await bob.wait_line(call, LineState.ENDED)
 
 
 def test_park_with_ami_shows_the_slot(pbx: Pbx, qapp: QApplication, qtbot: QtBot) -> None:

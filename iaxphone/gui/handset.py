@@ -23,12 +23,14 @@ Ringing.  While a line rings here the window plays a ringtone (:mod:`.ringer`)
 on the ringing sink it was given, or else on the phone's speaker when no call
 is active there; it is raised and notified for every incoming call.
 
-Transfers.  *Transfer* (Ctrl+T) hands the current call to the number typed
-(blind); the display says "transferred" once the PBX has ended our leg.
-*Consult* (Ctrl+Shift+T) holds it and calls the number; then *Complete*
-hands the held call over (the phone model's semi-attended transfer: the
-consulted phone rings again with the caller) and *Cancel* ends the
-consultation and resumes the call.  :meth:`HandsetWindow.transfer_to` and
+Transfers (:mod:`.transfer`).  *Transfer* (Ctrl+T) hands the current call
+to the number typed (blind); the display says "transferred" once the PBX has
+ended our leg.  *Consult* (Ctrl+Shift+T) lets the caller wait while we call
+the number; then *Complete* hands the caller over and *Cancel* takes the
+caller back.  With AMI the PBX runs the consultation on the same line and
+joins the two parties (a true attended transfer); without, the phone holds
+the call, dials a second line and completes semi-attended (the consulted
+phone rings again with the caller).  :meth:`HandsetWindow.transfer_to` and
 :meth:`HandsetWindow.consult` do the same for other panels (a directory's
 "transfer to this contact").
 
@@ -94,6 +96,7 @@ from .lines import LineButtons
 from .notify import IncomingNotifier
 from .parking import Parker
 from .ringer import Ringer
+from .transfer import Transfers
 
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
 IN_CALL = (LineState.TALKING, LineState.HELD)
@@ -139,7 +142,7 @@ class HandsetWindow(QWidget):
         self.pbx = pbx
         self.line: LineInfo | None = None  # the current line (may have just ended)
         self.lines: dict[int, LineInfo] = {}  # every live line
-        self.consulting: tuple[int, int] | None = None  # (held call, consultation)
+        self.transfers = Transfers(phone, pbx)
         self.conference_ids: set[int] = set()
         self.recordings = recordings or config.data_dir() / "recordings"
         self.last_recording: Path | None = None
@@ -305,23 +308,20 @@ class HandsetWindow(QWidget):
     def transfer_to(self, number: str) -> None:
         """Blind-transfer the current call to ``number``."""
         line = self._in_call("transfer")
-        if line is not None and number and self._do(self.phone.blind_transfer, line.id, number):
+        if line is not None and number and self._do(self.transfers.blind, line.id, number):
             self.outcome[line.id] = f"transferred to {number}"  # once the PBX ends our leg
             self.message.setText(f"transferring to {number} ...")
 
     def consult(self, number: str) -> None:
-        """Attended transfer, step one: hold the current call and call ``number``."""
+        """Attended transfer, step one: the caller waits while we call ``number``."""
         line = self._in_call("consult")
         if line is None or not number:
             return
-        if self.consulting is not None:
-            self.message.setText("finish the transfer in progress first")
-            return
 
         async def consult() -> None:
-            consult_id = await self.phone.consult(line.id, number)
-            self.consulting = (line.id, consult_id)
-            self.message.setText(f"consulting {number}: Complete or Cancel")
+            consultation = await self.transfers.consult(line, number)
+            where = " at the PBX (the caller hears music)" if consultation.at_pbx else ""
+            self.message.setText(f"consulting {number}{where}: Complete or Cancel")
             self._show_transfer_keys()
             self._refresh()
 
@@ -429,22 +429,33 @@ class HandsetWindow(QWidget):
         return ""
 
     def complete_transfer(self) -> None:
-        if self.consulting is None:
+        consultation = self.transfers.current
+        if consultation is None:
             return
-        held, consult = self.consulting
 
         async def complete() -> None:
-            self.outcome[held] = "transferred"
-            await self.phone.complete_transfer(held, consult)
-            self._say(held, "transferred")
+            self.outcome[consultation.line_id] = f"transferred to {consultation.number}"
+            try:
+                await self.transfers.complete()
+            finally:
+                self._show_transfer_keys()
+            self._say(consultation.line_id, f"transferred to {consultation.number}")
 
         self._run(complete())
 
     def cancel_transfer(self) -> None:
-        if self.consulting is None:
+        if self.transfers.current is None:
             return
-        held, consult = self.consulting
-        self._run(self.phone.cancel_transfer(held, consult))
+
+        async def cancel() -> None:
+            try:
+                await self.transfers.cancel()
+            finally:
+                self._show_transfer_keys()
+            self.message.setText("transfer cancelled")
+            self._refresh()
+
+        self._run(cancel())
 
     def park(self) -> None:
         line = self._in_call("park")
@@ -535,16 +546,11 @@ class HandsetWindow(QWidget):
             self.conference_ids.clear()  # holding a member ends the phone's conference
         if len(self.conference_ids) < 2:
             self.conference_ids.clear()
-        if (
-            self.consulting is not None
-            and line.state is LineState.ENDED
-            and line.id in self.consulting
-        ):
-            held = self.consulting[0]
-            self.consulting = None
+        gone = self.transfers.line_ended(line.id) if line.state is LineState.ENDED else None
+        if gone is not None:
             self._show_transfer_keys()
-            if line.id == held and self.line is not None:
-                self.message.setText("the held caller hung up")
+            if line.id == gone.line_id:
+                self.message.setText("the caller hung up: no transfer")
         self.line_buttons.update_line(line, self.line.id if self.line else None)
         current = self.line
         talking_elsewhere = any(
@@ -597,7 +603,7 @@ class HandsetWindow(QWidget):
             self.notifier.done()
 
     def _show_transfer_keys(self) -> None:
-        consulting = self.consulting is not None
+        consulting = self.transfers.current is not None
         self.complete_button.setVisible(consulting)
         self.cancel_button.setVisible(consulting)
         self.consult_button.setEnabled(not consulting)
@@ -611,8 +617,11 @@ class HandsetWindow(QWidget):
         state = line.state.value
         if line.id in self.conference_ids:
             state += f" (conference of {len(self.conference_ids)})"
-        elif self.consulting is not None and line.id == self.consulting[1]:
-            state += " (consulting)"
+        elif (consultation := self.transfers.current) is not None:
+            if consultation.at_pbx and line.id == consultation.line_id:
+                state += f" (consulting {consultation.number} at the PBX)"
+            elif line.id == consultation.consult_id:
+                state += " (consulting)"
         self.call_state.setText(state)
         self.caller.setText(("from " if line.direction == "in" else "to ") + _who(line))
         self.codec.setText(line.codec or "")
