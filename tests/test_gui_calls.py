@@ -546,6 +546,8 @@ def test_compact_view_and_keyboard(
             texts = [b.text() for b in (*window.call_keys, *window.feature_keys)]
             mnemonics = [t[t.index("&") + 1].lower() for t in texts]
             assert len(set(mnemonics)) == len(mnemonics)  # every key has its own Alt+letter
+            assert window.line_buttons.buttons[1].accessibleName() == "line 1: talking 600"
+            assert window.call_state.accessibleName() == "call state"
             qtbot.keyClick(window, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
             await until(alice, lambda: window.call_state.text() == "held")
             qtbot.keyClick(window, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)

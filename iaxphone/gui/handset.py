@@ -129,6 +129,15 @@ class NumberField(QLineEdit):
 
 
 class HandsetWindow(QWidget):
+    """The handset for ``phone``.
+
+    ``pbx``: a connected PbxClient for the PBX features (Park shows the slot,
+    Consult is a true attended transfer); ``ring_sink``: where the ringtone
+    plays (default: the phone's speaker, while no call is active);
+    ``recordings``: the folder Record writes to (default
+    ``<data dir>/recordings``).
+    """
+
     def __init__(
         self,
         phone: Phone,
@@ -163,6 +172,16 @@ class HandsetWindow(QWidget):
         self.codec = QLabel("")
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        for label, name in (
+            (self.registration, "registration"),
+            (self.voicemail, "voicemail"),
+            (self.call_state, "call state"),
+            (self.caller, "caller"),
+            (self.timer, "call time"),
+            (self.codec, "codec"),
+            (self.message, "message"),
+        ):
+            label.setAccessibleName(name)
         self.number = NumberField()
         self.number.setPlaceholderText("number or iax: URI")
         self.number.setAccessibleName("number")

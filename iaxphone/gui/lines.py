@@ -68,6 +68,7 @@ class LineButtons(QWidget):
         for slot, (line_id, button) in enumerate(self.buttons.items(), start=1):
             label = describe(self.lines[line_id], waiting=talking)
             button.setText(f"{slot}: {label}")
+            button.setAccessibleName(f"line {slot}: {label}")
             button.setToolTip(f"line {slot} (Alt+{slot})" if slot < 10 else f"line {slot}")
             if slot < 10:
                 button.setShortcut(QKeySequence(f"Alt+{slot}"))
