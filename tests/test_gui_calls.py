@@ -24,7 +24,7 @@ from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.ringer import Ringer, ring_cycle
 from iaxphone.media.virtual import MemorySink, Samples, ToneSource
 from iaxphone.pbx.ami import PbxClient
-from iaxphone.phone import LineChanged, LineState, LineStats, Phone, PhoneAccount
+from iaxphone.phone import LineChanged, LineInfo, LineState, LineStats, Phone, PhoneAccount
 from iaxphone.proto.events import FlashReceived
 from iaxphone.wire.constants import Format
 from tests.ami import AmiWatcher
@@ -154,6 +154,8 @@ def test_call_waiting_rings_notifies_and_line_keys_swap(
             window = HandsetWindow(alice, ring_sink=ring)
             qtbot.addWidget(window)
             window.show()
+            current: list[LineInfo] = []
+            window.current_line_changed.connect(current.append)
             assert window.line_buttons.isHidden()
             from_bob = await bob.dial("6001")
             await until(alice, lambda: window.call_state.text() == "incoming")
@@ -180,6 +182,7 @@ def test_call_waiting_rings_notifies_and_line_keys_swap(
             await until(alice, lambda: "talking Carol" in carols.text())
             assert "held Bob" in bobs.text() and "6003" in window.caller.text()
             assert carols.isChecked() and not bobs.isChecked()
+            assert current[-1].number == "6003" and current[-1].state is LineState.TALKING
             assert not window.ringer.ringing
             await carol.wait_line(from_carol, LineState.TALKING)
             click(qtbot, bobs)  # swap back to Bob

@@ -65,7 +65,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QEvent, QTimer
+from PyQt6.QtCore import QEvent, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QGridLayout,
@@ -136,7 +136,13 @@ class HandsetWindow(QWidget):
     plays (default: the phone's speaker, while no call is active);
     ``recordings``: the folder Record writes to (default
     ``<data dir>/recordings``).
+
+    ``current_line_changed`` carries the current line's snapshot
+    (:class:`~iaxphone.phone.LineInfo`) whenever it changes, so other panels
+    can offer "transfer to this contact" only while there is a call.
     """
+
+    current_line_changed = pyqtSignal(object)  # LineInfo
 
     def __init__(
         self,
@@ -435,6 +441,7 @@ class HandsetWindow(QWidget):
         else:
             self._focus(line)
             self._refresh()
+            self.current_line_changed.emit(line)
 
     def transfer(self) -> None:
         self.transfer_to(self.number.text().strip() or self._ask_number("transfer"))
@@ -555,6 +562,7 @@ class HandsetWindow(QWidget):
             self.graphs.push(event.stats)
 
     def _line_changed(self, line: LineInfo) -> None:
+        before = self.line
         new = line.id not in self.lines
         if line.state is LineState.ENDED:
             self.lines.pop(line.id, None)
@@ -591,6 +599,8 @@ class HandsetWindow(QWidget):
             self.notifier.incoming(_who(line))
         self._ring()
         self._refresh()
+        if self.line is not before:
+            self.current_line_changed.emit(self.line)
 
     def _shows_stats_of(self, line_id: int) -> bool:
         line = self.line
