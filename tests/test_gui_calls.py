@@ -117,6 +117,9 @@ def band_level(samples: np.ndarray, frequency: float, rate: int = 8000) -> float
     return float(spectrum[(freqs > frequency - 15) & (freqs < frequency + 15)].max())
 
 
+# ------------------------------------------------------------------ ringer (no PBX)
+
+
 def test_ring_cycle_is_a_tone_then_silence() -> None:
     cycle = ring_cycle(8000, on_s=1.0, off_s=2.0)
     assert len(cycle) == 24000
@@ -143,6 +146,9 @@ def test_ringer_writes_what_the_clock_says_is_due(qapp: QApplication) -> None:
     now[0] += 1.0
     ringer._tick()
     assert len(sink.samples) == 4160 and not ringer.ringing
+
+
+# ------------------------------------------------------------------ call waiting, ringing
 
 
 def test_call_waiting_rings_notifies_and_line_keys_swap(
@@ -210,6 +216,9 @@ def test_call_waiting_rings_notifies_and_line_keys_swap(
             assert not window.ringer.ringing
 
     run_on_qt_loop(qapp, scenario())
+
+
+# ------------------------------------------------------------------ transfers
 
 
 def test_blind_transfer_hands_the_caller_to_the_number_typed(
@@ -336,6 +345,9 @@ def test_consult_through_ami_is_a_true_attended_transfer(
             await bob.wait_line(call, LineState.ENDED)
 
 
+# ------------------------------------------------------------------ park
+
+
 def test_park_with_ami_shows_the_slot(pbx: Pbx, qapp: QApplication, qtbot: QtBot) -> None:
     async def scenario() -> None:
         async with console(pbx) as client, desk(pbx, 6001) as alice, desk(pbx, 6010) as bob:
@@ -384,6 +396,9 @@ def test_park_without_ami_transfers_to_the_lot(pbx: Pbx, qapp: QApplication, qtb
             await bob.hangup(call)
 
     run_on_qt_loop(qapp, scenario())
+
+
+# ------------------------------------------------------------------ flash, conference, record
 
 
 def test_flash_reaches_the_far_end(pbx: Pbx, qapp: QApplication, qtbot: QtBot) -> None:
@@ -482,6 +497,9 @@ def test_record_key_writes_the_call_to_a_wav_file(
     run_on_qt_loop(qapp, scenario())
 
 
+# ------------------------------------------------------------------ graphs
+
+
 def test_graphs_follow_the_echo_call_ten_times_a_second(
     pbx: Pbx, qapp: QApplication, qtbot: QtBot
 ) -> None:
@@ -516,6 +534,9 @@ def test_graphs_follow_the_echo_call_ten_times_a_second(
 
 def _finite(values: np.ndarray) -> int:
     return int((~np.isnan(values)).sum())
+
+
+# ------------------------------------------------------------------ compact view, keyboard
 
 
 def test_compact_view_and_keyboard(
