@@ -464,12 +464,17 @@ class Phone:
         self._talking(line)
 
     def reject(self, line_id: int) -> None:
-        self.line(line_id).call.reject("rejected", 21)
+        self._spawn(self.hangup(line_id))
 
     async def hangup(self, line_id: int) -> None:
+        """End a call; a call ringing here is declined (cause 21, call rejected).
+
+        A ringing call was already accepted (ACCEPT + RINGING), so declining it
+        is a HANGUP with that cause: IAX2 allows REJECT only before ACCEPT.
+        """
         line = self.line(line_id)
         if line.info.state is LineState.INCOMING:
-            line.call.reject("rejected", 21)
+            await line.call.hangup("rejected", 21)
         else:
             await line.call.hangup()
 

@@ -113,10 +113,14 @@ def test_idle_window_then_an_incoming_call_answered_with_enter(
             line_id = await carol.dial("6002")
             await until(bob, lambda: window.call_state.text() == "incoming")
             assert window.caller.text().startswith("from ") and "6003" in window.caller.text()
-            assert window.call_button.text() == "Answer"
+            assert window.call_button.text() == "&Answer"
+            speaker = bob.gate.sink  # no ringing device given: it rings on the phone's speaker
+            assert isinstance(speaker, MemorySink) and np.abs(speaker.samples).max() > 3000
+            assert window.ringer.ringing and window.notifier.shown
             screenshot(window, "handset-ringing")
             qtbot.keyClick(window.number, Qt.Key.Key_Return)
             await until(bob, lambda: window.call_state.text() == "talking")
+            assert not window.ringer.ringing
             await carol.wait_line(line_id, LineState.TALKING)
             await carol.hangup(line_id)
             await until(bob, lambda: window.call_state.text() == "ended")
@@ -182,7 +186,7 @@ async def test_iaxphone_gui_registers_and_closes_on_sigterm(pbx: Pbx, tmp_path: 
             "iaxphone.cli",
             "gui",
             "--server",
-            pbx.host,
+            f"{pbx.host}:{pbx.iax_port}",
             "--user",
             user,
             "--secret",

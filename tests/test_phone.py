@@ -251,3 +251,17 @@ async def test_attended_transfer_consult_cancel_and_complete(pbx: Pbx, tmp_path:
         await bob.wait_line(call, LineState.TALKING)
         assert bob.line(call).info.state is LineState.TALKING
         await carol.hangup(for_carol)
+
+
+async def test_declining_a_ringing_call_ends_it_for_the_caller(pbx: Pbx, tmp_path: Path) -> None:
+    async with (
+        desk_phone(pbx, 6009, tmp_path) as (alice, _),
+        desk_phone(pbx, 6010, tmp_path) as (bob, _),
+    ):
+        call = await bob.dial("6009")
+        ringing = await next_incoming(alice)  # accepted and ringing here
+        await alice.hangup(ringing)
+        declined = await alice.wait_line(ringing, LineState.ENDED)
+        assert (declined.cause, declined.cause_code) == ("rejected", 21)
+        ended = await bob.wait_line(call, LineState.ENDED)
+        assert ended.cause_code != 16  # not a normal clearing: nobody answered

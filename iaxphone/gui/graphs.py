@@ -1,0 +1,115 @@
+"""Live graphs of the talking line: levels, jitter, jitter-buffer delay, loss, MOS.
+
+Theory of operation
+-------------------
+:class:`CallGraphs` is fed the stats dict of each
+:class:`~iaxphone.phone.LineStats` event (ten a second while a line talks:
+the media session's ``stats_interval``) through :meth:`CallGraphs.push`.
+Each :class:`CallGraph` keeps the last 60 s of one or more curves in fixed
+numpy arrays (one slot per stats update, NaN where nothing was measured) and
+redraws on every push.  The keys read are those of
+:meth:`iaxphone.media.stats.MediaStats.snapshot`: ``mic_rms_dbfs`` and
+``speaker_rms_dbfs`` (the level graph, two curves), ``jitter_ms``,
+``jb_delay_ms`` (what the jitter buffer currently holds back),
+``loss_percent`` and ``mos``.  Curve pens come from pyqtgraph's generated
+hues and the plot colours from pyqtgraph's defaults: nothing here fixes a
+palette.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+import pyqtgraph as pg
+from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
+
+HISTORY_S = 60
+STATS_PER_S = 10
+SILENCE_DBFS = -90.0
+
+
+class CallGraph(pg.PlotWidget):  # type: ignore[misc]
+    """Some quantities of the current call over the last 60 s (one curve each)."""
+
+    def __init__(
+        self, title: str, unit: str, lowest: float, highest: float, curves: tuple[str, ...] = ("",)
+    ) -> None:
+        super().__init__(title=title)
+        self.setLabel("left", unit)
+        self.setLabel("bottom", "seconds ago")
+        self.setYRange(lowest, highest)
+        self.setXRange(-HISTORY_S, 0)
+        self.setMinimumHeight(130)
+        if len(curves) > 1:
+            self.addLegend(offset=(-5, 5))
+        self.ages = np.linspace(-HISTORY_S, 0, HISTORY_S * STATS_PER_S)
+        self.series: dict[str, npt.NDArray[np.float64]] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        for index, name in enumerate(curves):
+            self.series[name] = np.full(self.ages.size, np.nan)
+            pen = pg.mkPen(pg.intColor(index, hues=max(3, len(curves))), width=2)
+            self.curves[name] = self.plot(
+                self.ages, self.series[name], connect="finite", pen=pen, name=name or None
+            )
+
+    @property
+    def samples(self) -> npt.NDArray[np.float64]:
+        """The first (or only) curve's history."""
+        return next(iter(self.series.values()))
+
+    def push(self, *values: float) -> None:
+        """One new value per curve, in the order the curves were named."""
+        for name, value in zip(self.series, values, strict=True):
+            series = np.roll(self.series[name], -1)
+            series[-1] = value
+            self.series[name] = series
+            self.curves[name].setData(self.ages, series, connect="finite")
+
+    def clear_history(self) -> None:
+        for name, series in self.series.items():
+            series[:] = np.nan
+            self.curves[name].setData(self.ages, series, connect="finite")
+
+
+class CallGraphs(QWidget):
+    """The four graphs of a call and its MOS estimate, fed from LineStats."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.levels = CallGraph("Levels", "dBFS", SILENCE_DBFS, 0, ("mic", "speaker"))
+        self.jitter = CallGraph("Jitter", "ms", 0, 100)
+        self.buffer = CallGraph("Jitter buffer delay", "ms", 0, 200)
+        self.loss = CallGraph("Loss", "%", 0, 20)
+        self.mos = QLabel("")
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.levels, 0, 0)
+        grid.addWidget(self.jitter, 0, 1)
+        grid.addWidget(self.buffer, 1, 0)
+        grid.addWidget(self.loss, 1, 1)
+
+    @property
+    def graphs(self) -> tuple[CallGraph, ...]:
+        return (self.levels, self.jitter, self.buffer, self.loss)
+
+    def push(self, stats: Mapping[str, object]) -> None:
+        self.levels.push(
+            _number(stats.get("mic_rms_dbfs"), SILENCE_DBFS),
+            _number(stats.get("speaker_rms_dbfs"), SILENCE_DBFS),
+        )
+        self.jitter.push(_number(stats.get("jitter_ms"), 0.0))
+        self.buffer.push(_number(stats.get("jb_delay_ms"), 0.0))
+        self.loss.push(_number(stats.get("loss_percent"), 0.0))
+        mos = stats.get("mos")
+        self.mos.setText(f"MOS {mos:.1f}" if isinstance(mos, int | float) else "")
+
+    def clear_history(self) -> None:
+        for graph in self.graphs:
+            graph.clear_history()
+        self.mos.setText("")
+
+
+def _number(value: object, default: float) -> float:
+    return max(float(value), default) if isinstance(value, int | float) else default

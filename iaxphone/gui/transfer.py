@@ -1,0 +1,102 @@
+"""Transfers for the handset: blind, and attended with a consultation step.
+
+Theory of operation
+-------------------
+Blind: :meth:`Transfers.blind` is the phone's IAX2 transfer; the PBX sends
+the far end to the number and then ends our leg.
+
+Attended (:meth:`Transfers.consult`, then :meth:`Transfers.complete` or
+:meth:`Transfers.cancel`) works one of two ways, and
+:class:`Consultation` records which:
+
+* With AMI (a :class:`~iaxphone.pbx.ami.PbxClient`), the PBX runs the
+  consultation: ``Atxfer`` on our channel for the line
+  (:func:`~iaxphone.gui.pbxlines.line_channels`) puts the caller on music
+  and connects *the same line* to the number.  Complete hangs that line
+  up and the PBX bridges the caller with the consulted party: a true
+  attended transfer, the consulted phone does not ring again.  Cancel
+  (``CancelAtxfer``) drops the consulted party and gives us the caller back.
+  The phone sees one line all along.
+* Without AMI, the phone model's consult: the call is held and a second
+  line calls the number.  Complete ends the consultation and
+  blind-transfers the held call to the same number - semi-attended: the
+  consulted phone rings again with the caller.  Cancel ends the
+  consultation and resumes the call.
+
+:meth:`Transfers.line_ended` forgets a consultation whose lines ended
+under it (the caller or the consulted party hung up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iaxphone.pbx.ami import PbxClient
+from iaxphone.phone import LineInfo, Phone
+
+from .pbxlines import line_channels
+
+
+@dataclass(frozen=True)
+class Consultation:
+    line_id: int  # the call being transferred
+    number: str  # whom we consult
+    consult_id: int | None = None  # the phone's consultation line (without AMI)
+    channel: str | None = None  # our PBX channel running the consultation (with AMI)
+
+    @property
+    def at_pbx(self) -> bool:
+        return self.channel is not None
+
+
+class Transfers:
+    def __init__(self, phone: Phone, pbx: PbxClient | None = None) -> None:
+        self.phone = phone
+        self.pbx = pbx
+        self.current: Consultation | None = None
+
+    def blind(self, line_id: int, number: str) -> None:
+        self.phone.blind_transfer(line_id, number)
+
+    async def consult(self, line: LineInfo, number: str) -> Consultation:
+        if self.current is not None:
+            raise ValueError("finish the transfer in progress first")
+        if self.pbx is not None:
+            channel = (await line_channels(self.pbx, self.phone, line)).ours
+            await self.pbx.attended_transfer(channel, number)
+            self.current = Consultation(line.id, number, channel=channel)
+        else:
+            consult_id = await self.phone.consult(line.id, number)
+            self.current = Consultation(line.id, number, consult_id=consult_id)
+        return self.current
+
+    async def complete(self) -> Consultation:
+        consultation = self._take()
+        if consultation.consult_id is None:
+            await self.phone.hangup(consultation.line_id)  # the PBX joins the other two
+        else:
+            await self.phone.complete_transfer(consultation.line_id, consultation.consult_id)
+        return consultation
+
+    async def cancel(self) -> Consultation:
+        consultation = self._take()
+        if consultation.channel is not None:
+            assert self.pbx is not None
+            await self.pbx.cancel_attended_transfer(consultation.channel)
+        elif consultation.consult_id is not None:
+            await self.phone.cancel_transfer(consultation.line_id, consultation.consult_id)
+        return consultation
+
+    def line_ended(self, line_id: int) -> Consultation | None:
+        """The consultation this ended line belonged to (now forgotten), if any."""
+        consultation = self.current
+        if consultation is not None and line_id in (consultation.line_id, consultation.consult_id):
+            self.current = None
+            return consultation
+        return None
+
+    def _take(self) -> Consultation:
+        if self.current is None:
+            raise ValueError("no transfer in progress")
+        consultation, self.current = self.current, None
+        return consultation
