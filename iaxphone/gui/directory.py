@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from PyQt6 import sip
 from PyQt6.QtCore import QEvent, QMimeData, QObject, Qt, pyqtSignal
 from PyQt6.QtGui import (
     QColor,
@@ -193,7 +194,8 @@ class DirectoryPanel(QWidget):
             self.apply_filter()
 
     def on_event(self, event: PbxEvent) -> None:
-        assert self.pbx is not None
+        if self.pbx is None or sip.isdeleted(self):
+            return  # the client outlived the panel (it has no unsubscribe)
         if isinstance(event, Resynced):
             self.contacts.setEnabled(True)
             self.rebuild()
