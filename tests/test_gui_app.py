@@ -21,11 +21,28 @@ from tests.guiloop import PbxWaiter, console_client, desk_phone, phone_until, ru
 from tests.pbx import Pbx
 from tests.test_devices import FakeBackend
 
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+
 
 def incoming(phone: Phone) -> int | None:
     return next(
         (i for i, line in phone.lines.items() if line.info.state is LineState.INCOMING), None
     )
+
+
+def screenshot(window: MainWindow, name: str) -> None:
+    """Save the window as test-output/screenshots/NAME.png and check it is not blank."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shot = window.grab()
+    assert shot.save(str(OUTPUT / f"{name}.png"))
+    image = shot.toImage()
+    step = max(1, image.width() // 40)
+    colours = {
+        image.pixel(x, y)
+        for x in range(0, image.width(), step)
+        for y in range(0, image.height(), step)
+    }
+    assert len(colours) > 10
 
 
 def drop_on(widget: object, number: str) -> None:
@@ -80,6 +97,7 @@ def test_double_click_a_contact_dials_it_and_dropping_one_transfers(
             await phone_until(carol, lambda: incoming(carol) is not None, timeout=15)
             assert [line.info.number for line in alice.lines.values()] == ["6010"]
             await waiter.until(lambda: directory.lamp_of("6010") is LampState.RINGING)
+            screenshot(window, "main-window-dialling")
             assert not window.can_transfer()  # only a call in progress can be transferred
 
             for_carol = incoming(carol)

@@ -71,7 +71,6 @@ def run_gui(args: argparse.Namespace) -> int:
 
         from iaxphone.gui.app import MainWindow  # noqa: PLC0415
         from iaxphone.gui.directory import NO_AMI  # noqa: PLC0415
-        from iaxphone.gui.theme import ThemeFollower  # noqa: PLC0415
     except ImportError as exc:
         raise CommandError(
             f"the handset window needs the gui extra (pip install 'iaxphone[gui]'): {exc}",
@@ -113,7 +112,6 @@ def run_gui(args: argparse.Namespace) -> int:
         linked = pbx if reason is NO_AMI else None
         try:
             async with phone:
-                ThemeFollower(app)  # before the window: its graphs take the scheme's colours
                 window = MainWindow(
                     phone,
                     pbx=linked,

@@ -16,6 +16,8 @@ widget that knows the Phone model or the PbxClient, never the protocols:
   line (``Phone.blind_transfer``) through a
   :class:`~iaxphone.gui.directory.TransferDropTarget`;
 * the history is re-read when a line ends (the phone's ``LineChanged``);
+* a :class:`~iaxphone.gui.theme.ThemeFollower` (owned by the window) keeps
+  the graphs in the system's light or dark scheme;
 * the Settings menu opens :class:`~iaxphone.gui.settings.SettingsDialog`
   window-modally (``open()``, not ``exec()``: no nested event loop under
   qasync).  Saved settings take effect the next time iaxphone starts.
@@ -33,12 +35,13 @@ from typing import Any
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import QDockWidget, QMainWindow, QWidget
+from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 from iaxphone.gui.directory import NO_AMI, DirectoryPanel, TransferDropTarget
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.history_view import HistoryView
 from iaxphone.gui.settings import SettingsDialog
+from iaxphone.gui.theme import ThemeFollower
 from iaxphone.history import History
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import LineState, Phone
@@ -73,6 +76,7 @@ class MainWindow(QMainWindow):
         self.audio_backend = audio_backend
         self._tasks: set[asyncio.Task[Any]] = set()
         self.setWindowTitle("iaxphone")
+        self.resize(980, 640)
 
         extra: dict[str, Any] = {}
         if "pbx" in inspect.signature(HandsetWindow).parameters:
@@ -93,6 +97,9 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(contacts, self._dock("History", self.history_view))
             contacts.raise_()
 
+        app = QApplication.instance()
+        self.theme = ThemeFollower(app, parent=self) if isinstance(app, QApplication) else None
+
         self.transfer_target = TransferDropTarget(self.handset, self.can_transfer)
         self.transfer_target.transfer_requested.connect(self.transfer)
 
@@ -109,6 +116,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(title.lower())
         dock.setWidget(widget)
+        dock.setMinimumWidth(320)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         return dock
 

@@ -62,8 +62,8 @@ class ThemeFollower(QObject):
 
     changed = pyqtSignal(bool)
 
-    def __init__(self, app: QApplication) -> None:
-        super().__init__(app)
+    def __init__(self, app: QApplication, parent: QObject | None = None) -> None:
+        super().__init__(parent or app)  # lives as long as its parent (default: the app)
         self.app = app
         self.dark = is_dark(app)
         hints = app.styleHints()
