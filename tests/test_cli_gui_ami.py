@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from iaxphone.cli.gui import link_pbx
+from iaxphone.gui.directory import NO_AMI
+from iaxphone.pbx.ami import PbxClient
 from tests.ami import AmiWatcher
 from tests.pbx import Pbx
 
@@ -93,3 +96,23 @@ def test_bad_ami_options_are_usage_errors_before_the_window(tmp_path: Path) -> N
         timeout=30,
     )  # fmt: skip
     assert login.returncode == 2 and "no AMI login" in login.stderr
+
+
+async def test_an_unreachable_ami_leaves_the_window_without_lamps_and_says_why() -> None:
+    client, reason = await link_pbx(PbxClient("127.0.0.1", 1, "console", "x"), NO_AMI)
+    assert client is None
+    assert reason.startswith("no presence: cannot reach AMI at 127.0.0.1:1")
+    assert await link_pbx(None, NO_AMI) == (None, NO_AMI)
+
+
+@pytest.mark.pbx
+async def test_a_refused_ami_login_leaves_the_window_without_lamps(pbx: Pbx) -> None:
+    refused = PbxClient(pbx.host, pbx.ami_port, pbx.ami_user, "wrong")
+    client, reason = await link_pbx(refused, NO_AMI)
+    assert client is None and reason.startswith("no presence: AMI login refused")
+    good = PbxClient(pbx.host, pbx.ami_port, pbx.ami_user, pbx.ami_secret)
+    client, reason = await link_pbx(good, NO_AMI)
+    try:
+        assert client is good and reason == "" and "6001" in good.state.extensions
+    finally:
+        good.close()

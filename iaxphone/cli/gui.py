@@ -17,7 +17,7 @@ import sys
 from iaxphone import config
 from iaxphone.history import History
 from iaxphone.media import devices
-from iaxphone.pbx.ami import AmiError
+from iaxphone.pbx.ami import AmiError, PbxClient
 from iaxphone.phone import Phone, PhoneAccount
 
 from . import exitcodes
@@ -38,6 +38,17 @@ def add_gui_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def ami_wanted(args: argparse.Namespace) -> bool:
     return bool(args.ami or args.ami_user or args.ami_tls)
+
+
+async def link_pbx(pbx: PbxClient | None, no_ami: str) -> tuple[PbxClient | None, str]:
+    """Log in to AMI for the window: (the client, "") or (None, why there are no lamps)."""
+    if pbx is None:
+        return None, no_ami
+    try:
+        await pbx.connect()
+    except AmiError as exc:
+        return None, f"no presence: {exc}"
+    return pbx, ""
 
 
 def display_available() -> bool:
@@ -103,13 +114,7 @@ def run_gui(args: argparse.Namespace) -> int:
         app.lastWindowClosed.connect(close)
         signal.signal(signal.SIGTERM, close)
         signal.signal(signal.SIGINT, close)
-        reason = NO_AMI
-        if pbx is not None:
-            try:
-                await pbx.connect()
-            except AmiError as exc:
-                reason = f"no presence: {exc}"
-        linked = pbx if reason is NO_AMI else None
+        linked, reason = await link_pbx(pbx, NO_AMI)
         try:
             async with phone:
                 window = MainWindow(
