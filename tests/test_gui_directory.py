@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +18,7 @@ from iaxphone.gui.directory import (
     TransferDropTarget,
     contact_mime,
 )
+from iaxphone.pbx.ami import LampChanged, LinkChanged, PbxEvent, Resynced
 from iaxphone.pbx.models import Extension, LampState, PbxState, Presence
 from tests.guiloop import PbxWaiter, console_client, desk_phone, phone_until, run_on_qt_loop
 from tests.pbx import Pbx
@@ -148,3 +150,34 @@ def test_without_ami_the_panel_is_disabled_and_says_why(qtbot: QtBot) -> None:
     assert panel.status.text() == NO_AMI == "presence needs AMI (--ami)"
     assert not panel.contacts.isEnabled() and not panel.filter.isEnabled()
     assert panel.items == {} and panel.lamp_of("6001") is None
+
+
+def test_a_lost_ami_link_greys_the_list_until_the_resync(qtbot: QtBot) -> None:
+    listeners: list[Callable[[PbxEvent], None]] = []
+    state = PbxState()
+    state.extensions = {"6001": Extension("6001", "office", "IAX2/6001", LampState.IDLE)}
+    client = SimpleNamespace(state=state, subscribe=listeners.append)
+    panel = DirectoryPanel(client)  # type: ignore[arg-type]
+    qtbot.addWidget(panel)
+    (tell,) = listeners
+    tell(LinkChanged(False))
+    assert not panel.contacts.isEnabled()
+    assert panel.status.text() == "AMI link lost: reconnecting (lamps may be stale)"
+    tell(LinkChanged(True))
+    assert panel.status.text() == "AMI link back: reading the lamps again"
+    assert not panel.contacts.isEnabled()
+    # The re-sync replaces the whole state: a new extension appears, lamps are fresh.
+    fresh = PbxState()
+    fresh.extensions = {
+        "6001": Extension("6001", "office", "IAX2/6001", LampState.BUSY),
+        "6002": Extension("6002", "office", "IAX2/6002", LampState.IDLE),
+    }
+    client.state = fresh
+    tell(Resynced(2, 0))
+    assert panel.contacts.isEnabled() and panel.status.text() == "2 extensions"
+    assert list(panel.items) == ["6001", "6002"]
+    assert panel.items["6001"].text().endswith("busy")
+    # A lamp event for an extension the panel has not seen takes the whole list again.
+    fresh.extensions["6003"] = Extension("6003", "office", "IAX2/6003", LampState.RINGING)
+    tell(LampChanged("6003", LampState.RINGING))
+    assert panel.items["6003"].text().endswith("ringing")

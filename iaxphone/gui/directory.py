@@ -204,9 +204,12 @@ class DirectoryPanel(QWidget):
             if extension is not None:
                 self._show(extension)
                 self.apply_filter()
-        elif isinstance(event, LinkChanged) and not event.up:
-            self.contacts.setEnabled(False)
-            self.status.setText("AMI link lost: reconnecting (lamps may be stale)")
+        elif isinstance(event, LinkChanged):
+            if event.up:
+                self.status.setText("AMI link back: reading the lamps again")
+            else:
+                self.contacts.setEnabled(False)
+                self.status.setText("AMI link lost: reconnecting (lamps may be stale)")
 
     # ------------------------------------------------------------------ user
 
