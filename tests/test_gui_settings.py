@@ -272,3 +272,17 @@ def test_level_test_on_a_device_that_will_not_open_says_why(qtbot: QtBot) -> Non
     qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
     assert page.card is None and not page.test_button.isChecked()
     assert "Device unavailable" in page.note.text()
+
+
+def test_renaming_an_account_moves_it_and_its_secret(
+    qtbot: QtBot, config_file: Path, memory_keyring: MemoryKeyring
+) -> None:
+    memory_keyring.passwords[("iaxphone", "office")] = "old-secret"
+    window = dialog(qtbot, config_file, "office")
+    retype(qtbot, window.account_page.name, "desk")
+    qtbot.mouseClick(window.ok_button, Qt.MouseButton.LeftButton)
+    assert window.result() == SettingsDialog.DialogCode.Accepted
+    loaded = config.load(config_file)
+    assert set(loaded.accounts) == {"desk", "home"} and loaded.default_account == "desk"
+    assert loaded.accounts["desk"].trunk and loaded.accounts["desk"].user == "6001"
+    assert memory_keyring.passwords[("iaxphone", "desk")] == "old-secret"

@@ -17,7 +17,8 @@ and shows three pages:
   offered), the frame size and auto-answer.
 
 OK first stores a new secret in the system keyring
-(:func:`iaxphone.config.save_account_secret`); a machine without a keyring
+(:func:`iaxphone.config.save_account_secret`; a renamed account's secret is
+copied to its new name); a machine without a keyring
 gets a one-line message and the dialog stays open (clear the secret to save
 the rest, and give the secret through IAXPHONE_SECRET).  Then the account
 and audio settings are written with :mod:`iaxphone.config_edit`, which keeps
@@ -388,12 +389,13 @@ class SettingsDialog(QDialog):
             return
         account = self.account()
         secret = self.account_page.secret.text()
+        previous = self.account_page.original_name
+        if not secret and previous and previous != account.name:
+            secret = config.keyring_secret(previous) or ""  # renamed: the secret moves along
         try:
             if secret:
                 config.save_account_secret(account.name, secret)
-            config_edit.save_account(
-                account, self.path, previous_name=self.account_page.original_name
-            )
+            config_edit.save_account(account, self.path, previous_name=previous)
             config_edit.save_audio(self.audio_page.values(), self.path)
         except config.ConfigError as exc:
             hint = " (clear the secret to save the rest)" if "keyring" in str(exc) else ""
