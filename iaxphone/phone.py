@@ -53,6 +53,7 @@ from iaxphone.proto.registration import Account
 log = logging.getLogger("iaxphone.phone")
 
 CAUSE_BUSY = 17
+CAUSE_REJECTED = 21
 
 
 class LineState(enum.Enum):
@@ -464,12 +465,16 @@ class Phone:
         self._talking(line)
 
     def reject(self, line_id: int) -> None:
-        self.line(line_id).call.reject("rejected", 21)
+        """Decline a call ringing here (it was accepted, so it is hung up, cause 21)."""
+        line = self.line(line_id)
+        if line.info.state is not LineState.INCOMING:
+            raise ValueError(f"line {line_id} is not ringing here")
+        self._spawn(line.call.hangup("rejected", CAUSE_REJECTED))
 
     async def hangup(self, line_id: int) -> None:
         line = self.line(line_id)
         if line.info.state is LineState.INCOMING:
-            line.call.reject("rejected", 21)
+            await line.call.hangup("rejected", CAUSE_REJECTED)
         else:
             await line.call.hangup()
 
