@@ -121,6 +121,18 @@ def test_bad_server_or_user_says_why_and_disables_ok(qtbot: QtBot, config_file: 
     retype(qtbot, page.name, "my office")
     assert "account name" in window.message.text() and not window.ok_button.isEnabled()
     retype(qtbot, page.name, "office")
+    calls = window.call_page
+    gsm = next(
+        calls.codecs.item(r)
+        for r in range(calls.codecs.count())
+        if calls.codecs.item(r).data(Qt.ItemDataRole.UserRole) == "gsm"  # type: ignore[union-attr]
+    )
+    gsm.setCheckState(Qt.CheckState.Checked)  # type: ignore[union-attr]
+    calls.frame_ms.setCurrentText("30 ms")
+    assert window.message.text() == "gsm cannot send 30 ms frames (only 20, 40, 60 ms)"
+    assert not window.ok_button.isEnabled()
+    calls.frame_ms.setCurrentText("40 ms")
+    assert window.message.text() == "" and window.ok_button.isEnabled()
     for row in range(window.call_page.codecs.count()):
         window.call_page.codecs.item(row).setCheckState(Qt.CheckState.Unchecked)  # type: ignore[union-attr]
     assert window.message.text() == "tick at least one codec" and not window.ok_button.isEnabled()
@@ -154,7 +166,7 @@ def test_ok_writes_config_toml_and_the_keyring_keeping_the_rest(
     assert gsm.checkState() is Qt.CheckState.Unchecked
     gsm.setCheckState(Qt.CheckState.Checked)
     assert calls.codec_names() == ["g722", "ulaw", "alaw", "gsm"]
-    calls.frame_ms.setCurrentText("30 ms")
+    calls.frame_ms.setCurrentText("40 ms")
     calls.auto_answer.setChecked(True)
     window.audio_page.input.setCurrentText("USB Headset: Audio (hw:1,0)")
     window.audio_page.ringing.setCurrentText("HDA Intel PCH: HDMI 0 (hw:0,3)")
@@ -166,7 +178,7 @@ def test_ok_writes_config_toml_and_the_keyring_keeping_the_rest(
     assert office.server == "pbx.office.example:4570" and office.user == "6002"
     assert office.caller_name == "Bob Baker"
     assert office.codecs == tuple(codec_by_name(n).format for n in ("g722", "ulaw", "alaw", "gsm"))
-    assert office.frame_ms == 30 and office.auto_answer
+    assert office.frame_ms == 40 and office.auto_answer
     assert office.trunk  # a key the dialog does not show
     assert office.secret is None  # not in the file...
     assert memory_keyring.passwords == {("iaxphone", "office"): "s3cret"}  # ...in the keyring
@@ -186,7 +198,7 @@ def test_ok_writes_config_toml_and_the_keyring_keeping_the_rest(
     again = dialog(qtbot, config_file)
     assert again.account_page.server.text() == "pbx.office.example:4570"
     assert again.call_page.codec_names() == ["g722", "ulaw", "alaw", "gsm"]
-    assert again.call_page.frame_ms.currentData() == 30
+    assert again.call_page.frame_ms.currentData() == 40
     assert again.audio_page.input.currentText() == "USB Headset: Audio (hw:1,0)"
 
 

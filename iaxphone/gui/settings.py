@@ -302,7 +302,16 @@ class CallPage(QWidget):
         return names
 
     def problem(self) -> str | None:
-        return None if self.codec_names() else "tick at least one codec"
+        names = self.codec_names()
+        if not names:
+            return "tick at least one codec"
+        frame_ms = int(self.frame_ms.currentData())
+        for name in names:
+            sizes = codec_by_name(name).frame_ms
+            if frame_ms not in sizes:
+                allowed = ", ".join(str(size) for size in sizes)
+                return f"{name} cannot send {frame_ms} ms frames (only {allowed} ms)"
+        return None
 
 
 # ---------------------------------------------------------------------- the dialog
@@ -351,6 +360,7 @@ class SettingsDialog(QDialog):
         for field in (page.name, page.server, page.user, page.secret, page.caller_name):
             field.textChanged.connect(self.validate)
         self.call_page.codecs.itemChanged.connect(self.validate)
+        self.call_page.frame_ms.currentIndexChanged.connect(self.validate)
         self.broken_file = problem
         self.validate()
 
