@@ -70,6 +70,12 @@ def test_lamps_and_presence_follow_a_real_phone_and_double_click_calls(
             await client.set_presence("6008", Presence.AWAY)
             await waiter.until(lambda: item.text().endswith("in use, away"))
 
+            phone.hold(line_id)  # the lamp shows the held call
+            await waiter.until(lambda: panel.lamp_of("6008") is LampState.ON_HOLD)
+            assert item.text().endswith("on hold, away")
+            phone.resume(line_id)
+            await waiter.until(lambda: panel.lamp_of("6008") is LampState.IN_USE)
+
             await phone.hangup(line_id)
             await waiter.until(lambda: item.text().endswith("idle, away"), timeout=15)
             await client.set_presence("6008", Presence.AVAILABLE)
