@@ -53,6 +53,7 @@ from iaxphone.proto.registration import Account
 log = logging.getLogger("iaxphone.phone")
 
 CAUSE_BUSY = 17
+CAUSE_REJECTED = 21
 
 
 class LineState(enum.Enum):
@@ -464,7 +465,11 @@ class Phone:
         self._talking(line)
 
     def reject(self, line_id: int) -> None:
-        self._spawn(self.hangup(line_id))
+        """Decline a call ringing here (it was accepted, so it is hung up, cause 21)."""
+        line = self.line(line_id)
+        if line.info.state is not LineState.INCOMING:
+            raise ValueError(f"line {line_id} is not ringing here")
+        self._spawn(line.call.hangup("rejected", CAUSE_REJECTED))
 
     async def hangup(self, line_id: int) -> None:
         """End a call; a call ringing here is declined (cause 21, call rejected).
@@ -474,7 +479,7 @@ class Phone:
         """
         line = self.line(line_id)
         if line.info.state is LineState.INCOMING:
-            await line.call.hangup("rejected", 21)
+            await line.call.hangup("rejected", CAUSE_REJECTED)
         else:
             await line.call.hangup()
 

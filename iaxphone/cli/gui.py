@@ -1,4 +1,10 @@
-"""``iaxphone gui``: the handset window for the config file's account (or the options')."""
+"""``iaxphone gui``: the handset window for the config file's account (or the options').
+
+With ``--ami`` (or ``--ami-user``, ``--ami-tls``) the window also logs in to
+the PBX's manager interface, as ``iaxphone pbx`` does, for the contacts'
+lamps and presence; without, or when the PBX refuses, the window runs with
+those features disabled and says why.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,13 @@ import sys
 from iaxphone import config
 from iaxphone.history import History
 from iaxphone.media import devices
+from iaxphone.pbx.ami import AmiError, PbxClient
 from iaxphone.phone import Phone, PhoneAccount
 
 from . import exitcodes
 from .account import add_account_options, identity
 from .errors import CommandError
+from .pbx import add_ami_options, ami_client
 from .target import TargetError, parse_server
 
 DEVICE_RATE = 48000  # the gate resamples to each call's codec rate
@@ -24,7 +32,23 @@ DEVICE_RATE = 48000  # the gate resamples to each call's codec rate
 def add_gui_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gui = commands.add_parser("gui", help="open the handset window")
     add_account_options(gui)
+    add_ami_options(gui)
     gui.set_defaults(run=run_gui)
+
+
+def ami_wanted(args: argparse.Namespace) -> bool:
+    return bool(args.ami or args.ami_user or args.ami_tls)
+
+
+async def link_pbx(pbx: PbxClient | None, no_ami: str) -> tuple[PbxClient | None, str]:
+    """Log in to AMI for the window: (the client, "") or (None, why there are no lamps)."""
+    if pbx is None:
+        return None, no_ami
+    try:
+        await pbx.connect()
+    except AmiError as exc:
+        return None, f"no presence: {exc}"
+    return pbx, ""
 
 
 def display_available() -> bool:
@@ -46,15 +70,18 @@ def run_gui(args: argparse.Namespace) -> int:
         server = parse_server(who.server)
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
+    pbx = ami_client(args) if ami_wanted(args) else None  # bad AMI options: usage error
     if not display_available():
         raise CommandError(
             "no display (set DISPLAY, or use the iaxphone command)", exitcodes.FAILURE
         )
     try:  # Qt only when the window opens: the gui extra is optional and slow to import
         import qasync  # noqa: PLC0415
+        from PyQt6 import sip  # noqa: PLC0415
         from PyQt6.QtWidgets import QApplication  # noqa: PLC0415
 
-        from iaxphone.gui.handset import HandsetWindow  # noqa: PLC0415
+        from iaxphone.gui.app import MainWindow  # noqa: PLC0415
+        from iaxphone.gui.directory import NO_AMI  # noqa: PLC0415
     except ImportError as exc:
         raise CommandError(
             f"the handset window needs the gui extra (pip install 'iaxphone[gui]'): {exc}",
@@ -62,16 +89,18 @@ def run_gui(args: argparse.Namespace) -> int:
         ) from None
 
     app = QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)  # main() ends the loop, after the phone has hung up
     source, sink, note = devices.open_audio(None, None, DEVICE_RATE)
     account = PhoneAccount(
         who.account or "desk", server, who.user, who.secret, auto_answer=who.auto_answer
     )
+    history = History(config.data_dir() / "history.sqlite3")
     phone = Phone(
         [account],
         source=source,
         sink=sink,
         formats=who.formats,
-        history=History(config.data_dir() / "history.sqlite3"),
+        history=history,
         frame_ms=who.frame_ms,
     )
 
@@ -85,12 +114,29 @@ def run_gui(args: argparse.Namespace) -> int:
         app.lastWindowClosed.connect(close)
         signal.signal(signal.SIGTERM, close)
         signal.signal(signal.SIGINT, close)
-        async with phone:
-            window = HandsetWindow(phone)
-            if note:
-                window.message.setText(note)
-            window.show()
-            await closed
+        linked, reason = await link_pbx(pbx, NO_AMI)
+        try:
+            async with phone:
+                window = MainWindow(
+                    phone,
+                    pbx=linked,
+                    history=history,
+                    account_name=who.account,
+                    no_ami_reason=reason,
+                )
+                if note:
+                    window.handset.message.setText(note)
+                window.show()
+                await closed
+                if pbx is not None:
+                    pbx.close()  # no PBX events for a window on its way out
+            # The phone has hung up (its last events reached the window): delete the
+            # window while the application still exists; left to the garbage collector
+            # after it, Qt crashes on the way out.
+            sip.delete(window)
+        finally:
+            if pbx is not None:
+                pbx.close()
 
     loop = qasync.QEventLoop(app)
     try:

@@ -54,16 +54,7 @@ AMI_TLS_PORT = 5039
 
 def add_pbx_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pbx = commands.add_parser("pbx", help="watch and steer the PBX through AMI (operators)")
-    pbx.add_argument("--ami", metavar="HOST[:PORT]", help="default 127.0.0.1:5038 (TLS: 5039)")
-    pbx.add_argument("--ami-user", metavar="NAME", help="AMI user (or IAXPHONE_AMI_USER)")
-    pbx.add_argument("--ami-secret", metavar="SECRET", help="(or IAXPHONE_AMI_SECRET)")
-    pbx.add_argument("--context", default="office", help="the phones' dialplan context")
-    pbx.add_argument(
-        "--ami-tls", action="store_true", help="AMI over TLS (Asterisk's port 5039 by default)"
-    )
-    pbx.add_argument(
-        "--ami-cafile", metavar="FILE", help="trust this certificate (default: the system's CAs)"
-    )
+    add_ami_options(pbx)
     actions = pbx.add_subparsers(dest="pbx_command", required=True, metavar="ACTION")
 
     actions.add_parser("status", help="extensions, parked calls and active channels")
@@ -97,6 +88,20 @@ def add_pbx_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     presence.add_argument("state", choices=[p.value for p in Presence if p is not Presence.NOT_SET])
     presence.add_argument("message", nargs="?", default="")
     pbx.set_defaults(run=lambda args: asyncio.run(run_pbx(args)))
+
+
+def add_ami_options(parser: argparse.ArgumentParser) -> None:
+    """--ami, --ami-user, --ami-secret, --context, --ami-tls, --ami-cafile (pbx and gui)."""
+    parser.add_argument("--ami", metavar="HOST[:PORT]", help="default 127.0.0.1:5038 (TLS: 5039)")
+    parser.add_argument("--ami-user", metavar="NAME", help="AMI user (or IAXPHONE_AMI_USER)")
+    parser.add_argument("--ami-secret", metavar="SECRET", help="(or IAXPHONE_AMI_SECRET)")
+    parser.add_argument("--context", default="office", help="the phones' dialplan context")
+    parser.add_argument(
+        "--ami-tls", action="store_true", help="AMI over TLS (Asterisk's port 5039 by default)"
+    )
+    parser.add_argument(
+        "--ami-cafile", metavar="FILE", help="trust this certificate (default: the system's CAs)"
+    )
 
 
 async def run_pbx(args: argparse.Namespace) -> int:
@@ -137,7 +142,8 @@ async def run_pbx(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
-async def _connect(args: argparse.Namespace) -> PbxClient:
+def ami_client(args: argparse.Namespace) -> PbxClient:
+    """A PbxClient (not yet connected) from the AMI options; CommandError for bad options."""
     default_port = AMI_TLS_PORT if args.ami_tls else AMI_PORT
     try:
         host, port = parse_server(
@@ -162,7 +168,11 @@ async def _connect(args: argparse.Namespace) -> PbxClient:
             "(or IAXPHONE_AMI_USER and IAXPHONE_AMI_SECRET)",
             exitcodes.USAGE,
         )
-    client = PbxClient(host, port, user, secret, context=args.context, tls=tls)
+    return PbxClient(host, port, user, secret, context=args.context, tls=tls)
+
+
+async def _connect(args: argparse.Namespace) -> PbxClient:
+    client = ami_client(args)
     try:
         await client.connect()
     except AmiLoginError as exc:

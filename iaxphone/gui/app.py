@@ -1,0 +1,145 @@
+"""The main window: the handset in the middle, contacts and history beside it.
+
+Theory of operation
+-------------------
+:class:`MainWindow` only assembles and wires; every part is its own
+widget that knows the Phone model or the PbxClient, never the protocols:
+
+* the :class:`~iaxphone.gui.handset.HandsetWindow` is the central widget
+  (given the PbxClient too when its constructor takes one);
+* :class:`~iaxphone.gui.directory.DirectoryPanel` and
+  :class:`~iaxphone.gui.history_view.HistoryView` are dock widgets, tabbed
+  on the right;
+* ``call_requested`` from either panel dials (``Phone.dial``, scheduled
+  as a task: the first errors show in the status bar);
+* a contact dropped on the handset during a call blind-transfers the active
+  line (``Phone.blind_transfer``) through a
+  :class:`~iaxphone.gui.directory.TransferDropTarget`;
+* the history is re-read when a line ends (the phone's ``LineChanged``);
+* a :class:`~iaxphone.gui.theme.ThemeFollower` (owned by the window) keeps
+  the graphs in the system's light or dark scheme;
+* the Settings menu opens :class:`~iaxphone.gui.settings.SettingsDialog`
+  window-modally (``open()``, not ``exec()``: no nested event loop under
+  qasync).  Saved settings take effect the next time iaxphone starts.
+
+Without a PbxClient the contacts dock stays, disabled, saying why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QAction
+from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
+
+from iaxphone.gui.directory import NO_AMI, DirectoryPanel, TransferDropTarget
+from iaxphone.gui.handset import HandsetWindow
+from iaxphone.gui.history_view import HistoryView
+from iaxphone.gui.settings import SettingsDialog
+from iaxphone.gui.theme import ThemeFollower
+from iaxphone.history import History
+from iaxphone.pbx.ami import PbxClient
+from iaxphone.phone import LineState, Phone
+
+TRANSFERABLE = (LineState.TALKING, LineState.HELD)
+
+
+def known_names(history: History | None, limit: int = 500) -> dict[str, str]:
+    """Names the history has seen for numbers (the newest name wins)."""
+    if history is None:
+        return {}
+    return {call.number: call.name for call in reversed(history.recent(limit)) if call.name}
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        phone: Phone,
+        *,
+        pbx: PbxClient | None = None,
+        history: History | None = None,
+        config_path: Path | None = None,
+        account_name: str | None = None,
+        no_ami_reason: str = NO_AMI,
+        audio_backend: Any = None,
+    ) -> None:
+        super().__init__()
+        self.phone = phone
+        self.pbx = pbx
+        self.config_path = config_path
+        self.account_name = account_name
+        self.audio_backend = audio_backend
+        self.setWindowTitle("iaxphone")
+        self.resize(980, 640)
+
+        self.handset = HandsetWindow(phone, pbx=pbx)
+        self.setCentralWidget(self.handset)
+
+        self.directory = DirectoryPanel(
+            pbx, names=known_names(history), no_ami_reason=no_ami_reason
+        )
+        self.directory.call_requested.connect(self.dial)
+        contacts = self._dock("Contacts", self.directory)
+        self.history_view: HistoryView | None = None
+        if history is not None:
+            self.history_view = HistoryView(history)
+            self.history_view.call_requested.connect(self.dial)
+            phone.subscribe(self.history_view.on_phone_event)
+            self.tabifyDockWidget(contacts, self._dock("History", self.history_view))
+            contacts.raise_()
+
+        app = QApplication.instance()
+        self.theme = ThemeFollower(app, parent=self) if isinstance(app, QApplication) else None
+
+        self.transfer_target = TransferDropTarget(self.handset, self.can_transfer)
+        self.transfer_target.transfer_requested.connect(self.transfer)
+
+        menu = self.menuBar()
+        assert menu is not None
+        settings_menu = menu.addMenu("&Settings")
+        assert settings_menu is not None
+        self.settings_action = QAction("&Account, audio and codecs…", self)
+        self.settings_action.triggered.connect(self.open_settings)
+        settings_menu.addAction(self.settings_action)
+        self.settings_dialog: SettingsDialog | None = None
+
+    def _dock(self, title: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower())
+        dock.setWidget(widget)
+        dock.setMinimumWidth(320)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return dock
+
+    def say(self, text: str) -> None:
+        bar = self.statusBar()
+        if bar is not None:
+            bar.showMessage(text, 10_000)
+
+    # ------------------------------------------------------------------ commands
+
+    def dial(self, number: str) -> None:
+        self.say(f"calling {number}")
+        self.handset.dial(number)
+
+    def can_transfer(self) -> bool:
+        line = self.phone.active_line
+        return line is not None and line.info.state in TRANSFERABLE
+
+    def transfer(self, number: str) -> None:
+        line = self.phone.active_line
+        if line is None or line.info.state not in TRANSFERABLE:
+            self.say("no call to transfer")
+            return
+        self.handset.transfer_to(number)  # the handset shows the transfer's outcome
+        self.say(f"transferring {line.info.number} to {number}")
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(
+            self.config_path, self.account_name, backend=self.audio_backend, parent=self
+        )
+        dialog.accepted.connect(lambda: self.say("settings saved: they apply at the next start"))
+        self.settings_dialog = dialog
+        dialog.open()

@@ -1,0 +1,146 @@
+"""The main window against the bundled PBX: contacts dial, a dropped contact transfers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PyQt6.QtCore import QEvent, QPoint, QPointF, Qt
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent
+from PyQt6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from iaxphone.gui.app import MainWindow
+from iaxphone.gui.directory import NO_AMI, contact_mime
+from iaxphone.history import History
+from iaxphone.media.virtual import NullSink, SilenceSource
+from iaxphone.pbx.models import LampState
+from iaxphone.phone import LineState, Phone, PhoneAccount
+from iaxphone.wire.constants import Format
+from tests.guiloop import PbxWaiter, console_client, desk_phone, phone_until, run_on_qt_loop
+from tests.pbx import Pbx
+from tests.test_devices import FakeBackend
+
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+
+
+def incoming(phone: Phone) -> int | None:
+    return next(
+        (i for i, line in phone.lines.items() if line.info.state is LineState.INCOMING), None
+    )
+
+
+def screenshot(window: MainWindow, name: str) -> None:
+    """Save the window as test-output/screenshots/NAME.png and check it is not blank."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shot = window.grab()
+    assert shot.save(str(OUTPUT / f"{name}.png"))
+    image = shot.toImage()
+    step = max(1, image.width() // 40)
+    colours = {
+        image.pixel(x, y)
+        for x in range(0, image.width(), step)
+        for y in range(0, image.height(), step)
+    }
+    assert len(colours) > 10
+
+
+def drop_on(widget: object, number: str) -> None:
+    """Drag a contact onto ``widget`` and drop it (Qt delivers a drop only after an enter)."""
+    mime = contact_mime(number)  # the events do not own it: keep it alive while they live
+    enter = QDragEnterEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, enter)  # type: ignore[arg-type]
+    assert enter.isAccepted()
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        QEvent.Type.Drop,
+    )
+    QApplication.sendEvent(widget, event)  # type: ignore[arg-type]
+
+
+@pytest.mark.pbx
+def test_double_click_a_contact_dials_it_and_dropping_one_transfers(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot, tmp_path: Path
+) -> None:
+    history = History(tmp_path / "history.sqlite3")
+
+    async def scenario() -> None:
+        async with (
+            console_client(pbx) as client,
+            desk_phone(pbx, 6005, history) as alice,
+            desk_phone(pbx, 6010) as carol,
+            desk_phone(pbx, 6009) as dave,
+        ):
+            waiter = PbxWaiter(client)
+            window = MainWindow(alice, pbx=client, history=history, config_path=tmp_path / "c.toml")
+            qtbot.addWidget(window)
+            window.show()
+            directory = window.directory
+            assert directory.contacts.isEnabled() and "6010" in directory.items
+            assert window.history_view is not None
+            assert window.history_view.summary.text() == "no calls yet"
+
+            contacts = directory.contacts
+            rect = contacts.visualItemRect(directory.items["6010"])
+            qtbot.mouseClick(contacts.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+            qtbot.mouseDClick(contacts.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+            await phone_until(carol, lambda: incoming(carol) is not None, timeout=15)
+            assert [line.info.number for line in alice.lines.values()] == ["6010"]
+            await waiter.until(lambda: directory.lamp_of("6010") is LampState.RINGING)
+            screenshot(window, "main-window-dialling")
+            assert not window.can_transfer()  # only a call in progress can be transferred
+
+            for_carol = incoming(carol)
+            assert for_carol is not None
+            carol.answer(for_carol)
+            (alice_line,) = alice.lines
+            await alice.wait_line(alice_line, LineState.TALKING)
+            assert window.can_transfer()
+
+            drop_on(window.handset, "6009")  # Carol goes to Dave; Alice is out of it
+            await phone_until(dave, lambda: incoming(dave) is not None, timeout=15)
+            await phone_until(alice, lambda: alice_line not in alice.lines, timeout=15)
+            assert window.statusBar().currentMessage() == "transferring 6010 to 6009"  # type: ignore[union-attr]
+            for_dave = incoming(dave)
+            assert for_dave is not None
+            dave.answer(for_dave)  # Carol's call, transferred
+            await dave.wait_line(for_dave, LineState.TALKING)
+            await carol.hangup(for_carol)  # Carol and Dave are connected: Dave's call ends
+            await dave.wait_line(for_dave, LineState.ENDED)
+            assert window.history_view.records[0].number == "6010"  # re-read when the call ended
+
+    try:
+        run_on_qt_loop(qapp, scenario())
+    finally:
+        history.close()
+
+
+def test_without_ami_the_window_opens_with_contacts_disabled(qtbot: QtBot, tmp_path: Path) -> None:
+    phone = Phone(
+        [PhoneAccount("desk", ("127.0.0.1", 4569), "6001", "x")],
+        source=SilenceSource(8000),
+        sink=NullSink(8000),
+        formats=[Format.ULAW],
+    )
+    window = MainWindow(phone, config_path=tmp_path / "config.toml", audio_backend=FakeBackend())
+    qtbot.addWidget(window)
+    assert window.directory.status.text() == NO_AMI
+    assert not window.directory.contacts.isEnabled()
+    assert window.history_view is None
+    window.transfer("6002")  # no call: says so, does nothing
+    assert window.statusBar().currentMessage() == "no call to transfer"  # type: ignore[union-attr]
+    window.settings_action.trigger()
+    dialog = window.settings_dialog
+    assert dialog is not None and dialog.isVisible() and dialog.isModal()
+    dialog.reject()
+    assert not dialog.isVisible()
