@@ -29,6 +29,7 @@ from iaxphone.media.devices import (
     find_device,
     list_devices,
     open_audio,
+    open_ringer,
 )
 from iaxphone.media.ringbuffer import RingBuffer
 from iaxphone.media.virtual import NullSink, SilenceSource, ToneSource
@@ -647,3 +648,20 @@ def test_open_audio_when_the_device_will_not_open(backend: FakeBackend) -> None:
         "cannot open the sound device: Device unavailable: "
         "sending silence, discarding what is heard"
     )
+
+
+def test_ringing_device_rings_on_its_own_output(backend: FakeBackend) -> None:
+    assert open_ringer("default", None, backend=backend) == (None, "")
+    assert open_ringer("usb", "usb", backend=backend) == (None, "")  # the call's own speaker
+    sink, note = open_ringer("usb", None, rate=16000, backend=backend, stall_timeout=None)
+    assert isinstance(sink, CardSink) and sink.rate == 16000 and note == ""
+    assert [s.kind for s in backend.streams] == ["output"]  # no microphone for a ringer
+    sink.close()
+
+
+def test_a_missing_ringing_device_is_said_and_the_speaker_rings(backend: FakeBackend) -> None:
+    sink, note = open_ringer("bell", None, backend=backend, stall_timeout=None)
+    assert sink is None
+    assert note.startswith("ringing device: no output device matches 'bell'")
+    assert note.endswith("; ringing on the speaker")
+    assert backend.streams == []

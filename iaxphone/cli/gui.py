@@ -90,7 +90,13 @@ def run_gui(args: argparse.Namespace) -> int:
 
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)  # main() ends the loop, after the phone has hung up
-    source, sink, note = devices.open_audio(None, None, DEVICE_RATE)
+    audio = config.load().audio  # identity() has already checked the file
+    wanted_input, wanted_output = (
+        None if name == "default" else name for name in (audio.input, audio.output)
+    )
+    source, sink, note = devices.open_audio(wanted_input, wanted_output, DEVICE_RATE)
+    ring_sink, ring_note = devices.open_ringer(audio.ringing, wanted_output, DEVICE_RATE)
+    note = "; ".join(part for part in (note, ring_note) if part)
     account = PhoneAccount(
         who.account or "desk", server, who.user, who.secret, auto_answer=who.auto_answer
     )
@@ -120,6 +126,7 @@ def run_gui(args: argparse.Namespace) -> int:
                 window = MainWindow(
                     phone,
                     pbx=linked,
+                    ring_sink=ring_sink,
                     history=history,
                     account_name=who.account,
                     no_ami_reason=reason,

@@ -40,6 +40,7 @@ from iaxphone.gui.history_view import HistoryView
 from iaxphone.gui.settings import SettingsDialog
 from iaxphone.gui.theme import ThemeFollower
 from iaxphone.history import History
+from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import LineState, Phone
 
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         account_name: str | None = None,
         no_ami_reason: str = NO_AMI,
         audio_backend: Any = None,
+        ring_sink: Sink | None = None,
     ) -> None:
         super().__init__()
         self.phone = phone
@@ -74,7 +76,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("iaxphone")
         self.resize(980, 640)
 
-        self.handset = HandsetWindow(phone, pbx=pbx)
+        self.handset = HandsetWindow(phone, pbx=pbx, ring_sink=ring_sink)
         self.setCentralWidget(self.handset)
 
         self.directory = DirectoryPanel(

@@ -722,3 +722,30 @@ def open_audio(
         note = f"{exc}: sending silence, discarding what is heard"
         return SilenceSource(rate), NullSink(rate), note
     return card.source, card.sink, "; ".join([*notes, card.description])
+
+
+def open_ringer(
+    name: str | None,
+    output: str | None,
+    rate: int = 48000,
+    *,
+    backend: Any = None,
+    **card_options: Any,
+) -> tuple[Sink | None, str]:
+    """A sink on the ringing device, or ``None`` to ring on the call's own output.
+
+    ``None``, "default" or the same device as ``output`` ring on the call's
+    speaker.  A named device that is missing or cannot open is said in the
+    note (one line) and the call's speaker rings instead; never raises.
+    """
+    wanted = None if name in (None, "", "default") else name
+    if wanted is None or wanted == output:
+        return None, ""
+    try:
+        device = find_device(wanted, "output", backend=backend)
+        card = SoundCard(
+            None, device.index, rate=rate, capture=False, backend=backend, **card_options
+        )
+    except DeviceError as exc:
+        return None, f"ringing device: {exc}; ringing on the speaker"
+    return card.sink, ""
