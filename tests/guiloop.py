@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import qasync
-from PyQt6.QtWidgets import QApplication
+from PyQt6.QtWidgets import QApplication, QWidget
 
 from iaxphone.history import History
 from iaxphone.media.virtual import MemorySink, ToneSource
@@ -26,6 +27,33 @@ def run_on_qt_loop(qapp: QApplication, scenario: Coroutine[Any, Any, None]) -> N
     finally:
         loop.close()
         asyncio.set_event_loop(None)
+
+
+OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+
+
+def screenshot(window: QWidget, name: str) -> None:
+    """Save the window as test-output/screenshots/NAME.png and check it is not blank."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    shot = window.grab()
+    assert shot.save(str(OUTPUT / f"{name}.png"))
+    image = shot.toImage()
+    colours = {
+        image.pixel(x, y)
+        for x in range(0, image.width(), max(1, image.width() // 40))
+        for y in range(0, image.height(), max(1, image.height() // 40))
+    }
+    assert len(colours) > 10
+
+
+async def until(phone: Phone, holds: Callable[[], bool], timeout: float = 10) -> None:
+    """Wait, event by event from the phone, until the window shows ``holds``."""
+
+    async def wait() -> None:
+        while not holds():
+            await phone.events.get()
+
+    await asyncio.wait_for(wait(), timeout)
 
 
 def desk_phone(pbx: Pbx, extension: int, history: History | None = None) -> Phone:

@@ -17,32 +17,22 @@ from iaxphone.media.virtual import NullSink, SilenceSource
 from iaxphone.pbx.models import LampState
 from iaxphone.phone import LineState, Phone, PhoneAccount
 from iaxphone.wire.constants import Format
-from tests.guiloop import PbxWaiter, console_client, desk_phone, phone_until, run_on_qt_loop
+from tests.guiloop import (
+    PbxWaiter,
+    console_client,
+    desk_phone,
+    phone_until,
+    run_on_qt_loop,
+    screenshot,
+)
 from tests.pbx import Pbx
 from tests.test_devices import FakeBackend
-
-OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
 
 
 def incoming(phone: Phone) -> int | None:
     return next(
         (i for i, line in phone.lines.items() if line.info.state is LineState.INCOMING), None
     )
-
-
-def screenshot(window: MainWindow, name: str) -> None:
-    """Save the window as test-output/screenshots/NAME.png and check it is not blank."""
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    shot = window.grab()
-    assert shot.save(str(OUTPUT / f"{name}.png"))
-    image = shot.toImage()
-    step = max(1, image.width() // 40)
-    colours = {
-        image.pixel(x, y)
-        for x in range(0, image.width(), step)
-        for y in range(0, image.height(), step)
-    }
-    assert len(colours) > 10
 
 
 def drop_on(widget: object, number: str) -> None:

@@ -29,9 +29,9 @@ from iaxphone.proto.events import FlashReceived
 from iaxphone.wire.constants import Format
 from tests.ami import AmiWatcher
 from tests.bridges import joined, wait_talking
+from tests.guiloop import run_on_qt_loop, screenshot, until
 from tests.pbx import Pbx
 from tests.phones import phone as iax_phone
-from tests.test_gui_handset import run_on_qt_loop, screenshot, until
 
 
 class WatchedSink(MemorySink):

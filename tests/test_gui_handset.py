@@ -7,56 +7,21 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import qasync
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from iaxphone.gui.handset import HandsetWindow
-from iaxphone.media.virtual import MemorySink, ToneSource
-from iaxphone.phone import LineState, Phone, PhoneAccount
-from iaxphone.wire.constants import Format
+from iaxphone.media.virtual import MemorySink
+from iaxphone.phone import LineState
 from tests.ami import AmiWatcher
+from tests.guiloop import desk_phone, run_on_qt_loop, screenshot, until
 from tests.pbx import Pbx
-
-OUTPUT = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
-
-
-def run_on_qt_loop(qapp: QApplication, scenario: Coroutine[Any, Any, None]) -> None:
-    """Run ``scenario`` on an asyncio loop that lives inside Qt's (as the app does)."""
-    loop = qasync.QEventLoop(qapp)
-    try:
-        loop.run_until_complete(scenario)
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
-
-
-async def until(phone: Phone, holds: Callable[[], bool], timeout: float = 10) -> None:
-    """Wait, event by event from the phone, until the window shows ``holds``."""
-
-    async def wait() -> None:
-        while not holds():
-            await phone.events.get()
-
-    await asyncio.wait_for(wait(), timeout)
-
-
-def desk_phone(pbx: Pbx, extension: int) -> Phone:
-    user, secret = pbx.extension(extension)
-    return Phone(
-        [PhoneAccount("desk", (pbx.host, pbx.iax_port), user, secret)],
-        source=ToneSource(440, 8000),
-        sink=MemorySink(8000),
-        formats=[Format.ULAW],
-        local=("127.0.0.1", 0),
-    )
 
 
 def test_dial_the_echo_test_from_the_keypad_and_watch_the_call(
@@ -90,14 +55,6 @@ def test_dial_the_echo_test_from_the_keypad_and_watch_the_call(
             assert window.line is not None and window.line.state is LineState.ENDED
 
     run_on_qt_loop(qapp, scenario())
-
-
-def screenshot(window: HandsetWindow, name: str) -> None:
-    """Save the window as test-output/screenshots/NAME.png and check it is not blank."""
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    shot = window.grab()
-    assert shot.save(str(OUTPUT / f"{name}.png"))
-    assert len(set(_pixels(shot.toImage()))) > 10
 
 
 def test_idle_window_then_an_incoming_call_answered_with_enter(
@@ -153,14 +110,6 @@ def test_dnd_key_refuses_calls_busy(pbx: Pbx, qapp: QApplication, qtbot: QtBot) 
 
 def _nan(values: Any) -> Any:
     return np.isnan(values)
-
-
-def _pixels(image: Any) -> list[int]:
-    return [
-        image.pixel(x, y)
-        for x in range(0, image.width(), max(1, image.width() // 40))
-        for y in range(0, image.height(), max(1, image.height() // 40))
-    ]
 
 
 pytestmark = pytest.mark.pbx
