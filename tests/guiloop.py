@@ -99,13 +99,3 @@ async def console_client(pbx: Pbx) -> AsyncIterator[PbxClient]:
         yield client
     finally:
         client.close()
-
-
-async def phone_until(phone: Phone, holds: Callable[[], bool], timeout: float = 10) -> None:
-    """Wait, event by event from the phone, until ``holds()``."""
-
-    async def wait() -> None:
-        while not holds():
-            await phone.events.get()
-
-    await asyncio.wait_for(wait(), timeout)

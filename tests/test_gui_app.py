@@ -21,9 +21,9 @@ from tests.guiloop import (
     PbxWaiter,
     console_client,
     desk_phone,
-    phone_until,
     run_on_qt_loop,
     screenshot,
+    until,
 )
 from tests.pbx import Pbx
 from tests.test_devices import FakeBackend
@@ -84,7 +84,7 @@ def test_double_click_a_contact_dials_it_and_dropping_one_transfers(
             rect = contacts.visualItemRect(directory.items["6010"])
             qtbot.mouseClick(contacts.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
             qtbot.mouseDClick(contacts.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-            await phone_until(carol, lambda: incoming(carol) is not None, timeout=15)
+            await until(carol, lambda: incoming(carol) is not None, timeout=15)
             assert [line.info.number for line in alice.lines.values()] == ["6010"]
             await waiter.until(lambda: directory.lamp_of("6010") is LampState.RINGING)
             screenshot(window, "main-window-dialling")
@@ -98,8 +98,8 @@ def test_double_click_a_contact_dials_it_and_dropping_one_transfers(
             assert window.can_transfer()
 
             drop_on(window.handset, "6009")  # Carol goes to Dave; Alice is out of it
-            await phone_until(dave, lambda: incoming(dave) is not None, timeout=15)
-            await phone_until(alice, lambda: alice_line not in alice.lines, timeout=15)
+            await until(dave, lambda: incoming(dave) is not None, timeout=15)
+            await until(alice, lambda: alice_line not in alice.lines, timeout=15)
             assert window.statusBar().currentMessage() == "transferring 6010 to 6009"  # type: ignore[union-attr]
             for_dave = incoming(dave)
             assert for_dave is not None

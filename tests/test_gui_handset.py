@@ -18,17 +18,21 @@ from pytestqt.qtbot import QtBot
 
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.media.virtual import MemorySink
+from iaxphone.pbx.models import Presence
 from iaxphone.phone import LineState
 from tests.ami import AmiWatcher
-from tests.guiloop import desk_phone, run_on_qt_loop, screenshot, until
+from tests.guiloop import PbxWaiter, console_client, desk_phone, run_on_qt_loop, screenshot, until
 from tests.pbx import Pbx
 
 
 def test_dial_the_echo_test_from_the_keypad_and_watch_the_call(
     pbx: Pbx, qapp: QApplication, qtbot: QtBot
 ) -> None:
+    def ours(event: Any) -> bool:
+        return str(event.Channel).startswith("IAX2/6001-")
+
     async def scenario() -> None:
-        async with desk_phone(pbx, 6001) as phone:
+        async with AmiWatcher(pbx) as ami, desk_phone(pbx, 6001) as phone:
             window = HandsetWindow(phone)
             qtbot.addWidget(window)
             window.show()
@@ -48,8 +52,16 @@ def test_dial_the_echo_test_from_the_keypad_and_watch_the_call(
             qtbot.mouseClick(window.hold_button, Qt.MouseButton.LeftButton)
             await until(phone, lambda: window.call_state.text() == "held")
             assert window.hold_button.isChecked()
+            await ami.wait_for(lambda e: e.Event == "Hold" and ours(e))  # the PBX holds it
             qtbot.mouseClick(window.hold_button, Qt.MouseButton.LeftButton)
             await until(phone, lambda: window.call_state.text() == "talking")
+            await ami.wait_for(lambda e: e.Event == "Unhold" and ours(e))
+            # Mute: the echo test returns what we send, so the speaker falls silent.
+            qtbot.mouseClick(window.mute_button, Qt.MouseButton.LeftButton)
+            assert phone.active_line is not None and phone.active_line.info.muted
+            await until(phone, lambda: window.level_graph.series["speaker"][-1] < -60)
+            qtbot.mouseClick(window.mute_button, Qt.MouseButton.LeftButton)
+            await until(phone, lambda: window.level_graph.series["speaker"][-1] > -40)
             qtbot.keyClick(window, Qt.Key.Key_Escape)
             await until(phone, lambda: window.call_state.text() == "ended")
             assert window.line is not None and window.line.state is LineState.ENDED
@@ -81,6 +93,25 @@ def test_idle_window_then_an_incoming_call_answered_with_enter(
             await carol.wait_line(line_id, LineState.TALKING)
             await carol.hangup(line_id)
             await until(bob, lambda: window.call_state.text() == "ended")
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_with_ami_the_dnd_key_is_published_to_the_pbx(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        async with console_client(pbx) as client, desk_phone(pbx, 6007) as bob:
+            waiter = PbxWaiter(client)
+            window = HandsetWindow(bob, pbx=client)
+            qtbot.addWidget(window)
+            qtbot.mouseClick(window.dnd_button, Qt.MouseButton.LeftButton)
+            await waiter.until(lambda: client.state.extensions["6007"].presence is Presence.DND)
+            qtbot.mouseClick(window.dnd_button, Qt.MouseButton.LeftButton)
+            await waiter.until(
+                lambda: client.state.extensions["6007"].presence is Presence.AVAILABLE
+            )
+            assert not bob.dnd
 
     run_on_qt_loop(qapp, scenario())
 

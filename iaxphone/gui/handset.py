@@ -425,9 +425,18 @@ class HandsetWindow(QWidget):
         self._do(self.phone.mute, self.line.id, self.mute_button.isChecked())
 
     def toggle_dnd(self) -> None:
-        """Do-not-disturb on this phone: incoming calls are refused busy."""
-        self.phone.set_dnd(self.dnd_button.isChecked())
-        self.message.setText("do not disturb" if self.phone.dnd else "")
+        """Do-not-disturb: this phone refuses calls busy; with AMI the PBX is told too.
+
+        Published as presence ``dnd``, colleagues' lamps show it and the PBX
+        itself answers callers busy (the bundled dialplan checks presence),
+        even when this phone is off.
+        """
+        on = self.dnd_button.isChecked()
+        self.phone.set_dnd(on)
+        self.message.setText("do not disturb" if on else "")
+        if self.pbx is not None:
+            user = self.phone.accounts[self.phone.default_account].user
+            self._run(self.pbx.set_dnd(user, on))
 
     def choose_line(self, line_id: int) -> None:
         """A line button: answer that call if it rings, take it off hold, or just show it."""
