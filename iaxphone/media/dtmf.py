@@ -76,8 +76,9 @@ class DtmfDetector:
         freqs = np.array(ROWS + COLS)
         # Goertzel as a projection onto the eight bins (exact for one block).
         k = np.rint(self.block * freqs / rate)
-        self._cos = np.cos(2 * np.pi * np.outer(k, n) / self.block)
-        self._sin = np.sin(2 * np.pi * np.outer(k, n) / self.block)
+        phase = 2 * np.pi * np.outer(k, n) / self.block
+        self._basis = np.vstack((np.cos(phase), np.sin(phase)))  # one product per block
+        self._quiet = self.block * (10 ** (-36 / 20)) ** 2 / 2
         self.pending = np.zeros(0, dtype=np.float64)
         self.candidate: str | None = None
         self.reported: str | None = None
@@ -98,22 +99,19 @@ class DtmfDetector:
 
     def _classify(self, block: npt.NDArray[np.float64]) -> str | None:
         total = float(np.dot(block, block))
-        if total < self.block * (10 ** (-36 / 20)) ** 2 / 2:
+        if total < self._quiet:
             return None
-        re = self._cos @ block
-        im = self._sin @ block
-        energy = (re * re + im * im) * 2.0 / self.block  # ~ sum of squares of that tone
+        projection = self._basis @ block
+        energy = (projection[:8] ** 2 + projection[8:] ** 2) * (2.0 / self.block)
         rows, cols = energy[:4], energy[4:]
-        r, c = int(np.argmax(rows)), int(np.argmax(cols))
-        if rows[r] <= 0 or cols[c] <= 0:
+        r, c = int(rows.argmax()), int(cols.argmax())
+        row, col = float(rows[r]), float(cols[c])
+        if row <= 0 or col <= 0 or row + col < 0.6 * total:  # mostly not these tones: speech
             return None
-        others_row = max(float(v) for i, v in enumerate(rows) if i != r)
-        others_col = max(float(v) for i, v in enumerate(cols) if i != c)
-        if rows[r] < 6.3 * others_row or cols[c] < 6.3 * others_col:  # 8 dB
+        next_row, next_col = float(np.partition(rows, 2)[2]), float(np.partition(cols, 2)[2])
+        if row < 6.3 * next_row or col < 6.3 * next_col:  # 8 dB above the rest of its group
             return None
-        if rows[r] + cols[c] < 0.6 * total:
-            return None
-        twist_db = 10 * np.log10(cols[c] / rows[r])
+        twist_db = 10 * np.log10(col / row)
         if not -8.0 <= twist_db <= 4.0:
             return None
         return KEYS[r][c]

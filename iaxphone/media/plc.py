@@ -110,16 +110,18 @@ class PitchConcealer:
     def good(self, frame: Int16Array) -> Int16Array:
         """A frame that arrived; returns it, smoothed into the concealment that preceded it."""
         samples = frame.astype(np.float64)
-        if self.erased:
-            four_ms = self.ten_ms * 4 // 10
-            extra = min(max(0, self.erased - self.ten_ms) // self.ten_ms * four_ms, self.ten_ms)
-            length = min(len(samples), self.pitch // 4 + extra)
-            if length > 0:
-                gain = self._gain(self.erased, length)
-                continuation = self._synthesise(length) * gain
-                ramp = np.linspace(0.0, 1.0, length, endpoint=False)
-                samples[:length] = continuation * (1.0 - ramp) + samples[:length] * ramp
-            self.erased = 0
+        if not self.erased:  # the common case: remember it, pass it on untouched
+            self._remember(samples)
+            return frame
+        four_ms = self.ten_ms * 4 // 10
+        extra = min(max(0, self.erased - self.ten_ms) // self.ten_ms * four_ms, self.ten_ms)
+        length = min(len(samples), self.pitch // 4 + extra)
+        if length > 0:
+            gain = self._gain(self.erased, length)
+            continuation = self._synthesise(length) * gain
+            ramp = np.linspace(0.0, 1.0, length, endpoint=False)
+            samples[:length] = continuation * (1.0 - ramp) + samples[:length] * ramp
+        self.erased = 0
         self._remember(samples)
         return np.clip(np.rint(samples), -32768, 32767).astype(np.int16)
 

@@ -59,9 +59,9 @@ from .stats import CallStats, level_dbfs
 from .virtual import Samples, Sink, Source
 
 MAX_CATCH_UP_FRAMES = 5
-# Mean power of a frame above which it counts as speech (-45 dBFS): the
-# jitter buffer adjusts its delay only below it, in pauses.
-SPEECH_POWER = (32768.0 * 10 ** (-45 / 20)) ** 2
+# The level (RMS) above which a frame played counts as speech: the jitter
+# buffer adjusts its delay only below it, in pauses.
+SPEECH_DBFS = -45.0
 PAUSE_MS = 100  # this long below it is a pause, not a quiet syllable or a stop consonant
 
 log = logging.getLogger("iaxphone.media")
@@ -176,18 +176,13 @@ class MediaSession:
         if self.jitter.stats.resyncs != resyncs:
             self.stats.received.reset_transit()
 
-    def _playout(self, now: float) -> Samples | None:
-        pcm = self._next_frame(now)
-        if pcm is None:
-            self.talking, self.quiet_ms = False, PAUSE_MS
-            return None
-        loudness = pcm.astype(np.float32)
-        quiet = float(np.dot(loudness, loudness)) <= SPEECH_POWER * len(pcm)
+    def _note_loudness(self, played: bool, rms_dbfs: float) -> None:
+        """Speech or a pause, for the jitter buffer's next decision (see PAUSE_MS)."""
+        quiet = not played or rms_dbfs <= SPEECH_DBFS
         self.quiet_ms = self.quiet_ms + self.frame_ms if quiet else 0
         self.talking = self.quiet_ms < PAUSE_MS
-        return pcm
 
-    def _next_frame(self, now: float) -> Samples | None:
+    def _playout(self, now: float) -> Samples | None:
         out = self.jitter.get(now, self.talking)
         if out.kind is PlayoutKind.NOTHING:
             return None
@@ -247,6 +242,7 @@ class MediaSession:
         """One frame interval: send a frame, play a frame."""
         self._capture()
         pcm = self._playout(now)
+        played = pcm is not None
         if pcm is None:
             pcm = self._comfort_noise()
         pcm = apply_gain(pcm, self.speaker_gain_db)
@@ -256,6 +252,7 @@ class MediaSession:
             pcm = pcm.copy()
             pcm[: len(beep)] = np.clip(mixed, -32768, 32767)
         self.stats.speaker_peak_dbfs, self.stats.speaker_rms_dbfs = level_dbfs(pcm)
+        self._note_loudness(played, self.stats.speaker_rms_dbfs)
         self.last_heard = pcm
         self.sink.write(pcm)
         if self.recorder is not None:

@@ -22,6 +22,7 @@ JSON need into one :meth:`snapshot` dict.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,14 +68,14 @@ def level_dbfs(samples: npt.NDArray[np.int16]) -> tuple[float, float]:
     """(peak, RMS) level of a block in dBFS; -120 for digital silence."""
     if len(samples) == 0:
         return -120.0, -120.0
-    peak = max(abs(int(samples.max())), abs(int(samples.min()))) / 32768.0
     x = samples.astype(np.float32)
-    rms = float(np.sqrt(np.dot(x, x) / len(x))) / 32768.0
+    peak = float(np.abs(x).max()) / 32768.0
+    rms = math.sqrt(float(np.dot(x, x)) / len(x)) / 32768.0
     return _db(peak), _db(rms)
 
 
 def _db(value: float) -> float:
-    return max(-120.0, 20.0 * float(np.log10(value))) if value > 0 else -120.0
+    return max(-120.0, 20.0 * math.log10(value)) if value > 0 else -120.0
 
 
 @dataclass(slots=True)
