@@ -19,17 +19,32 @@ Conditions: clean, random loss 1/3/5/10 %, Gilbert-Elliott bursty loss
 delay.  Each row also gives the jitter buffer's mean delay and late loss.
 The echo test's PBX turns frames round without de-jittering
 (``jitterbuffer = no``), so the impairment reaches the phone as made.
+
+Asterisk's own jitter buffer, side by side: a second PBX instance with
+``jitterbuffer = yes`` (chan_iax2's adaptive jitterbuf, maxjitterbuffer
+200 ms) gets the same jittered speech on the way *in*, de-jitters it
+before Echo(), and returns it over a clean path.  "Heard after" is the
+cross-correlation lag between the speech sent and the echo heard: the
+whole round trip, both buffers included (in the Asterisk case the phone's
+buffer still plays the clean echo, about 10-30 ms).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from benchmarks import quality
+from benchmarks.asterisk_client import PROJECT, ClientError, free_port, run_pbx
 from benchmarks.netsim import DelayModel, GilbertElliott, Impairment, Relay
 from benchmarks.results import PBX, Result
 from iaxphone.aio.audio import CallAudio
@@ -56,6 +71,7 @@ CODECS = (
     ("opus", Format.OPUS, "wb"),
 )
 SCENARIO = "Speech quality live: iaxphone through an impairing relay and the PBX's echo test"
+ASTERISK = "Jitter buffers live: iaxphone's vs Asterisk's own (chan_iax2 jitterbuffer = yes)"
 PCM = npt.NDArray[np.int16]
 
 
@@ -111,15 +127,20 @@ class TwoWayPlayout(CallAudio):
         self.zero_fill.tick(now)
 
 
-def aligned(reference: PCM, heard: PCM) -> PCM:
-    """The stretch of ``heard`` that lines up best with ``reference`` (FFT cross-correlation)."""
+def lag_of(reference: PCM, heard: PCM) -> int:
+    """Where ``reference`` starts in ``heard``, in samples (FFT cross-correlation)."""
     n = len(reference) + len(heard)
     size = 1 << (n - 1).bit_length()
     spectrum = np.fft.rfft(heard.astype(np.float64), size) * np.conj(
         np.fft.rfft(reference.astype(np.float64), size)
     )
     correlation = np.fft.irfft(spectrum, size)[: len(heard)]
-    lag = int(np.argmax(correlation))
+    return int(np.argmax(correlation))
+
+
+def aligned(reference: PCM, heard: PCM) -> PCM:
+    """The stretch of ``heard`` that lines up best with ``reference``."""
+    lag = lag_of(reference, heard)
     out = heard[lag : lag + len(reference)]
     return np.concatenate((out, np.zeros(len(reference) - len(out), dtype=np.int16)))
 
@@ -131,6 +152,7 @@ class Heard:
     mean_delay_ms: float
     late_percent: float
     lost_percent: float
+    heard_after_ms: float  # the echo's delay: from speaking into the phone to hearing it back
 
 
 @dataclass
@@ -153,14 +175,23 @@ class Recording:
             self.mean_delay_ms,
             100 * self.late / frames,
             100 * self.lost / frames,
+            1000 * lag_of(reference, self.concealed) / self.rate,
         )
 
 
 async def one_call(
-    client: IaxClient, fmt: int, reference: PCM, impairment: Impairment, seed: int
+    client: IaxClient,
+    fmt: int,
+    reference: PCM,
+    impairment: Impairment,
+    seed: int,
+    pbx: tuple[str, int] = PBX,
+    impair_way_in: bool = False,
 ) -> Recording:
+    """One echo call; the relay impairs the way back (or, ``impair_way_in``, the way in)."""
     rate = make_decoder(fmt, frame_ms=FRAME_MS).sample_rate
-    async with Relay(PBX, down=impairment, seed=seed) as relay:
+    up, down = (impairment, None) if impair_way_in else (None, impairment)
+    async with Relay(pbx, up=up, down=down, seed=seed) as relay:
         options = CallOptions(
             "600", "6001", "iax6001secret", caller_number="6001", encryption="off"
         )
@@ -200,9 +231,62 @@ async def one_codec(fmt: int) -> dict[str, Heard]:
     return {name: r.score(reference) for (name, _), r in zip(named, recordings, strict=True)}
 
 
+@contextlib.contextmanager
+def pbx_with_its_jitter_buffer() -> Iterator[tuple[str, int]]:
+    """A second bundled PBX, its chan_iax2 jitter buffer on (``jitterbuffer = yes``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = Path(tmp) / "asterisk-conf"
+        shutil.copytree(PROJECT / "asterisk-conf", conf)
+        iax = conf / "iax.conf"
+        text = iax.read_text()
+        if "\njitterbuffer = no\n" not in text:
+            raise RuntimeError("asterisk-conf/iax.conf no longer says 'jitterbuffer = no'")
+        iax.write_text(text.replace("\njitterbuffer = no\n", "\njitterbuffer = yes\n"))
+        port = free_port(socket.SOCK_DGRAM)
+        env = {
+            "IAXPHONE_PBX_INSTANCE": "asteriskjb",
+            "IAXPHONE_PBX_CONF": str(conf),
+            "IAXPHONE_PBX_IAX_PORT": str(port),
+            "IAXPHONE_PBX_AMI_PORT": str(free_port(socket.SOCK_STREAM)),
+            "IAXPHONE_PBX_AMI_TLS_PORT": str(free_port(socket.SOCK_STREAM)),
+        }
+        run_pbx("up", env)
+        try:
+            yield ("127.0.0.1", port)
+        finally:
+            with contextlib.suppress(Exception):
+                run_pbx("down", env)
+
+
+JITTERS_MS = (20, 40, 60)
+
+
+async def asterisk_buffer(pbx: tuple[str, int]) -> dict[int, Heard]:
+    """u-law speech jittered on its way to a PBX that de-jitters it before Echo()."""
+    reference = quality.reference(8000)
+    config = EndpointConfig(formats=[Format.ULAW], ping_interval=30.0)
+    async with IaxClient(("127.0.0.1", 0), config) as client:
+        recordings = await asyncio.gather(
+            *(
+                one_call(
+                    client,
+                    Format.ULAW,
+                    reference,
+                    Impairment(delay=DelayModel("uniform", BASE_DELAY_MS, jitter)),
+                    seed,
+                    pbx=pbx,
+                    impair_way_in=True,
+                )
+                for seed, jitter in enumerate(JITTERS_MS, 7)
+            )
+        )
+    return {j: r.score(reference) for j, r in zip(JITTERS_MS, recordings, strict=True)}
+
+
 def run() -> list[Result]:
     _, baselines = quality.baseline()
     results: list[Result] = []
+    ours: dict[int, Heard] = {}
     for name, fmt, mode in CODECS:
         try:
             make_decoder(fmt, frame_ms=FRAME_MS)
@@ -244,6 +328,41 @@ def run() -> list[Result]:
                     f"ms, {h.late_percent:.1f} % late, {h.lost_percent:.1f} % lost",
                 )
             )
+            if name == "ulaw" and condition.startswith("jitter"):
+                ours[int(condition.split()[1])] = h
+    try:
+        with pbx_with_its_jitter_buffer() as pbx:
+            theirs = asyncio.run(asterisk_buffer(pbx))
+    except (ClientError, RuntimeError, OSError) as exc:
+        results.append(Result(ASTERISK, f"not measured: {exc}", 0.0, ""))
+        return results
+    for jitter, h in theirs.items():
+        mine = ours.get(jitter)
+        results.append(
+            Result(ASTERISK, f"jitter {jitter} ms: Asterisk's jitterbuf, PESQ", h.pesq, "MOS-LQO")
+        )
+        results.append(
+            Result(
+                ASTERISK,
+                f"jitter {jitter} ms: Asterisk's, echo heard after",
+                h.heard_after_ms,
+                "ms",
+            )
+        )
+        if mine is not None:
+            results.append(
+                Result(
+                    ASTERISK, f"jitter {jitter} ms: iaxphone's buffer, PESQ", mine.pesq, "MOS-LQO"
+                )
+            )
+            results.append(
+                Result(
+                    ASTERISK,
+                    f"jitter {jitter} ms: iaxphone's, echo heard after",
+                    mine.heard_after_ms,
+                    "ms",
+                )
+            )
     return results
 
 
@@ -252,7 +371,9 @@ NOTE = (
     "(600), each through its own seeded relay impairing only the way back. Both playouts "
     "(with and without concealment) are the phone's MediaSession fed the same arriving "
     "packets. Baseline: codec-only PESQ from the table above. G.729 echo works because "
-    "Echo() returns frames in the format they came in (no transcoding)."
+    "Echo() returns frames in the format they came in (no transcoding). The second table "
+    "runs a second PBX instance with chan_iax2's jitter buffer on and jitters the way in "
+    "instead; 'heard after' is the lag between the speech sent and the echo heard."
 )
 
 
