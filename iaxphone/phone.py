@@ -49,6 +49,7 @@ from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.events import CallAnswered, CallEnded, CallRinging, HoldChanged, MessageWaiting
 from iaxphone.proto.registration import Account
+from iaxphone.target import Target, check_number, parse_target
 
 log = logging.getLogger("iaxphone.phone")
 
@@ -417,17 +418,32 @@ class Phone:
     # ------------------------------------------------------------------ calls
 
     async def dial(self, number: str, account: str | None = None) -> int:
-        """Call ``number``; any active call is put on hold first.  Returns the line id."""
+        """Call ``number`` or an ``iax:`` URI; an active call is put on hold first.
+
+        A URI naming the account's own server dials its number there as the
+        account; any other server is called as a guest (the URI's user, no
+        secret), the way a desk phone follows a link.  Raises
+        :class:`~iaxphone.target.TargetError` for something that is neither.
+        Returns the line id.
+        """
         acct = self.accounts[account or self.default_account]
+        text = number.strip()
+        if text.lower().startswith("iax:"):
+            target = parse_target(text, None)
+        else:
+            target = Target(acct.server[0], acct.server[1], check_number(text))
+        server = (target.host, target.port)
+        own = server == acct.server and target.user in (None, acct.user)
         options = CallOptions(
-            number,
-            username=acct.user,
-            secret=acct.secret,
+            target.number,
+            username=acct.user if own else target.user,
+            secret=acct.secret if own else None,
+            context=target.context,
             caller_number=acct.user,
             caller_name=acct.caller_name,
         )
-        call = await self.client.dial(acct.server, options)
-        return self._make_line(acct, call, "out", number, None).id
+        call = await self.client.dial(server, options)
+        return self._make_line(acct, call, "out", target.number, None).id
 
     async def redial(self) -> int:
         last = self.history.last_dialled() if self.history is not None else None

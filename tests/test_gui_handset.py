@@ -225,3 +225,33 @@ def test_without_a_display_gui_says_so(tmp_path: Path) -> None:
         timeout=30,
     )
     assert bare.returncode == 2 and "COMMAND" in bare.stderr  # no display: usage, not a window
+
+
+def test_a_pasted_iax_uri_dials_and_a_bad_one_is_said(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        async with desk_phone(pbx, 6009) as phone:
+            window = HandsetWindow(phone)
+            qtbot.addWidget(window)
+            window.show()
+            clipboard = QApplication.clipboard()
+            assert clipboard is not None
+            clipboard.setText("not a number!")
+            window.number.setFocus()
+            qtbot.keyClick(window.number, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+            qtbot.keyClick(window.number, Qt.Key.Key_Return)
+            await asyncio.wait(set(window._tasks))  # the dial fails without a phone event
+            assert "neither an extension nor an iax: URI" in window.message.text()
+            assert not phone.lines
+            window.number.clear()
+            clipboard.setText(f"iax:6009@{pbx.host}:{pbx.iax_port}/600")
+            qtbot.keyClick(window.number, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+            assert window.number.text() == f"iax:6009@{pbx.host}:{pbx.iax_port}/600"
+            qtbot.keyClick(window.number, Qt.Key.Key_Return)
+            await until(phone, lambda: window.call_state.text() == "talking")
+            assert window.caller.text() == "to 600"
+            qtbot.keyClick(window, Qt.Key.Key_Escape)
+            await until(phone, lambda: window.call_state.text() == "ended")
+
+    run_on_qt_loop(qapp, scenario())

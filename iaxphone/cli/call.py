@@ -37,11 +37,11 @@ from iaxphone.media.virtual import (
 from iaxphone.proto.call import ENCRYPTION_REFUSED, CallOptions
 from iaxphone.proto.events import CallEnded
 from iaxphone.proto.registration import Account
+from iaxphone.target import Target, TargetError, parse_server, parse_target
 
 from . import exitcodes
 from .account import Identity, add_account_options, identity
 from .errors import CommandError
-from .target import Target, TargetError, parse_server, parse_target
 
 DTMF_ON_S = 0.1
 DTMF_GAP_S = 0.1

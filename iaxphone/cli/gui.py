@@ -19,12 +19,12 @@ from iaxphone.history import History
 from iaxphone.media import devices
 from iaxphone.pbx.ami import AmiError, PbxClient
 from iaxphone.phone import Phone, PhoneAccount
+from iaxphone.target import TargetError, parse_server
 
 from . import exitcodes
 from .account import add_account_options, identity
 from .errors import CommandError
 from .pbx import add_ami_options, ami_client
-from .target import TargetError, parse_server
 
 DEVICE_RATE = 48000  # the gate resamples to each call's codec rate
 

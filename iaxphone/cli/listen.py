@@ -17,12 +17,12 @@ from iaxphone.aio.client import CallHandle, IaxClient, UnreachableError
 from iaxphone.history import History
 from iaxphone.media.codecs import codec_info
 from iaxphone.media.virtual import AudioFileError, load_wav
+from iaxphone.target import TargetError, parse_server
 
 from . import exitcodes
 from .account import add_account_options, identity
 from .call import describe_end, open_audio, open_history, register_account
 from .errors import CommandError
-from .target import TargetError, parse_server
 
 
 def add_listen_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -43,10 +43,10 @@ from iaxphone.pbx.ami import (
     Resynced,
 )
 from iaxphone.pbx.models import ChannelInfo, Presence
+from iaxphone.target import TargetError, parse_server
 
 from . import exitcodes
 from .errors import CommandError
-from .target import TargetError, parse_server
 
 AMI_PORT = 5038
 AMI_TLS_PORT = 5039

@@ -58,9 +58,9 @@ from PyQt6.QtWidgets import (
 )
 
 from iaxphone import config, config_edit
-from iaxphone.cli.target import TargetError, parse_server
 from iaxphone.media import devices
 from iaxphone.media.codecs import CODECS, codec_by_name, codec_info, is_available
+from iaxphone.target import TargetError, parse_server
 
 FRAME_SIZES = (10, 20, 30, 40, 60)
 DEFAULT_CODECS = ("ulaw", "alaw", "g722", "gsm", "opus", "g729")

@@ -42,6 +42,13 @@ def parse_server(
     return host, int(port)
 
 
+def check_number(dest: str) -> str:
+    """``dest`` if it can be an extension (digits, letters, * # + _ . -), else TargetError."""
+    if not re.fullmatch(r"[0-9A-Za-z*#+_.-]+", dest):
+        raise TargetError(f"{dest!r} is neither an extension nor an iax: URI")
+    return dest
+
+
 def parse_target(dest: str, server: str | None) -> Target:
     """DEST is an extension (with --server) or an iax: URI."""
     if dest.lower().startswith("iax:"):
@@ -56,8 +63,7 @@ def parse_target(dest: str, server: str | None) -> Target:
         return Target(
             match["host"].strip("[]"), port, match["number"] or "s", match["user"], match["context"]
         )
-    if not re.fullmatch(r"[0-9A-Za-z*#+_.-]+", dest):
-        raise TargetError(f"{dest!r} is neither an extension nor an iax: URI")
+    check_number(dest)
     if server is None:
         raise TargetError(f"calling {dest!r} needs --server HOST[:PORT] (or an iax: URI)")
     host, port = parse_server(server)
