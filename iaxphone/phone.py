@@ -28,6 +28,7 @@ the history (start, answer, end).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import itertools
 import logging
@@ -320,6 +321,41 @@ class Phone:
             return
         self.registered[account.name] = True
         self._emit(RegistrationChanged(account.name, True))
+
+    async def reconfigure(
+        self,
+        account: PhoneAccount,
+        *,
+        replaces: str | None = None,
+        formats: list[int] | None = None,
+        frame_ms: int | None = None,
+    ) -> None:
+        """Apply changed settings without a restart.
+
+        The codec order and frame size apply from the next call (calls up
+        now keep theirs); caller name and auto-answer at once.  A changed
+        server, user or secret unregisters the old login and registers the
+        new one.  ``replaces`` names the account this one was (renamed).
+        """
+        if formats:
+            self.client.endpoint.config.formats = list(formats)
+        if frame_ms:
+            self.frame_ms = frame_ms
+        old = self.accounts.pop(replaces or account.name, None)
+        self.accounts[account.name] = account
+        if old is None:
+            await self._register(account)
+            return
+        if self.default_account == old.name:
+            self.default_account = account.name
+        was_registered = self.registered.pop(old.name, False)
+        if (old.server, old.user, old.secret) == (account.server, account.user, account.secret):
+            self.registered[account.name] = was_registered
+            return
+        if was_registered:
+            with contextlib.suppress(Exception):  # the old server may be gone: register anyway
+                await self.client.unregister(Account(old.user, old.secret, old.server).name)
+        await self._register(account)
 
     async def _watch_client_events(self) -> None:
         while True:

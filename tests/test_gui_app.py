@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 import pytest
 from PyQt6.QtCore import QEvent, QPoint, QPointF, Qt
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent
@@ -27,12 +30,28 @@ from tests.guiloop import (
 )
 from tests.pbx import Pbx
 from tests.test_devices import FakeBackend
+from tests.test_gui_settings import MemoryKeyring
 
 
 def incoming(phone: Phone) -> int | None:
     return next(
         (i for i, line in phone.lines.items() if line.info.state is LineState.INCOMING), None
     )
+
+
+@pytest.fixture
+def in_memory_keyring() -> Iterator[None]:
+    before = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(before)
+
+
+def peers_line(peers: str, user: str) -> str:
+    """The row of ``iax2 show peers`` for ``user``."""
+    return next(line for line in peers.splitlines() if line.startswith(f"{user} "))
 
 
 def drop_on(widget: object, number: str) -> None:
@@ -134,3 +153,44 @@ def test_without_ami_the_window_opens_with_contacts_disabled(qtbot: QtBot, tmp_p
     assert dialog is not None and dialog.isVisible() and dialog.isModal()
     dialog.reject()
     assert not dialog.isVisible()
+
+
+@pytest.mark.pbx
+def test_settings_apply_at_once_a_new_login_registers_and_codecs_serve_the_next_call(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot, tmp_path: Path, in_memory_keyring: None
+) -> None:
+    path = tmp_path / "config.toml"
+    address = f"{pbx.host}:{pbx.iax_port}"
+    path.write_text(f'[accounts.desk]\nserver = "{address}"\nuser = "6008"\n', encoding="utf-8")
+
+    async def scenario() -> None:
+        async with desk_phone(pbx, 6008) as phone:
+            window = MainWindow(
+                phone, config_path=path, account_name="desk", audio_backend=FakeBackend()
+            )
+            qtbot.addWidget(window)
+            await until(phone, lambda: phone.registered.get("desk", False))
+            window.open_settings()
+            dialog = window.settings_dialog
+            assert dialog is not None
+            page, calls = dialog.account_page, dialog.call_page
+            page.user.setText("6010")
+            page.secret.setText(pbx.extension(6010)[1])
+            for row in range(calls.codecs.count()):
+                item = calls.codecs.item(row)
+                assert item is not None
+                wanted = item.data(Qt.ItemDataRole.UserRole) == "gsm"
+                item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+            qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+            await asyncio.wait(set(window._tasks))  # unregister 6008, register 6010
+            assert phone.accounts["desk"].user == "6010" and phone.registered["desk"]
+            peers = pbx.cli("iax2 show peers")
+            assert peers_line(peers, "6010").count("127.0.0.1") == 1  # registered from here
+            assert "(null)" in peers_line(peers, "6008")  # the old login is gone
+            line = await phone.dial("600")
+            await phone.wait_line(line, LineState.TALKING)
+            assert phone.lines[line].info.codec == "gsm"
+            assert "IAX2/6010-" in pbx.cli("core show channels")
+            await phone.hangup(line)
+
+    run_on_qt_loop(qapp, scenario())

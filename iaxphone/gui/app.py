@@ -20,13 +20,16 @@ widget that knows the Phone model or the PbxClient, never the protocols:
   the graphs in the system's light or dark scheme;
 * the Settings menu opens :class:`~iaxphone.gui.settings.SettingsDialog`
   window-modally (``open()``, not ``exec()``: no nested event loop under
-  qasync).  Saved settings take effect the next time iaxphone starts.
+  qasync).  Saved settings apply at once through ``Phone.reconfigure``: the
+  account re-registers when its login changed; codec order and frame size
+  apply from the next call; a different sound device needs a restart.
 
 Without a PbxClient the contacts dock stays, disabled, saying why.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
+from iaxphone import config
 from iaxphone.gui.directory import NO_AMI, DirectoryPanel, TransferDropTarget
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.history_view import HistoryView
@@ -42,7 +46,8 @@ from iaxphone.gui.theme import ThemeFollower
 from iaxphone.history import History
 from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
-from iaxphone.phone import LineState, Phone
+from iaxphone.phone import LineState, Phone, PhoneAccount
+from iaxphone.target import TargetError, parse_server
 
 TRANSFERABLE = (LineState.TALKING, LineState.HELD)
 
@@ -106,6 +111,7 @@ class MainWindow(QMainWindow):
         self.settings_action.triggered.connect(self.open_settings)
         settings_menu.addAction(self.settings_action)
         self.settings_dialog: SettingsDialog | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _dock(self, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -142,6 +148,40 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(
             self.config_path, self.account_name, backend=self.audio_backend, parent=self
         )
-        dialog.accepted.connect(lambda: self.say("settings saved: they apply at the next start"))
+        dialog.accepted.connect(lambda: self.apply_settings(dialog))
         self.settings_dialog = dialog
         dialog.open()
+
+    def apply_settings(self, dialog: SettingsDialog) -> None:
+        """The saved account, codecs and frame size take effect now (audio devices at restart)."""
+        saved = dialog.saved
+        if saved is None:
+            return
+        try:
+            server = parse_server(saved.server)
+        except TargetError as exc:  # the dialog validated it; the file may have changed since
+            self.say(f"settings saved, not applied: {exc}")
+            return
+        previous = self.account_name or self.phone.default_account
+        old = self.phone.accounts.get(previous)
+        secret = config.resolve_secret(saved) or (old.secret if old is not None else "")
+        account = PhoneAccount(
+            saved.name, server, saved.user, secret, saved.caller_name, saved.auto_answer
+        )
+        self.account_name = saved.name
+        task = asyncio.ensure_future(
+            self.phone.reconfigure(
+                account,
+                replaces=previous,
+                formats=list(saved.codecs) or None,
+                frame_ms=saved.frame_ms,
+            )
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._applied)
+        self.say("settings saved and applied (a new sound device needs a restart)")
+
+    def _applied(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.say(f"settings saved, not applied: {task.exception()}")
