@@ -20,7 +20,7 @@ from iaxphone.gui.directory import (
 )
 from iaxphone.pbx.ami import LampChanged, LinkChanged, PbxEvent, Resynced
 from iaxphone.pbx.models import Extension, LampState, PbxState, Presence
-from tests.guiloop import PbxWaiter, console_client, desk_phone, phone_until, run_on_qt_loop
+from tests.guiloop import PbxWaiter, console_client, desk_phone, run_on_qt_loop, until
 from tests.pbx import Pbx
 
 
@@ -107,7 +107,7 @@ def test_lamps_and_presence_follow_a_real_phone_and_double_click_calls(
                     True,
                 )
             assert transfer.args == ["6008"]
-            await phone_until(phone, lambda: phone.lines == {})
+            await until(phone, lambda: phone.lines == {})
 
     run_on_qt_loop(qapp, scenario())
 

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from iaxphone.gui.history_view import MISSED_COLOUR, HistoryView, is_missed, time_text
 from iaxphone.history import CallRecord, History
 from iaxphone.phone import LineState
-from tests.guiloop import desk_phone, phone_until, run_on_qt_loop
+from tests.guiloop import desk_phone, run_on_qt_loop, until
 from tests.pbx import Pbx
 
 
@@ -36,14 +36,14 @@ def test_calls_appear_newest_first_missed_marked_and_redial_on_activation(
             line_id = await bob.dial("600")
             await bob.wait_line(line_id, LineState.TALKING)
             await bob.hangup(line_id)
-            await phone_until(bob, lambda: len(view.records) == 1)
+            await until(bob, lambda: len(view.records) == 1)
             assert view.row(0) is not None and view.row(0).text(0) == "↗ out"  # type: ignore[union-attr]
 
             # Carol rings Bob and gives up before he answers: a missed call.
             carol_line = await carol.dial("6006")
-            await phone_until(bob, lambda: any(i.state is LineState.INCOMING for i in _infos(bob)))
+            await until(bob, lambda: any(i.state is LineState.INCOMING for i in _infos(bob)))
             await carol.hangup(carol_line)
-            await phone_until(bob, lambda: len(view.records) == 2)
+            await until(bob, lambda: len(view.records) == 2)
 
             missed, echo = view.row(0), view.row(1)
             assert missed is not None and echo is not None

@@ -9,7 +9,7 @@ import pytest
 from iaxphone.gui.history_view import is_missed
 from iaxphone.history import History
 from iaxphone.phone import LineState, Phone
-from tests.guiloop import desk_phone, phone_until
+from tests.guiloop import desk_phone, until
 from tests.pbx import Pbx
 
 pytestmark = pytest.mark.pbx
@@ -29,7 +29,7 @@ async def test_declining_a_ringing_call_ends_it_for_both_sides(
     try:
         async with desk_phone(pbx, 6003, history) as bob, desk_phone(pbx, 6004) as carol:
             call = await carol.dial("6003")
-            await phone_until(bob, lambda: ringing(bob) is not None)
+            await until(bob, lambda: ringing(bob) is not None)
             line_id = ringing(bob)
             assert line_id is not None
             if how == "hangup":
