@@ -308,7 +308,13 @@ class Phone:
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        """A background task ended: a failure is logged at once, not lost until GC."""
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("phone task failed: %s", exc, exc_info=exc)
 
     async def _register(self, account: PhoneAccount) -> None:
         try:

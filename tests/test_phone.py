@@ -265,3 +265,23 @@ async def test_declining_a_ringing_call_ends_it_for_the_caller(pbx: Pbx, tmp_pat
         assert (declined.cause, declined.cause_code) == ("rejected", 21)
         ended = await bob.wait_line(call, LineState.ENDED)
         assert ended.cause_code != 16  # not a normal clearing: nobody answered
+
+
+async def test_a_failing_background_task_is_logged_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    phone = Phone(
+        [PhoneAccount("desk", ("127.0.0.1", 9), "6001", "x")],
+        source=ToneSource(440, 8000),
+        sink=MemorySink(8000),
+        formats=[Format.ULAW],
+    )
+
+    async def broken() -> None:
+        raise RuntimeError("the sound card vanished")
+
+    with caplog.at_level("ERROR", logger="iaxphone.phone"):
+        phone._spawn(broken())
+        await asyncio.gather(*phone._tasks, return_exceptions=True)
+    assert "phone task failed: the sound card vanished" in caplog.text
+    assert not phone._tasks
