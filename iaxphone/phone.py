@@ -123,6 +123,7 @@ class LineInfo:
     name: str | None
     state: LineState
     codec: str | None = None
+    encrypted: bool = False  # AES-128 (IAX2 encryption) on this call
     muted: bool = False
     recording: bool = False
     cause: str | None = None
@@ -433,7 +434,13 @@ class Phone:
         ).start()
         if self.history is not None and line.history_row is not None:
             self.history.answered(line.history_row, codec.name)
-        self._update(line, state=LineState.TALKING, codec=codec.name, answered=time.time())
+        self._update(
+            line,
+            state=LineState.TALKING,
+            codec=codec.name,
+            encrypted=line.call.encrypted,
+            answered=time.time(),
+        )
 
     def _stats_listener(self, line_id: int) -> Callable[[dict[str, object]], None]:
         def emit(stats: dict[str, object]) -> None:

@@ -42,7 +42,8 @@ def test_dial_the_echo_test_from_the_keypad_and_watch_the_call(
             assert window.number.text() == "600"
             qtbot.mouseClick(window.call_button, Qt.MouseButton.LeftButton)
             await until(phone, lambda: window.call_state.text() == "talking")
-            assert window.caller.text() == "to 600" and window.codec.text() == "ulaw"
+            assert window.caller.text() == "to 600"
+            assert window.codec.text() == "ulaw \N{LOCK} encrypted"  # desk phones use AES-128
             # Ten stats a second feed the graphs; the echo returns our tone.
             await until(phone, lambda: (~_nan(window.level_graph.samples)).sum() >= 10)
             levels = window.level_graph.samples[~_nan(window.level_graph.samples)]
@@ -251,6 +252,24 @@ def test_a_pasted_iax_uri_dials_and_a_bad_one_is_said(
             qtbot.keyClick(window.number, Qt.Key.Key_Return)
             await until(phone, lambda: window.call_state.text() == "talking")
             assert window.caller.text() == "to 600"
+            qtbot.keyClick(window, Qt.Key.Key_Escape)
+            await until(phone, lambda: window.call_state.text() == "ended")
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_no_padlock_on_a_call_the_pbx_does_not_encrypt(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        async with desk_phone(pbx, 6091) as phone:  # encryption = no for 6091
+            window = HandsetWindow(phone)
+            qtbot.addWidget(window)
+            window.show()
+            await phone.dial("600")
+            await until(phone, lambda: window.call_state.text() == "talking")
+            assert window.codec.text() == "ulaw"
+            assert phone.active_line is not None and not phone.active_line.info.encrypted
             qtbot.keyClick(window, Qt.Key.Key_Escape)
             await until(phone, lambda: window.call_state.text() == "ended")
 

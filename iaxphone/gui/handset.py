@@ -662,7 +662,8 @@ class HandsetWindow(QWidget):
                 state += " (consulting)"
         self.call_state.setText(state)
         self.caller.setText(("from " if line.direction == "in" else "to ") + _who(line))
-        self.codec.setText(line.codec or "")
+        padlock = " \N{LOCK} encrypted" if line.encrypted else ""
+        self.codec.setText((line.codec or "") + padlock)
         self.hold_button.setChecked(line.state is LineState.HELD)
         self.mute_button.setChecked(line.muted)
         self.record_button.setChecked(line.recording)
