@@ -22,10 +22,16 @@ NOTES = {
         "Issue 8 asks lamps to follow registration, ringing, answer, hold and hangup within "
         "1 s. Hold is lit from AMI's Hold event: Asterisk sends no device state for it."
     ),
-    "Load: one process, N calls to Echo() through the bundled PBX": (
+    load.SCENARIO: (
         "Each call encodes a tone, jitter-buffers, decodes and plays the echo; CPU is the "
-        "benchmark process's own. The target (issue 7) is < 1 % late frames at 200 trunked "
-        "calls on one core, and CPU within 3x of Asterisk as the client (not yet measured here)."
+        "benchmark process's own. Asterisk as the client is a second Asterisk 22 "
+        "(benchmarks/asterisk-client/) holding the same N calls in the same run, Milliwatt() "
+        "on its side and no jitter buffer (with one it hung under 200 calls on this machine), "
+        "its CPU read from /proc; the PBX's CPU is read from /proc over both "
+        "windows (it includes anything else the PBX does meanwhile). The targets (issue 7) "
+        "are < 1 % late frames at 200 trunked calls on one core, and CPU within 3x of "
+        "Asterisk as the client there (no verdict while iaxphone misses frames: it then does "
+        "less work)."
     ),
 }
 
