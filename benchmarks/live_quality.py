@@ -51,7 +51,7 @@ from iaxphone.aio.audio import CallAudio
 from iaxphone.aio.client import CallHandle, IaxClient
 from iaxphone.media.codecs import CodecUnavailableError, make_decoder
 from iaxphone.media.session import MediaSession
-from iaxphone.media.virtual import MemorySink, Samples, SilenceSource
+from iaxphone.media.virtual import ArraySource, MemorySink, SilenceSource
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.wire.constants import Format
@@ -83,21 +83,6 @@ def conditions() -> dict[str, Impairment]:
     for jitter in (20, 40, 60):
         out[f"jitter {jitter} ms"] = Impairment(delay=DelayModel("uniform", BASE_DELAY_MS, jitter))
     return out
-
-
-class ArraySource:
-    """Plays an array once, then silence."""
-
-    def __init__(self, samples: PCM) -> None:
-        self.samples = samples
-        self.position = 0
-
-    def read(self, count: int) -> Samples:
-        chunk = self.samples[self.position : self.position + count]
-        self.position += count
-        if len(chunk) < count:
-            chunk = np.concatenate((chunk, np.zeros(count - len(chunk), dtype=np.int16)))
-        return chunk
 
 
 class TwoWayPlayout(CallAudio):
@@ -197,7 +182,7 @@ async def one_call(
         )
         call = await client.dial(relay.address, options)
         await call.wait_answered(timeout=15)
-        audio = TwoWayPlayout(call, ArraySource(reference), FRAME_MS)
+        audio = TwoWayPlayout(call, ArraySource(reference, rate), FRAME_MS)
         audio.start()
         await asyncio.sleep(len(reference) / rate + TAIL_S)
         await audio.stop()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any
 
 from panoramisk import Manager
 from panoramisk.message import Message
 
+from iaxphone.pbx.ami import PbxClient
 from tests.pbx import Pbx
 
 
@@ -74,3 +76,14 @@ class AmiWatcher:
         reply = await self.manager.send_action({"Action": "Command", "Command": command})
         output = reply.get("Output", [])
         return "\n".join(output) if isinstance(output, list) else str(output)
+
+
+@contextlib.asynccontextmanager
+async def console_client(pbx: Pbx) -> AsyncIterator[PbxClient]:
+    """iaxphone's own PbxClient, logged in as the least-privileged console user."""
+    client = PbxClient(pbx.host, pbx.ami_port, pbx.ami_user, pbx.ami_secret)
+    await client.connect()
+    try:
+        yield client
+    finally:
+        client.close()

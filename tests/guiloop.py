@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from iaxphone.media.virtual import MemorySink, ToneSource
 from iaxphone.pbx.ami import PbxClient, PbxEvent
 from iaxphone.phone import Phone, PhoneAccount
 from iaxphone.wire.constants import Format
+from tests.ami import AmiWatcher
 from tests.pbx import Pbx
 
 
@@ -90,12 +93,49 @@ class PbxWaiter:
         await asyncio.wait_for(wait(), timeout)
 
 
-@contextlib.asynccontextmanager
-async def console_client(pbx: Pbx) -> AsyncIterator[PbxClient]:
-    """A PbxClient logged in as the least-privileged console user."""
-    client = PbxClient(pbx.host, pbx.ami_port, pbx.ami_user, pbx.ami_secret)
-    await client.connect()
+def gui_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment for an ``iaxphone gui`` subprocess: no display, no stray secrets."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    for name in ("IAXPHONE_SECRET", "IAXPHONE_AMI_USER", "IAXPHONE_AMI_SECRET", "QT_QPA_PLATFORM"):
+        env.pop(name, None)
+    env["IAXPHONE_DATA_DIR"] = str(tmp_path / "data")
+    env["IAXPHONE_CONFIG"] = str(tmp_path / "none.toml")
+    env.update(extra)
+    return env
+
+
+async def run_gui_until(
+    ami: AmiWatcher,
+    tmp_path: Path,
+    args: list[str],
+    *seen: Callable[[Any], bool],
+    timeout: float = 20,
+) -> tuple[int | None, bytes]:
+    """Run ``iaxphone gui ARGS`` (Qt offscreen) until AMI has shown each of ``seen``, in
+    order, then SIGTERM it; (exit code, stderr)."""
+    mark = len(ami.events)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "iaxphone.cli", "gui", *args,
+        env=gui_env(tmp_path, QT_QPA_PLATFORM="offscreen"),
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
     try:
-        yield client
+        for wanted in seen:
+            await ami.wait_for(
+                lambda e, wanted=wanted: ami.events.index(e) >= mark and wanted(e),  # type: ignore[misc]
+                timeout=timeout,
+            )
+        process.send_signal(signal.SIGTERM)
+        _out, err = await asyncio.wait_for(process.communicate(), 15)
     finally:
-        client.close()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return process.returncode, err
+
+
+def registered(extension: str) -> Callable[[Any], bool]:
+    """An AMI event predicate: ``extension`` registered."""
+    return lambda e: (
+        e.Event == "PeerStatus" and e.Peer == f"IAX2/{extension}" and e.PeerStatus == "Registered"
+    )

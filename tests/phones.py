@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from iaxphone.aio.client import CallHandle, IaxClient
+from iaxphone.phone import LineChanged, LineState, Phone
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.registration import Account
@@ -82,3 +83,15 @@ def drain_audio(call: CallHandle) -> list[bytes]:
     while not call.audio.empty():
         out.append(call.audio.get_nowait().payload)
     return out
+
+
+async def next_incoming(phone: Phone, timeout: float = 10.0) -> int:
+    """The id of the next line that rings on a :class:`~iaxphone.phone.Phone`."""
+
+    async def wait() -> int:
+        while True:
+            event = await phone.events.get()
+            if isinstance(event, LineChanged) and event.line.state is LineState.INCOMING:
+                return event.line.id
+
+    return await asyncio.wait_for(wait(), timeout)

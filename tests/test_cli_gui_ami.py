@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,63 +13,27 @@ from iaxphone.cli.gui import link_pbx
 from iaxphone.gui.directory import NO_AMI
 from iaxphone.pbx.ami import PbxClient
 from tests.ami import AmiWatcher
+from tests.guiloop import gui_env, registered, run_gui_until
 from tests.pbx import Pbx
-
-
-def gui_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    for name in ("IAXPHONE_SECRET", "IAXPHONE_AMI_USER", "IAXPHONE_AMI_SECRET", "QT_QPA_PLATFORM"):
-        env.pop(name, None)
-    env["IAXPHONE_DATA_DIR"] = str(tmp_path / "data")
-    env["IAXPHONE_CONFIG"] = str(tmp_path / "none.toml")
-    env.update(extra)
-    return env
 
 
 @pytest.mark.pbx
 async def test_gui_with_ami_logs_in_as_the_console_user(pbx: Pbx, tmp_path: Path) -> None:
     user, secret = pbx.extension(6009)
+    args = [
+        "--server", f"{pbx.host}:{pbx.iax_port}", "--user", user, "--secret", secret,
+        "--ami", f"{pbx.host}:{pbx.ami_port}",
+        "--ami-user", pbx.ami_user, "--ami-secret", pbx.ami_secret,
+    ]  # fmt: skip
+
+    def console_login(e: Any) -> bool:
+        return bool(
+            e.Event == "SuccessfulAuth" and e.Service == "AMI" and e.AccountID == pbx.ami_user
+        )
+
     async with AmiWatcher(pbx) as ami:
-        mark = len(ami.events)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "iaxphone.cli", "gui",
-            "--server", f"{pbx.host}:{pbx.iax_port}", "--user", user, "--secret", secret,
-            "--ami", f"{pbx.host}:{pbx.ami_port}",
-            "--ami-user", pbx.ami_user, "--ami-secret", pbx.ami_secret,
-            env=gui_env(tmp_path, QT_QPA_PLATFORM="offscreen"),
-            stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-
-        def after(event: object) -> bool:
-            return ami.events.index(event) >= mark  # type: ignore[arg-type]
-
-        try:
-            login = await ami.wait_for(
-                lambda e: (
-                    after(e)
-                    and e.Event == "SuccessfulAuth"
-                    and e.Service == "AMI"
-                    and e.AccountID == pbx.ami_user
-                ),
-                timeout=20,
-            )
-            assert login is not None
-            await ami.wait_for(
-                lambda e: (
-                    after(e)
-                    and e.Event == "PeerStatus"
-                    and e.Peer == "IAX2/6009"
-                    and e.PeerStatus == "Registered"
-                ),
-                timeout=20,
-            )
-            process.send_signal(signal.SIGTERM)
-            _out, err = await asyncio.wait_for(process.communicate(), 15)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    assert process.returncode == 0, err
+        code, err = await run_gui_until(ami, tmp_path, args, console_login, registered("6009"))
+    assert code == 0, err
     assert b"Traceback" not in err
 
 

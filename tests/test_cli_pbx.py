@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import sys
 from asyncio.subprocess import Process
-from collections.abc import AsyncIterator
 
 import pytest
 
 from iaxphone.aio.client import CallHandle, IaxClient
 from iaxphone.cli import exitcodes
-from iaxphone.pbx.ami import PbxClient
+from tests.ami import console_client
 from tests.bridges import joined, wait_talking
 from tests.pbx import PROJECT, Pbx
 from tests.phones import answered_call, call_from, phone
@@ -58,16 +56,6 @@ async def finish(process: Process) -> tuple[int, str, str]:
 
 async def iaxphone_pbx(pbx: Pbx, *args: str, secret: str | None = None) -> tuple[int, str, str]:
     return await finish(await start_cli(pbx, *args, secret=secret))
-
-
-@contextlib.asynccontextmanager
-async def ami(pbx: Pbx) -> AsyncIterator[PbxClient]:
-    client = PbxClient(pbx.host, pbx.ami_port, pbx.ami_user, pbx.ami_secret)
-    await client.connect()
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def status_lamps(out: str) -> dict[str, tuple[str, str]]:
@@ -118,7 +106,7 @@ async def test_watch_prints_lamp_changes_until_interrupted(pbx: Pbx) -> None:
 
 
 async def test_park_then_unpark_onto_another_phone(pbx: Pbx) -> None:
-    async with ami(pbx) as client, phone(pbx, 6003) as alice, phone(pbx, 6004) as bob:
+    async with console_client(pbx) as client, phone(pbx, 6003) as alice, phone(pbx, 6004) as bob:
         call, answered = await answered_call(alice, bob, pbx, 6003, "6004")
         code, _out, err = await iaxphone_pbx(pbx, "park", "6004")  # parks Alice, Bob's far end
         assert code == exitcodes.OK, err
@@ -140,7 +128,7 @@ async def test_park_then_unpark_onto_another_phone(pbx: Pbx) -> None:
 
 async def test_blind_transfer_sends_the_far_end_to_the_destination(pbx: Pbx) -> None:
     async with (
-        ami(pbx) as client,
+        console_client(pbx) as client,
         phone(pbx, 6009) as alice,
         phone(pbx, 6010) as bob,
         phone(pbx, 6008) as carol,
@@ -172,7 +160,7 @@ async def attended_setup(
 
 async def test_attended_transfer_completes_when_the_transferer_hangs_up(pbx: Pbx) -> None:
     async with (
-        ami(pbx) as client,
+        console_client(pbx) as client,
         phone(pbx, 6001) as alice,
         phone(pbx, 6002) as bob,
         phone(pbx, 6005) as carol,
@@ -188,7 +176,7 @@ async def test_attended_transfer_completes_when_the_transferer_hangs_up(pbx: Pbx
 
 async def test_attended_transfer_cancelled_returns_to_the_caller(pbx: Pbx) -> None:
     async with (
-        ami(pbx) as client,
+        console_client(pbx) as client,
         phone(pbx, 6001) as alice,
         phone(pbx, 6002) as bob,
         phone(pbx, 6005) as carol,
@@ -203,7 +191,7 @@ async def test_attended_transfer_cancelled_returns_to_the_caller(pbx: Pbx) -> No
 
 
 async def test_originate_rings_my_phone_then_dials(pbx: Pbx) -> None:
-    async with ami(pbx) as client, phone(pbx, 6006) as alice:
+    async with console_client(pbx) as client, phone(pbx, 6006) as alice:
         originate = await start_cli(pbx, "originate", "6006", "600")
         ringing = await asyncio.wait_for(alice.incoming.get(), 10)
         ringing.answer()
@@ -221,7 +209,7 @@ async def test_originate_rings_my_phone_then_dials(pbx: Pbx) -> None:
 
 async def test_pickup_takes_a_ringing_call_onto_my_phone(pbx: Pbx) -> None:
     async with (
-        ami(pbx) as client,
+        console_client(pbx) as client,
         phone(pbx, 6002) as caller,
         phone(pbx, 6005) as ringing_phone,
         phone(pbx, 6001) as mine,

@@ -20,14 +20,8 @@ from iaxphone.media.virtual import NullSink, SilenceSource
 from iaxphone.pbx.models import LampState
 from iaxphone.phone import LineState, Phone, PhoneAccount
 from iaxphone.wire.constants import Format
-from tests.guiloop import (
-    PbxWaiter,
-    console_client,
-    desk_phone,
-    run_on_qt_loop,
-    screenshot,
-    until,
-)
+from tests.ami import console_client
+from tests.guiloop import PbxWaiter, desk_phone, run_on_qt_loop, screenshot, until
 from tests.pbx import Pbx
 from tests.test_devices import FakeBackend
 from tests.test_gui_settings import MemoryKeyring

@@ -8,10 +8,8 @@ conference, recording, the graphs, compact view and the keyboard.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import wave
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +21,14 @@ from pytestqt.qtbot import QtBot
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.ringer import Ringer, ring_cycle
 from iaxphone.media.virtual import MemorySink, Samples, ToneSource
-from iaxphone.pbx.ami import PbxClient
-from iaxphone.phone import LineChanged, LineInfo, LineState, LineStats, Phone, PhoneAccount
+from iaxphone.phone import LineInfo, LineState, LineStats, Phone, PhoneAccount
 from iaxphone.proto.events import FlashReceived
 from iaxphone.wire.constants import Format
-from tests.ami import AmiWatcher
+from tests.ami import AmiWatcher, console_client
 from tests.bridges import joined, wait_talking
 from tests.guiloop import run_on_qt_loop, screenshot, until
 from tests.pbx import Pbx
+from tests.phones import next_incoming
 from tests.phones import phone as iax_phone
 
 
@@ -61,28 +59,6 @@ def speaker(phone: Phone) -> MemorySink:
     sink = phone.gate.sink
     assert isinstance(sink, MemorySink)
     return sink
-
-
-@contextlib.asynccontextmanager
-async def console(pbx: Pbx) -> AsyncIterator[PbxClient]:
-    client = PbxClient(pbx.host, pbx.ami_port, pbx.ami_user, pbx.ami_secret)
-    await client.connect()
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-async def incoming(phone: Phone, timeout: float = 10.0) -> int:
-    """The id of the next line that rings on ``phone``."""
-
-    async def wait() -> int:
-        while True:
-            event = await phone.events.get()
-            if isinstance(event, LineChanged) and event.line.state is LineState.INCOMING:
-                return event.line.id
-
-    return await asyncio.wait_for(wait(), timeout)
 
 
 async def stats_ticks(phone: Phone, count: int, timeout: float = 10.0) -> None:
@@ -226,7 +202,7 @@ def test_blind_transfer_hands_the_caller_to_the_number_typed(
 ) -> None:
     async def scenario() -> None:
         async with (
-            console(pbx) as client,
+            console_client(pbx) as client,
             desk(pbx, 6004) as alice,
             desk(pbx, 6005) as bob,
             desk(pbx, 6006) as carol,
@@ -241,7 +217,7 @@ def test_blind_transfer_hands_the_caller_to_the_number_typed(
             qtbot.keyClicks(window.number, "6006")
             click(qtbot, window.transfer_button)
             assert window.message.text() == "transferring to 6006 ..."
-            for_carol = await incoming(carol)
+            for_carol = await next_incoming(carol)
             await until(alice, lambda: window.call_state.text() == "ended")
             assert window.message.text() == "transferred to 6006"
             carol.answer(for_carol)
@@ -255,7 +231,7 @@ def test_blind_transfer_hands_the_caller_to_the_number_typed(
 def test_consult_then_cancel_then_complete(pbx: Pbx, qapp: QApplication, qtbot: QtBot) -> None:
     async def scenario() -> None:
         async with (
-            console(pbx) as client,
+            console_client(pbx) as client,
             desk(pbx, 6007) as alice,
             desk(pbx, 6008) as bob,
             desk(pbx, 6009) as carol,
@@ -272,7 +248,7 @@ def test_consult_then_cancel_then_complete(pbx: Pbx, qapp: QApplication, qtbot: 
             assert with_bob is not None
             qtbot.keyClicks(window.number, "6009")
             click(qtbot, window.consult_button)  # Bob waits, Alice asks Carol
-            carol.answer(await incoming(carol))
+            carol.answer(await next_incoming(carol))
             await until(alice, lambda: window.call_state.text() == "talking (consulting)")
             assert state_of(alice, with_bob.id) is LineState.HELD
             assert not window.complete_button.isHidden() and not window.cancel_button.isHidden()
@@ -287,10 +263,10 @@ def test_consult_then_cancel_then_complete(pbx: Pbx, qapp: QApplication, qtbot: 
             )
             assert window.complete_button.isHidden() and len(alice.lines) == 1
             click(qtbot, window.consult_button)  # ... then yes (the number is still typed)
-            carol.answer(await incoming(carol))
+            carol.answer(await next_incoming(carol))
             await until(alice, lambda: window.call_state.text() == "talking (consulting)")
             click(qtbot, window.complete_button)
-            for_carol = await incoming(carol)  # Bob's call now rings Carol
+            for_carol = await next_incoming(carol)  # Bob's call now rings Carol
             await until(alice, lambda: not alice.lines)
             assert window.message.text() == "transferred to 6009"
             assert window.complete_button.isHidden()
@@ -306,7 +282,7 @@ def test_consult_through_ami_is_a_true_attended_transfer(
 ) -> None:
     async def scenario() -> None:
         async with (
-            console(pbx) as client,
+            console_client(pbx) as client,
             desk(pbx, 6001) as alice,
             desk(pbx, 6002) as bob,
             desk(pbx, 6003) as carol,
@@ -320,7 +296,7 @@ def test_consult_through_ami_is_a_true_attended_transfer(
             await bob.wait_line(call, LineState.TALKING)
             qtbot.keyClicks(window.number, "6003")
             click(qtbot, window.consult_button)  # the PBX holds Bob and calls Carol
-            consult = await incoming(carol)
+            consult = await next_incoming(carol)
             carol.answer(consult)
             consulting = "talking (consulting 6003 at the PBX)"
             await until(alice, lambda: window.call_state.text() == consulting)
@@ -333,7 +309,7 @@ def test_consult_through_ami_is_a_true_attended_transfer(
             await until(alice, lambda: window.message.text() == "transfer cancelled")
             assert window.call_state.text() == "talking" and window.complete_button.isHidden()
             click(qtbot, window.consult_button)  # ... then yes
-            consult = await incoming(carol)
+            consult = await next_incoming(carol)
             carol.answer(consult)
             await until(alice, lambda: window.call_state.text() == consulting)
             click(qtbot, window.complete_button)
@@ -350,7 +326,7 @@ def test_consult_through_ami_is_a_true_attended_transfer(
 
 def test_park_with_ami_shows_the_slot(pbx: Pbx, qapp: QApplication, qtbot: QtBot) -> None:
     async def scenario() -> None:
-        async with console(pbx) as client, desk(pbx, 6001) as alice, desk(pbx, 6010) as bob:
+        async with console_client(pbx) as client, desk(pbx, 6001) as alice, desk(pbx, 6010) as bob:
             window = HandsetWindow(alice, client)
             qtbot.addWidget(window)
             window.show()
@@ -441,10 +417,10 @@ def test_conference_joins_the_held_and_the_talking_call(
             click(qtbot, window.conference_button)
             assert window.message.text() == "a conference needs a held call and a talking one"
             window.dial("6007")
-            bob.answer(await incoming(bob))
+            bob.answer(await next_incoming(bob))
             await until(alice, lambda: window.call_state.text() == "talking")
             window.dial("6008")  # Bob goes on hold
-            carol.answer(await incoming(carol))
+            carol.answer(await next_incoming(carol))
             await until(
                 alice,
                 lambda: (

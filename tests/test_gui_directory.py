@@ -20,7 +20,8 @@ from iaxphone.gui.directory import (
 )
 from iaxphone.pbx.ami import LampChanged, LinkChanged, PbxEvent, Resynced
 from iaxphone.pbx.models import Extension, LampState, PbxState, Presence
-from tests.guiloop import PbxWaiter, console_client, desk_phone, run_on_qt_loop, until
+from tests.ami import console_client
+from tests.guiloop import PbxWaiter, desk_phone, run_on_qt_loop, until
 from tests.pbx import Pbx
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +18,17 @@ from iaxphone.gui.handset import HandsetWindow
 from iaxphone.media.virtual import MemorySink
 from iaxphone.pbx.models import Presence
 from iaxphone.phone import LineState
-from tests.ami import AmiWatcher
-from tests.guiloop import PbxWaiter, console_client, desk_phone, run_on_qt_loop, screenshot, until
+from tests.ami import AmiWatcher, console_client
+from tests.guiloop import (
+    PbxWaiter,
+    desk_phone,
+    gui_env,
+    registered,
+    run_gui_until,
+    run_on_qt_loop,
+    screenshot,
+    until,
+)
 from tests.pbx import Pbx
 
 
@@ -147,51 +154,12 @@ def _nan(values: Any) -> Any:
 pytestmark = pytest.mark.pbx
 
 
-def gui_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env.pop("IAXPHONE_SECRET", None)
-    env["IAXPHONE_DATA_DIR"] = str(tmp_path / "data")
-    env["IAXPHONE_CONFIG"] = str(tmp_path / "none.toml")
-    env.pop("QT_QPA_PLATFORM", None)
-    env.update(extra)
-    return env
-
-
 async def test_iaxphone_gui_registers_and_closes_on_sigterm(pbx: Pbx, tmp_path: Path) -> None:
     user, secret = pbx.extension(6009)
+    server = ["--server", f"{pbx.host}:{pbx.iax_port}", "--user", user, "--secret", secret]
     async with AmiWatcher(pbx) as ami:
-        mark = len(ami.events)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "iaxphone.cli",
-            "gui",
-            "--server",
-            f"{pbx.host}:{pbx.iax_port}",
-            "--user",
-            user,
-            "--secret",
-            secret,
-            env=gui_env(tmp_path, QT_QPA_PLATFORM="offscreen"),
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            await ami.wait_for(
-                lambda e: (
-                    ami.events.index(e) >= mark
-                    and e.Event == "PeerStatus"
-                    and e.Peer == "IAX2/6009"
-                    and e.PeerStatus == "Registered"
-                ),
-                timeout=20,
-            )
-            process.send_signal(signal.SIGTERM)
-            _out, err = await asyncio.wait_for(process.communicate(), 15)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    assert process.returncode == 0, err
+        code, err = await run_gui_until(ami, tmp_path, server, registered("6009"))
+    assert code == 0, err
     assert b"Traceback" not in err
 
 

@@ -14,7 +14,6 @@ import pytest
 from iaxphone.history import History
 from iaxphone.media.virtual import MemorySink, ToneSource
 from iaxphone.phone import (
-    LineChanged,
     LineState,
     Phone,
     PhoneAccount,
@@ -24,6 +23,7 @@ from iaxphone.phone import (
 from iaxphone.wire.constants import Format
 from tests.ami import AmiWatcher
 from tests.pbx import Pbx
+from tests.phones import next_incoming
 
 pytestmark = pytest.mark.asyncio
 
@@ -58,16 +58,6 @@ async def desk_phone(
         assert VoicemailChanged("desk", 0, 0) in seen  # REGACK's message count
         yield phone, speaker
     history.close()
-
-
-async def next_incoming(phone: Phone, timeout: float = 10.0) -> int:
-    async def wait() -> int:
-        while True:
-            event = await phone.events.get()
-            if isinstance(event, LineChanged) and event.line.state is LineState.INCOMING:
-                return event.line.id
-
-    return await asyncio.wait_for(wait(), timeout)
 
 
 async def test_a_call_between_two_desk_phones(pbx: Pbx, tmp_path: Path) -> None:

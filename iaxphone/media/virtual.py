@@ -78,12 +78,12 @@ def load_wav(path: Path, rate: int) -> Samples:
     return np.clip(np.rint(data), -32768, 32767).astype(np.int16)
 
 
-class WavSource:
-    """Plays a WAV file once, then silence.  ``finished`` tells when it ran out."""
+class ArraySource:
+    """Plays samples once, then silence.  ``finished`` tells when they ran out."""
 
-    def __init__(self, path: Path, rate: int) -> None:
+    def __init__(self, samples: Samples, rate: int) -> None:
         self.rate = rate
-        self.samples = load_wav(path, rate)
+        self.samples = samples
         self.position = 0
 
     @property
@@ -96,6 +96,13 @@ class WavSource:
         if len(chunk) < count:
             chunk = np.concatenate((chunk, np.zeros(count - len(chunk), dtype=np.int16)))
         return chunk
+
+
+class WavSource(ArraySource):
+    """Plays a WAV file (converted to ``rate``) once, then silence."""
+
+    def __init__(self, path: Path, rate: int) -> None:
+        super().__init__(load_wav(path, rate), rate)
 
 
 class ToneSource:
