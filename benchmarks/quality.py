@@ -2,10 +2,11 @@
 
 Method
 ------
-Speech is made with espeak-ng (``tests/speech.py``): two passes of the test
-sentences with pauses, about 13 s.  For each codec it is encoded in 20 ms
-frames and decoded again (the *baseline*; PESQ narrowband at 8 kHz,
-wideband at 16 kHz for G.722 and Opus).
+Speech is made with espeak-ng (``tests/speech.py``): three sentences in a
+male and then a female voice, with pauses, about 15 s; ``write_corpus``
+also leaves it (and a 1 kHz tone) as 8 and 16 kHz WAVs in benchmarks/out/.
+For each codec it is encoded in 20 ms frames and decoded again (the
+*baseline*; PESQ narrowband at 8 kHz, wideband at 16 kHz for G.722 and Opus).
 
 For G.711 u-law the frames are then sent every 20 ms through an offline
 :class:`~benchmarks.netsim.TraceModel` (random loss, Gilbert-Elliott bursty
@@ -40,10 +41,12 @@ follow the speech so every buffer drains.
 from __future__ import annotations
 
 import statistics
+import wave
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -81,19 +84,47 @@ BASELINE_CODECS = (
     ("opus", Format.OPUS, 16000, "wb"),
 )
 
+VOICES = ("en", "en+f3")  # espeak-ng's default (male) English voice and a female variant
+CORPUS = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call the reception desk when you arrive at the office.",
+    "Our lines are open from nine until half past five, Monday to Friday.",
+)
+CORPUS_DIR = Path(__file__).parent / "out"  # git ignores it
+
 BASELINE = "Speech quality: codec only (PESQ, espeak-ng speech)"
 LOSS = "Speech quality: G.711 u-law under loss (PESQ, offline replay)"
 JITTER = "Speech quality: G.711 u-law under jitter (PESQ, offline replay)"
 
 
 def reference(rate: int) -> PCM:
-    """Two passes of the test speech with pauses, a whole number of frames long."""
-    voice = speech(rate)
+    """The corpus sentences in a male then a female voice, with pauses, whole frames long."""
     gap = np.zeros(rate * 3 // 10, dtype=np.int16)
-    signal = np.concatenate((voice, gap, voice, gap))
+    parts = []
+    for voice in VOICES:
+        parts += [speech(rate, voice, CORPUS), gap]
+    signal = np.concatenate(parts)
     spf = rate * FRAME_MS // 1000
     pad = -len(signal) % spf
     return np.concatenate((signal, np.zeros(pad, dtype=np.int16)))
+
+
+def write_corpus(folder: Path = CORPUS_DIR) -> list[Path]:
+    """The corpus as WAV files at 8 and 16 kHz, plus a 1 kHz tone: made here, nothing fetched."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for rate in (8000, 16000):
+        t = np.arange(rate * 2) / rate
+        tone = np.rint(0.25 * 32767 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
+        for name, samples in (("speech", reference(rate)), ("tone-1khz", tone)):
+            path = folder / f"{name}-{rate // 1000}k.wav"
+            with wave.open(str(path), "wb") as wav:
+                wav.setnchannels(1)
+                wav.setsampwidth(2)
+                wav.setframerate(rate)
+                wav.writeframes(samples.astype("<i2").tobytes())
+            written.append(path)
+    return written
 
 
 def score(rate: int, mode: str, ref: PCM, out: PCM) -> float:
@@ -305,6 +336,7 @@ def run() -> list[Result]:
             "|---|---|---|---|---|---|",
         ]
     )
+    write_corpus()
     results, scores = baseline()
     ulaw = scores.get("ulaw")
     aiortc = have_aiortc()
@@ -413,8 +445,9 @@ def notes() -> dict[str, str]:
     )
     return {
         BASELINE: (
-            "Speech is espeak-ng's (synthetic, made on the spot): two passes of the test "
-            "sentences, about 13 s, encoded and decoded in 20 ms frames. PESQ (ITU-T P.862, "
+            "Speech is espeak-ng's (synthetic, made on the spot): three sentences in a male and "
+            "then a female voice, about 15 s (benchmarks/out/ keeps the WAVs), encoded and "
+            "decoded in 20 ms frames. PESQ (ITU-T P.862, "
             "the `pesq` package) narrowband at 8 kHz, wideband at 16 kHz (G.722, Opus); "
             "absolute scores on synthetic speech run lower than on recorded speech."
         ),

@@ -24,12 +24,14 @@ def have_espeak() -> bool:
 
 
 @functools.cache
-def speech(rate: int = 8000, voice: str = "en") -> npt.NDArray[np.int16]:
-    """A few seconds of synthetic speech at ``rate`` Hz, 16-bit mono."""
+def speech(
+    rate: int = 8000, voice: str = "en", sentences: tuple[str, ...] = SENTENCES
+) -> npt.NDArray[np.int16]:
+    """A few seconds of synthetic speech at ``rate`` Hz, 16-bit mono (``en+f3``: a female voice)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "speech.wav"
         subprocess.run(
-            ["espeak-ng", "-v", voice, "-w", str(path), " ".join(SENTENCES)],
+            ["espeak-ng", "-v", voice, "-w", str(path), " ".join(sentences)],
             check=True,
             capture_output=True,
         )
