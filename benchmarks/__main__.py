@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import call_setup, lamps, load, quality, wire_speed
+from benchmarks import call_setup, lamps, latency, live_quality, load, quality, wire_speed
 from benchmarks.results import RESULTS_FILE, Result, write
 
 NOTES = {
@@ -43,12 +43,20 @@ def main() -> int:
         ("call set-up", call_setup),
         ("lamps", lamps),
         ("load", load),
-        ("quality", quality),
+        ("latency", latency),
+        ("quality (offline replays)", quality),
+        ("quality (live, through the PBX)", live_quality),
     )
     for name, module in steps:
         print(f"benchmarks: {name} ...", flush=True)
         results += module.run()
-    write(results, {**NOTES, **quality.notes()})
+    notes = {
+        **NOTES,
+        **quality.notes(),
+        latency.SCENARIO: latency.NOTE,
+        live_quality.SCENARIO: live_quality.NOTE,
+    }
+    write(results, notes)
     for result in results:
         print(result.row())
     print(f"benchmarks: wrote {RESULTS_FILE}")
