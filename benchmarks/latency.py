@@ -274,7 +274,8 @@ NOTE = (
     "before t, and a block written at t starts playing at t (sound-card buffers are the "
     f"hardware's and PortAudio's). Two phones: {CALLS_PER_SIZE} calls per frame size, the "
     "callee on its own event loop (its own clock phase); bursts after the first 2 s. The "
-    "network + PBX rows are arrived - sent: the bundled PBX runs its own jitter buffer. "
+    "network + PBX rows are arrived - sent (the PBX runs no jitter buffer; at 30 and 60 ms "
+    "frames it still holds voice a frame's worth more). "
     "Target (issue 7): <= 60 ms at 20 ms frames."
 )
 

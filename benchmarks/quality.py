@@ -455,8 +455,9 @@ def notes() -> dict[str, str]:
             "Frames are sent every 20 ms through `benchmarks.netsim.TraceModel` (20 ms base "
             "delay, random or Gilbert-Elliott loss), averaged over seeds "
             f"{', '.join(map(str, SEEDS))}, and played out by a simulated clock ticking every "
-            "20 ms through iaxphone's JitterBuffer + G.711 decoder + PitchConcealer, or the same "
-            "with zero-fill. Baseline is the codec-only u-law score above."
+            "20 ms through the phone's own MediaSession (jitter buffer, G.711 decoder, "
+            "PitchConcealer interpolating when the next frame is here), or the same with "
+            "concealment off (zero-fill). Baseline is the codec-only u-law score above."
         ),
         JITTER: (
             "Uniform jitter 0..N ms on a 20 ms base delay. Buffer delay is playout time minus "

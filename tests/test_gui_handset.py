@@ -56,6 +56,8 @@ def test_dial_the_echo_test_from_the_keypad_and_watch_the_call(
             levels = window.level_graph.samples[~_nan(window.level_graph.samples)]
             assert levels.max() > -40  # the 440 Hz tone came back, not silence
             assert window.mos.text().startswith("MOS ")
+            assert window.timer.text() == "0:00"
+            await until(phone, lambda: window.timer.text() == "0:01")  # the call timer runs
             screenshot(window, "handset-in-call")
             qtbot.mouseClick(window.hold_button, Qt.MouseButton.LeftButton)
             await until(phone, lambda: window.call_state.text() == "held")
