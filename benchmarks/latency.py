@@ -81,7 +81,8 @@ class BurstSource:
         phase = index % self.period
         for k in np.flatnonzero(phase == 0):
             self.captured.append((now - (count - int(k)) / self.rate, now))
-        tone = 8000.0 * np.sin(2 * np.pi * 1000 * index / self.rate)
+        # A cosine: the burst's very first sample is loud, so its onset is found exactly.
+        tone = 8000.0 * np.cos(2 * np.pi * 1000 * index / self.rate)
         return np.where(phase < self.length, tone, 0.0).astype(np.int16)
 
 
