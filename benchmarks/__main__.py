@@ -55,6 +55,12 @@ def main() -> int:
         **quality.notes(),
         latency.SCENARIO: latency.NOTE,
         live_quality.SCENARIO: live_quality.NOTE,
+        live_quality.ASTERISK: (
+            "The same u-law speech, jittered on its way *to* a second PBX whose chan_iax2 "
+            "jitter buffer is on (maxjitterbuffer 200 ms), echoed back over a clean path; "
+            "iaxphone's rows are the live runs above (jitter on the way back, our buffer). "
+            "'Echo heard after' is the whole round trip, from the alignment lag."
+        ),
     }
     write(results, notes)
     for result in results:
