@@ -267,3 +267,25 @@ def test_while_speech_plays_an_emergency_still_adjusts() -> None:
     assert jb.stats.stretched >= 4, "grows by the 100 ms jump although speech is playing"
     assert jb.stats.late <= 3
     assert frames_played(played) == sorted(frames_played(played))
+
+
+def test_sound_that_never_pauses_still_sheds_extra_delay_now_and_then() -> None:
+    """Music on hold has no pauses: every max_wait_s one adjustment is made anyway."""
+    jb = JitterBuffer()  # starts at 60 ms; a clean link wants the 10 ms floor
+    adjusted_at: list[float] = []
+    original_get = jb.get
+
+    def spy(now: float, talking: bool = False):  # type: ignore[no-untyped-def]
+        before = jb.stats.stretched + jb.stats.skipped
+        out = original_get(now, talking)
+        if jb.stats.stretched + jb.stats.skipped > before:
+            adjusted_at.append(now)
+        return out
+
+    jb.get = spy  # type: ignore[method-assign]
+    simulate(jb, 1500, talking=lambda now: True)  # 30 s of sound without a pause
+    assert jb.stats.skipped >= 2, "the 60 ms start is shed"
+    assert jb.stats.delay_ms <= 30
+    gaps = [b - a for a, b in itertools.pairwise(adjusted_at)]
+    assert all(gap >= jb.max_wait_s - 0.001 for gap in gaps), gaps  # never mid-sound in a hurry
+    assert jb.stats.late == 0

@@ -45,7 +45,10 @@ says whether the last frame it played was speech (``get(now, talking=)``):
 while talking, the buffer stretches only when it is a whole frame short of
 target (late loss is close) and skips only when it is more than
 ``urgent_frames`` frames over; otherwise it waits for the next pause, as
-Asterisk's jitterbuf and NetEq's expand/accelerate decisions do.
+Asterisk's jitterbuf and NetEq's expand/accelerate decisions do.  Sound
+that never pauses (music on hold, a tone) would keep a too-long delay
+forever, so after ``max_wait_s`` without a pause one adjustment is made
+anyway, and the wait starts again.
 
 *Underrun.*  When nothing newer than ``next_ts`` has arrived, a few frames
 are concealed; then the buffer falls silent and restarts from the next
@@ -153,6 +156,7 @@ class JitterBuffer:
         margin_ms: float = 5.0,
         urgent_frames: int = 3,
         slack_ms: float = 2.0,
+        max_wait_s: float = 5.0,
     ) -> None:
         self.frame_ms = frame_ms
         self.min_target_ms = min_target_ms
@@ -169,6 +173,8 @@ class JitterBuffer:
         self.margin_ms = margin_ms
         self.urgent_frames = urgent_frames
         self.slack_ms = slack_ms
+        self.max_wait_s = max_wait_s
+        self.last_pause: float | None = None  # when the playout side last said "no speech"
         self.floor_window = floor_window
         self.floor: deque[tuple[int, float]] = deque()  # (arrival index, transit), increasing
         self.arrivals = 0
@@ -298,17 +304,22 @@ class JitterBuffer:
             return self._underrun(delay)
         self.underrun = 0
         self.underrun_concealed.clear()
-        short = self.target_ms - (self.frame_ms if talking else self.slack_ms)
+        if not talking or self.last_pause is None:
+            self.last_pause = now
+        patient = talking and now - self.last_pause < self.max_wait_s
+        short = self.target_ms - (self.frame_ms if patient else self.slack_ms)
         if delay < short:
             self.stats.stretched += 1
+            self.last_pause = now  # adjusted: wait for a pause (or max_wait_s) again
             following = self.frames.get(self.next_ts)
             return Playout(PlayoutKind.STRETCH, self.next_ts, next_payload=following)
-        over = self.frame_ms * (self.urgent_frames if talking else 1)
+        over = self.frame_ms * (self.urgent_frames if patient else 1)
         if (
             delay - over >= self.target_ms
             and now - self.last_skip >= self.skip_interval
             and self.next_ts + self.frame_ms in self.frames
         ):
+            self.last_pause = now
             self.frames.pop(self.next_ts, None)
             self.recent_played.append(self.next_ts)
             self.next_ts += self.frame_ms
