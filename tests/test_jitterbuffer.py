@@ -289,3 +289,25 @@ def test_sound_that_never_pauses_still_sheds_extra_delay_now_and_then() -> None:
     gaps = [b - a for a, b in itertools.pairwise(adjusted_at)]
     assert all(gap >= jb.max_wait_s - 0.001 for gap in gaps), gaps  # never mid-sound in a hurry
     assert jb.stats.late == 0
+
+
+def test_a_skipped_frame_is_handed_over_for_stateful_decoders() -> None:
+    jb = JitterBuffer()  # starts at 60 ms and skips frames to reach the 10 ms floor
+    skipped: list[bytes] = []
+    played: list[int] = []
+    tick = 0.0005
+    for i in range(200):
+        jb.put(1000 + i * FRAME, (1000 + i * FRAME).to_bytes(8, "big"), i * 0.020 + 0.030)
+        while tick <= i * 0.020 + 0.030:
+            out = jb.get(tick)
+            if out.skipped_payload is not None:
+                skipped.append(out.skipped_payload)
+            if out.kind is PlayoutKind.FRAME:
+                played.append(out.timestamp)
+            tick += 0.020
+    assert len(skipped) == jb.stats.skipped >= 2
+    skipped_ts = [int.from_bytes(p, "big") for p in skipped]
+    assert not set(skipped_ts) & set(played)  # each frame is either played or handed over
+    assert sorted(set(skipped_ts) | set(played)) == list(
+        range(1000, 1000 + len(played + skipped_ts) * FRAME, FRAME)
+    )

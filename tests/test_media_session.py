@@ -165,3 +165,25 @@ def test_without_concealment_a_lost_frame_plays_as_silence() -> None:
     silent = [i for i in playing if not frames[False][i].any()]
     assert len(silent) == 1, "zero-fill: exactly the lost frame is silent"
     assert np.abs(frames[True][silent[0]].astype(float)).mean() > 1000, "concealed: it is not"
+
+
+def test_a_stateful_decoder_also_decodes_the_frames_the_buffer_skips() -> None:
+    session, _, _ = make(fmt=Format.GSM)
+    seen: list[bytes] = []
+    decode = session.decoder.decode
+
+    def recording(payload: bytes) -> np.ndarray:
+        seen.append(payload)
+        return decode(payload)
+
+    session.decoder.decode = recording  # type: ignore[method-assign]
+    encoder = make_encoder(Format.GSM)
+    tone = ToneSource(300, 8000)
+    sent = []
+    for i in range(400):  # 8 s of tone: after 5 s without a pause the buffer skips
+        payload = encoder.encode(tone.read(160))
+        sent.append(payload)
+        session.on_audio(1000 + i * 20, payload, i * 0.020 + 0.005)
+        session.tick(i * 0.020 + 0.030)
+    assert session.jitter.stats.skipped >= 1
+    assert seen == sent[: len(seen)]  # every frame, skipped or played, in order

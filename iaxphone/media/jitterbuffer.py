@@ -83,6 +83,7 @@ class Playout:
     timestamp: int = 0
     payload: bytes = b""
     next_payload: bytes | None = None  # for CONCEAL: the following frame, if here (Opus FEC)
+    skipped_payload: bytes | None = None  # a frame skipped to shrink the delay, just before
 
 
 @dataclass(slots=True)
@@ -320,12 +321,14 @@ class JitterBuffer:
             and self.next_ts + self.frame_ms in self.frames
         ):
             self.last_pause = now
-            self.frames.pop(self.next_ts, None)
+            skipped = self.frames.pop(self.next_ts, None)
             self.recent_played.append(self.next_ts)
             self.next_ts += self.frame_ms
             self.last_skip = now
             self.stats.skipped += 1
             delay -= self.frame_ms
+        else:
+            skipped = None
         ts = self._due_timestamp(self.next_ts)
         self.next_ts = ts + self.frame_ms
         self.recent_played.append(ts)
@@ -334,9 +337,10 @@ class JitterBuffer:
         self.stats.delay_sum_ms += delay
         if payload is None:
             self.stats.lost += 1
-            return Playout(PlayoutKind.CONCEAL, ts, next_payload=self.frames.get(self.next_ts))
+            following = self.frames.get(self.next_ts)
+            return Playout(PlayoutKind.CONCEAL, ts, next_payload=following, skipped_payload=skipped)
         self.stats.played += 1
-        return Playout(PlayoutKind.FRAME, ts, payload)
+        return Playout(PlayoutKind.FRAME, ts, payload, skipped_payload=skipped)
 
     def _due_timestamp(self, expected: int) -> int:
         """The frame to play for ``expected``: exact, or within half a frame of it.

@@ -186,6 +186,11 @@ class MediaSession:
         out = self.jitter.get(now, self.talking)
         if out.kind is PlayoutKind.NOTHING:
             return None
+        if out.skipped_payload is not None and not self.stateless_decoder:
+            # A stateful decoder (Opus, G.722, GSM, G.729) must still see the frame the
+            # buffer skipped, or its state jumps and the next frames sound wrong.
+            with contextlib.suppress(ValueError):
+                self.decoder.decode(out.skipped_payload)
         if out.kind is PlayoutKind.FRAME:
             self.cng_level_dbov = None  # voice again
             try:
