@@ -54,6 +54,22 @@ def simulate(
     return played
 
 
+def record_adjustments(jb: JitterBuffer) -> list[float]:
+    """The times at which ``jb`` stretches or skips, filled in as it is pulled."""
+    adjusted_at: list[float] = []
+    original_get = jb.get
+
+    def spy(now: float, talking: bool = False):  # type: ignore[no-untyped-def]
+        before = jb.stats.stretched + jb.stats.skipped
+        out = original_get(now, talking)
+        if jb.stats.stretched + jb.stats.skipped > before:
+            adjusted_at.append(now)
+        return out
+
+    jb.get = spy  # type: ignore[method-assign]
+    return adjusted_at
+
+
 def frames_played(played: list[tuple[PlayoutKind, int]]) -> list[int]:
     return [ts for kind, ts in played if kind is PlayoutKind.FRAME]
 
@@ -233,17 +249,7 @@ def test_while_speech_plays_small_adjustments_wait_for_a_pause() -> None:
         return now % 2.0 < 1.5  # 1.5 s talk spurts, 0.5 s pauses
 
     jb = JitterBuffer()
-    adjusted_at: list[float] = []
-    original_get = jb.get
-
-    def spy(now: float, talking: bool = False):  # type: ignore[no-untyped-def]
-        before = jb.stats.stretched + jb.stats.skipped
-        out = original_get(now, talking)
-        if jb.stats.stretched + jb.stats.skipped > before:
-            adjusted_at.append(now)
-        return out
-
-    jb.get = spy  # type: ignore[method-assign]
+    adjusted_at = record_adjustments(jb)
     simulate(jb, len(delays), delay=lambda i: delays[i], talking=in_speech)
     mid_speech = [t for t in adjusted_at if in_speech(t)]
     assert len(adjusted_at) >= 3, "the buffer still adapts (in the pauses)"
@@ -272,17 +278,7 @@ def test_while_speech_plays_an_emergency_still_adjusts() -> None:
 def test_sound_that_never_pauses_still_sheds_extra_delay_now_and_then() -> None:
     """Music on hold has no pauses: every max_wait_s one adjustment is made anyway."""
     jb = JitterBuffer()  # starts at 60 ms; a clean link wants the 10 ms floor
-    adjusted_at: list[float] = []
-    original_get = jb.get
-
-    def spy(now: float, talking: bool = False):  # type: ignore[no-untyped-def]
-        before = jb.stats.stretched + jb.stats.skipped
-        out = original_get(now, talking)
-        if jb.stats.stretched + jb.stats.skipped > before:
-            adjusted_at.append(now)
-        return out
-
-    jb.get = spy  # type: ignore[method-assign]
+    adjusted_at = record_adjustments(jb)
     simulate(jb, 1500, talking=lambda now: True)  # 30 s of sound without a pause
     assert jb.stats.skipped >= 2, "the 60 ms start is shed"
     assert jb.stats.delay_ms <= 30

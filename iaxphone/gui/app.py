@@ -6,14 +6,14 @@ Theory of operation
 widget that knows the Phone model or the PbxClient, never the protocols:
 
 * the :class:`~iaxphone.gui.handset.HandsetWindow` is the central widget
-  (given the PbxClient too when its constructor takes one);
+  (given the PbxClient and the ringing sink too);
 * :class:`~iaxphone.gui.directory.DirectoryPanel` and
   :class:`~iaxphone.gui.history_view.HistoryView` are dock widgets, tabbed
   on the right;
-* ``call_requested`` from either panel dials (``Phone.dial``, scheduled
-  as a task: the first errors show in the status bar);
+* ``call_requested`` from either panel dials through the handset
+  (``HandsetWindow.dial``, whose display shows the call and any error);
 * a contact dropped on the handset during a call blind-transfers the active
-  line (``Phone.blind_transfer``) through a
+  line (``HandsetWindow.transfer_to``) through a
   :class:`~iaxphone.gui.directory.TransferDropTarget`;
 * the history is re-read when a line ends (the phone's ``LineChanged``);
 * a :class:`~iaxphone.gui.theme.ThemeFollower` (owned by the window) keeps
@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
 
     def transfer(self, number: str) -> None:
         line = self.phone.active_line
-        if line is None or line.info.state not in TRANSFERABLE:
+        if line is None or not self.can_transfer():
             self.say("no call to transfer")
             return
         self.handset.transfer_to(number)  # the handset shows the transfer's outcome

@@ -315,6 +315,7 @@ class JitterBuffer:
             following = self.frames.get(self.next_ts)
             return Playout(PlayoutKind.STRETCH, self.next_ts, next_payload=following)
         over = self.frame_ms * (self.urgent_frames if patient else 1)
+        skipped: bytes | None = None
         if (
             delay - over >= self.target_ms
             and now - self.last_skip >= self.skip_interval
@@ -327,8 +328,6 @@ class JitterBuffer:
             self.last_skip = now
             self.stats.skipped += 1
             delay -= self.frame_ms
-        else:
-            skipped = None
         ts = self._due_timestamp(self.next_ts)
         self.next_ts = ts + self.frame_ms
         self.recent_played.append(ts)

@@ -49,6 +49,14 @@ Int16Array = npt.NDArray[np.int16]
 FloatArray = npt.NDArray[np.float64]
 
 
+def _match(target: FloatArray, candidate: FloatArray) -> float:
+    """How well ``candidate`` repeats ``target``: normalised cross-correlation (-inf if silent)."""
+    energy = float(np.dot(candidate, candidate))
+    if energy <= 0.0:
+        return -np.inf
+    return float(np.dot(target, candidate)) / float(np.sqrt(energy))
+
+
 class PitchConcealer:
     def __init__(self, rate: int = 8000) -> None:
         self.scale = max(1, rate // 8000)
@@ -81,11 +89,7 @@ class PitchConcealer:
         best_lag, best_score = self.pitch_max, -np.inf
 
         def score(lag: int) -> float:
-            candidate = h[-self.corr_len - lag : -lag]
-            energy = float(np.dot(candidate, candidate))
-            if energy <= 0.0:
-                return -np.inf
-            return float(np.dot(target, candidate)) / float(np.sqrt(energy))
+            return _match(target, h[-self.corr_len - lag : -lag])
 
         for lag in range(self.pitch_min, self.pitch_max + 1, 2):
             value = score(lag)
@@ -152,11 +156,7 @@ class PitchConcealer:
         head = frame[:span]
         best_lag, best_score = longest, -np.inf
         for lag in range(self.pitch_min, longest + 1):
-            candidate = frame[lag : lag + span]
-            energy = float(np.dot(candidate, candidate))
-            if energy <= 0.0:
-                continue
-            value = float(np.dot(head, candidate)) / float(np.sqrt(energy))
+            value = _match(head, frame[lag : lag + span])
             if value > best_score:
                 best_lag, best_score = lag, value
         return best_lag

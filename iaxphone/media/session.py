@@ -116,8 +116,7 @@ class MediaSession:
         # G.711 decodes each frame on its own, so the frame after a gap can be
         # decoded early for interpolation; stateful decoders must not see it twice.
         self.stateless_decoder = fmt in (Format.ULAW, Format.ALAW)
-        self.talking = False  # speech is playing: the jitter buffer waits for a pause to adjust
-        self.quiet_ms = 0
+        self.quiet_ms = PAUSE_MS  # how long what played has been quiet (silence before a call)
         self.dtmf_detector = DtmfDetector(self.rate)
         self.on_dtmf: Callable[[str], None] | None = None
         self.feedback = np.zeros(0, dtype=np.int16)  # key beeps still to mix into the speaker
@@ -180,7 +179,11 @@ class MediaSession:
         """Speech or a pause, for the jitter buffer's next decision (see PAUSE_MS)."""
         quiet = not played or rms_dbfs <= SPEECH_DBFS
         self.quiet_ms = self.quiet_ms + self.frame_ms if quiet else 0
-        self.talking = self.quiet_ms < PAUSE_MS
+
+    @property
+    def talking(self) -> bool:
+        """Speech is playing: the jitter buffer waits for a pause to adjust its delay."""
+        return self.quiet_ms < PAUSE_MS
 
     def _playout(self, now: float) -> Samples | None:
         out = self.jitter.get(now, self.talking)
@@ -220,10 +223,8 @@ class MediaSession:
                 return recovered
         following = None
         if next_payload is not None and self.stateless_decoder:
-            try:
+            with contextlib.suppress(ValueError):
                 following = self.decoder.decode(next_payload)
-            except ValueError:
-                following = None
         return self.plc.conceal(self.samples, following)
 
     # ------------------------------------------------------------------ transmit
