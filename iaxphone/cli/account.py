@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from iaxphone import config, keys
 from iaxphone.media.codecs import codec_info, is_available, parse_codec_list
@@ -30,6 +30,7 @@ class Identity:
     trunk_interval_ms: int = 20
     trunk_timestamps: bool = True
     trunk_mtu: int = 1240
+    audio: config.AudioConfig = field(default_factory=config.AudioConfig)  # the [audio] table
 
     def endpoint_config(self, **extra: object) -> EndpointConfig:
         return EndpointConfig(
@@ -108,6 +109,7 @@ def identity(args: argparse.Namespace, uri_user: str | None = None) -> Identity:
         trunk_interval_ms=account.trunk_interval_ms if account else 20,
         trunk_timestamps=account.trunk_timestamps if account else True,
         trunk_mtu=account.trunk_mtu if account else 1240,
+        audio=cfg.audio,
     )
 
 

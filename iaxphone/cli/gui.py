@@ -90,7 +90,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)  # main() ends the loop, after the phone has hung up
-    audio = config.load().audio  # identity() has already checked the file
+    audio = who.audio
     wanted_input, wanted_output = (
         None if name == "default" else name for name in (audio.input, audio.output)
     )
