@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from iaxphone.proto.call import CallOptions
 from iaxphone.proto.crypto import DecryptError, FrameCipher, derive_key
 from iaxphone.proto.endpoint import Endpoint, EndpointConfig
-from iaxphone.wire.constants import ControlType, Format, FrameType, IaxCommand
+from iaxphone.proto.events import CallEnded
+from iaxphone.proto.reliability import RetryPolicy
+from iaxphone.wire.constants import ControlType, Encryption, Format, FrameType, IaxCommand
 from iaxphone.wire.frames import FullFrame, MiniFrame, parse_frame
+from iaxphone.wire.ies import AuthMethod, InformationElements
 
 RECORDED = [
     line.split(" ", 1)
@@ -92,7 +97,7 @@ def test_corrupted_ciphertext_is_dropped_and_counted(damage: str) -> None:
     endpoint = Endpoint(EndpointConfig(formats=[Format.ULAW]))
     call_id = endpoint.dial(
         ("10.0.0.2", 4569),
-        __import__("iaxphone.proto.call", fromlist=["CallOptions"]).CallOptions("600"),
+        CallOptions("600"),
         0.0,
     )
     call = endpoint.call(call_id)
@@ -143,7 +148,7 @@ def test_decrypted_frames_that_do_not_fit_the_call_are_dropped(fields: dict[str,
     endpoint = Endpoint(EndpointConfig(formats=[Format.ULAW]))
     call_id = endpoint.dial(
         ("10.0.0.2", 4569),
-        __import__("iaxphone.proto.call", fromlist=["CallOptions"]).CallOptions("600"),
+        CallOptions("600"),
         0.0,
     )
     call = endpoint.call(call_id)
@@ -161,3 +166,44 @@ def test_decrypted_frames_that_do_not_fit_the_call_are_dropped(fields: dict[str,
     endpoint.receive_datagram(call.cipher.encrypt(answer.to_bytes()), ("10.0.0.2", 4569), 1.0)
     assert endpoint.undecryptable == 1
     assert call.state.value == "dialing"
+
+
+def test_an_acknowledged_authrep_that_is_never_answered_ends_the_call() -> None:
+    """Asterisk sometimes decodes an AUTHREP made with the wrong secret into an
+    in-order frame: its retransmitted AUTHREQ then acknowledges our AUTHREP,
+    and no ACCEPT or REJECT ever follows.  The call must still fail in time."""
+    peer = ("10.0.0.2", 4569)
+    endpoint = Endpoint(EndpointConfig(formats=[Format.ULAW]))
+    options = CallOptions("600", username="6001", secret="bad", caller_number="6001")
+    call_id = endpoint.dial(peer, options, 0.0)
+    authreq = FullFrame(
+        source_call=9,
+        dest_call=call_id,
+        timestamp=3,
+        oseqno=0,
+        iseqno=1,
+        frame_type=FrameType.IAX,
+        subclass=IaxCommand.AUTHREQ,
+        ies=InformationElements(
+            auth_methods=AuthMethod.MD5,
+            challenge="214748364",
+            username="6001",
+            encryption=Encryption.AES128,
+        ),
+    )
+    endpoint.receive_datagram(authreq.to_bytes(), peer, 0.01)
+    call = endpoint.call(call_id)
+    assert call.cipher is not None and call.reliability.pending  # our encrypted AUTHREP
+    retransmitted = dataclasses.replace(authreq, iseqno=2, retransmitted=True)
+    endpoint.receive_datagram(retransmitted.to_bytes(), peer, 0.3)
+    assert not call.reliability.pending  # acknowledged, so no retries run out
+    ended_at = None
+    while (deadline := endpoint.get_timer()) is not None and deadline < 30.0:
+        endpoint.handle_timer(deadline)
+        while (event := endpoint.next_event()) is not None:
+            if isinstance(event, CallEnded):
+                ended_at, ended = deadline, event
+    assert ended_at is not None, "the call never ended"
+    assert ended_at == pytest.approx(0.01 + RetryPolicy().give_up_after())
+    assert ended.cause_code == 50
+    assert "wrong username or password" in ended.cause

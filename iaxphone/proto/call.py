@@ -16,6 +16,11 @@ sends one back we send the NEW again with it, sequence numbers restarted.
 On the answering side, :mod:`iaxphone.proto.calltoken` makes the caller do
 the same before a call exists.
 
+After our AUTHREP, ACCEPT or REJECT must arrive within the retry window
+(about 6 s) even when the AUTHREP itself was acknowledged: IAX2 encryption
+has no integrity check, so a PBX that decrypts an AUTHREP made with the
+wrong secret may take the noise for an in-order frame and then say nothing.
+
 Voice: the first frame, a codec change and every 65.536 s (when the upper
 16 bits of the 32-bit timestamp change) go as full VOICE frames, the rest
 as 4-byte-header mini frames.  The voice clock advances by each frame's
@@ -170,6 +175,8 @@ class Call(Session):
         self.authenticated = False
         self.ping_interval = ping_interval
         self.next_ping: float | None = None
+        # When the answer to our AUTHREP (ACCEPT or REJECT) is overdue.
+        self.authrep_answer_due: float | None = None
         self.ping_sent: dict[int, float] = {}
         self.local_hold = False
         self.remote_hold = False
@@ -317,6 +324,10 @@ class Call(Session):
             return
         self.authenticated = True
         self.send_iax(IaxCommand.AUTHREP, now, answer)
+        # The AUTHREP being acknowledged is not enough: a PBX that decrypts an
+        # AUTHREP made with the wrong secret gets noise, which it may take as
+        # an in-order frame, acknowledge and then never answer.
+        self.authrep_answer_due = now + self.reliability.policy.give_up_after()
 
     def _on_accept(self, frame: FullFrame, now: float) -> None:
         assert frame.ies is not None
@@ -326,6 +337,7 @@ class Call(Session):
         ies = frame.ies
         chosen = ies.format2 if ies.format2 else (ies.format or 0)
         self.format = chosen or (self.formats[0] if self.formats else 0)
+        self.authrep_answer_due = None
         self.set_state(CallState.ACCEPTED)
         if (
             self.cipher is None
@@ -459,6 +471,7 @@ class Call(Session):
             return
         self.set_state(CallState.ENDED)
         self.next_ping = None
+        self.authrep_answer_due = None
         self.close(now)
         self.host.emit(CallEnded(self.local_call, cause, cause_code, by_remote))
 
@@ -485,7 +498,7 @@ class Call(Session):
         self.send_ack(frame)
         self.hangup(now, "congestion", CAUSE_CONGESTION, reason_local=False)
 
-    def on_no_answer(self, frame: FullFrame, now: float) -> None:
+    def on_no_answer(self, frame: FullFrame | None, now: float) -> None:
         if self.state is CallState.DIALING and self.authenticated and self.cipher is not None:
             # A PBX that cannot decrypt our AUTHREP (its key comes from the
             # secret) ignores it: silence here means the secret was wrong.
@@ -776,12 +789,18 @@ class Call(Session):
             self.host.emit(PeerReport(self.local_call, round((now - sent) * 1000)))
 
     def next_deadline(self) -> float | None:
-        base = super().next_deadline()
-        if self.next_ping is None:
-            return base
-        return self.next_ping if base is None else min(base, self.next_ping)
+        deadlines = [
+            d
+            for d in (super().next_deadline(), self.next_ping, self.authrep_answer_due)
+            if d is not None
+        ]
+        return min(deadlines, default=None)
 
     def on_timer(self, now: float) -> None:
+        if self.authrep_answer_due is not None and now >= self.authrep_answer_due:
+            self.reliability.forget()
+            self.on_no_answer(None, now)
+            return
         if self.next_ping is not None and now >= self.next_ping and self.state is CallState.UP:
             frame = self.send_iax(IaxCommand.PING, now, self._report_ies())
             self.ping_sent[frame.timestamp] = now
