@@ -321,6 +321,54 @@ def test_consult_through_ami_is_a_true_attended_transfer(
             await bob.wait_line(call, LineState.ENDED)
 
 
+def test_a_consultation_at_the_pbx_that_ends_under_us_is_seen_to_end(
+    pbx: Pbx, qapp: QApplication, qtbot: QtBot
+) -> None:
+    """With AMI our line stays up through the consultation whatever happens,
+    so its end is read from the PBX: the consulted party hanging up gives us
+    the caller back; the caller hanging up leaves us with the one consulted."""
+
+    async def scenario() -> None:
+        async with (
+            console_client(pbx) as client,
+            desk(pbx, 6001) as alice,
+            desk(pbx, 6002) as bob,
+            desk(pbx, 6003) as carol,
+        ):
+            window = HandsetWindow(alice, client)
+            qtbot.addWidget(window)
+            window.show()
+            call = await bob.dial("6001")
+            await until(alice, lambda: window.call_state.text() == "incoming")
+            click(qtbot, window.call_button)
+            await bob.wait_line(call, LineState.TALKING)
+            qtbot.keyClicks(window.number, "6003")
+            consulting = "talking (consulting 6003 at the PBX)"
+            click(qtbot, window.consult_button)
+            consult = await next_incoming(carol)
+            carol.answer(consult)
+            await until(alice, lambda: window.call_state.text() == consulting)
+            await carol.hangup(consult)  # Carol will not take it
+            back = "6003 hung up: you are back with the caller"
+            await until(alice, lambda: window.message.text() == back)
+            assert window.call_state.text() == "talking" and window.complete_button.isHidden()
+            assert window.consult_button.isEnabled()
+            assert await wait_talking(client, "IAX2/6001-", "IAX2/6002-")
+
+            click(qtbot, window.consult_button)  # again; this time Bob gives up waiting
+            consult = await next_incoming(carol)
+            carol.answer(consult)
+            await until(alice, lambda: window.call_state.text() == consulting)
+            await bob.hangup(call)
+            alone = "the caller hung up: you are talking to 6003"
+            await until(alice, lambda: window.message.text() == alone)
+            assert window.call_state.text() == "talking" and window.cancel_button.isHidden()
+            assert await wait_talking(client, "IAX2/6001-", "IAX2/6003-")
+            assert state_of(carol, consult) is LineState.TALKING
+
+    run_on_qt_loop(qapp, scenario())
+
+
 # ------------------------------------------------------------------ park
 
 

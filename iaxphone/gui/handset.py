@@ -79,7 +79,7 @@ from PyQt6.QtWidgets import (
 
 from iaxphone import config
 from iaxphone.media.virtual import Sink
-from iaxphone.pbx.ami import PbxClient
+from iaxphone.pbx.ami import PbxClient, PbxEvent
 from iaxphone.phone import (
     LineChanged,
     LineInfo,
@@ -306,6 +306,8 @@ class HandsetWindow(QWidget):
         self.clock.timeout.connect(self._tick)
         self.clock.start(250)
         phone.subscribe(self.on_event)
+        if pbx is not None:
+            pbx.subscribe(self.on_pbx_event)
         for account, registered in phone.registered.items():  # what happened before us
             self.on_event(RegistrationChanged(account, registered))
         self._refresh()
@@ -462,6 +464,14 @@ class HandsetWindow(QWidget):
         self.message.setText(f"type the number to {what} to")
         self.number.setFocus()
         return ""
+
+    def on_pbx_event(self, event: PbxEvent) -> None:
+        """A consultation the PBX runs can end under us (see :mod:`.transfer`)."""
+        said = self.transfers.pbx_event(event)
+        if said is not None:
+            self._show_transfer_keys()
+            self.message.setText(said)
+            self._refresh()
 
     def complete_transfer(self) -> None:
         consultation = self.transfers.current

@@ -24,14 +24,19 @@ Attended (:meth:`Transfers.consult`, then :meth:`Transfers.complete` or
   consultation and resumes the call.
 
 :meth:`Transfers.line_ended` forgets a consultation whose lines ended
-under it (the caller or the consulted party hung up).
+under it (the caller or the consulted party hung up).  A consultation the
+PBX runs keeps our line up whatever happens, so :meth:`Transfers.pbx_event`
+watches its channels instead: our channel taken off hold means the
+consulted party is gone (hung up, or a busy tone ran out) and the PBX gave
+us the caller back; the caller's channel hanging up leaves us talking to the
+one consulted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iaxphone.pbx.ami import PbxClient
+from iaxphone.pbx.ami import ChannelHoldChanged, ChannelHungUp, PbxClient, PbxEvent
 from iaxphone.phone import LineInfo, Phone
 
 from .pbxlines import line_channels
@@ -43,6 +48,7 @@ class Consultation:
     number: str  # whom we consult
     consult_id: int | None = None  # the phone's consultation line (without AMI)
     channel: str | None = None  # our PBX channel running the consultation (with AMI)
+    caller_channel: str | None = None  # the waiting caller's PBX channel (with AMI)
 
     @property
     def at_pbx(self) -> bool:
@@ -62,9 +68,11 @@ class Transfers:
         if self.current is not None:
             raise ValueError("finish the transfer in progress first")
         if self.pbx is not None:
-            channel = (await line_channels(self.pbx, self.phone, line)).ours
-            await self.pbx.attended_transfer(channel, number)
-            self.current = Consultation(line.id, number, channel=channel)
+            channels = await line_channels(self.pbx, self.phone, line)
+            await self.pbx.attended_transfer(channels.ours, number)
+            self.current = Consultation(
+                line.id, number, channel=channels.ours, caller_channel=channels.far_end
+            )
         else:
             consult_id = await self.phone.consult(line.id, number)
             self.current = Consultation(line.id, number, consult_id=consult_id)
@@ -93,6 +101,21 @@ class Transfers:
         if consultation is not None and line_id in (consultation.line_id, consultation.consult_id):
             self.current = None
             return consultation
+        return None
+
+    def pbx_event(self, event: PbxEvent) -> str | None:
+        """What to tell the user when ``event`` ends the PBX's consultation, else None."""
+        consultation = self.current
+        if consultation is None or consultation.channel is None:
+            return None
+        if isinstance(event, ChannelHoldChanged) and event.channel == consultation.channel:
+            if event.held:
+                return None  # the consultation starting: the caller is put on music
+            self.current = None
+            return f"{consultation.number} hung up: you are back with the caller"
+        if isinstance(event, ChannelHungUp) and event.channel == consultation.caller_channel:
+            self.current = None
+            return f"the caller hung up: you are talking to {consultation.number}"
         return None
 
     def _take(self) -> Consultation:

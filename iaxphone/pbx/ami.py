@@ -10,7 +10,9 @@ and then keeps it current from events (``ExtensionStatus``,
 ``PresenceStateChange``, ``ParkedCall``, ``UnParkedCall``,
 ``ParkedCallTimeOut``, ``ParkedCallGiveUp``, ``MessageWaiting``, and
 ``Hold``/``Unhold``/``Hangup`` for the on-hold lamp, which Asterisk does not
-publish as a device state for IAX2 channels).  Listeners get typed
+publish as a device state for IAX2 channels; they are also passed on as
+:class:`ChannelHoldChanged` and :class:`ChannelHungUp`, which is how a
+consultation the PBX runs is seen to end).  Listeners get typed
 :class:`PbxEvent` objects; nothing else in iaxphone speaks AMI.
 
 Actions return plain values or raise :class:`AmiError` with Asterisk's own
@@ -134,6 +136,17 @@ class LinkChanged(PbxEvent):
     up: bool
 
 
+@dataclass(frozen=True)
+class ChannelHoldChanged(PbxEvent):
+    channel: str  # "IAX2/6001-1234"
+    held: bool
+
+
+@dataclass(frozen=True)
+class ChannelHungUp(PbxEvent):
+    channel: str
+
+
 class _Manager(Manager):  # type: ignore[misc]
     """panoramisk's Manager with exponential reconnect back-off (1, 2, 4 ... 30 s,
     back to the first step after a login), and nothing reconnects once closed."""
@@ -215,7 +228,7 @@ class PbxClient:
             ("MessageWaiting", self._on_message_waiting),
             ("Hold", self._on_hold),
             ("Unhold", self._on_unhold),
-            ("Hangup", self._on_unhold),
+            ("Hangup", self._on_hangup),
         ):
             self.manager.register_event(name, self._wrap(handler))
 
@@ -472,9 +485,19 @@ class PbxClient:
         if extension is not None:
             with self._lamp_watch(extension):
                 extension.held_channels.add(channel)
+        self._emit(ChannelHoldChanged(channel, held=True))
 
-    def _on_unhold(self, message: Any) -> None:  # Unhold and Hangup
+    def _on_unhold(self, message: Any) -> None:
         channel = str(message.get("Channel", ""))
+        self._release_hold(channel)
+        self._emit(ChannelHoldChanged(channel, held=False))
+
+    def _on_hangup(self, message: Any) -> None:
+        channel = str(message.get("Channel", ""))
+        self._release_hold(channel)
+        self._emit(ChannelHungUp(channel))
+
+    def _release_hold(self, channel: str) -> None:
         extension = self._extension_of(channel)
         if extension is not None and channel in extension.held_channels:
             with self._lamp_watch(extension):
