@@ -77,6 +77,14 @@ class AudioConfig:
     ringing: str = "default"
     mute: str = "silence"
 
+    def devices(self) -> tuple[str | None, str | None]:
+        """(input, output) as the device layer takes them: None for the default."""
+        return _device(self.input), _device(self.output)
+
+
+def _device(name: str) -> str | None:
+    return None if name == "default" else name
+
 
 @dataclass(frozen=True)
 class Config:

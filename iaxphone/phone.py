@@ -45,6 +45,7 @@ from iaxphone.aio.client import CallFailedError, CallHandle, IaxClient, Registra
 from iaxphone.history import History
 from iaxphone.media.codecs import codec_info
 from iaxphone.media.recorder import CallRecorder
+from iaxphone.media.session import MuteMode
 from iaxphone.media.virtual import Samples, Sink, Source
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import EndpointConfig
@@ -257,6 +258,7 @@ class Phone:
         history: History | None = None,
         local: tuple[str, int] = ("0.0.0.0", 0),
         frame_ms: int = 20,
+        mute_mode: MuteMode = MuteMode.SILENCE,
     ) -> None:
         if not accounts:
             raise ValueError("a phone needs at least one account")
@@ -266,6 +268,7 @@ class Phone:
         self.gate = DeviceGate(source, sink)
         self.history = history
         self.frame_ms = frame_ms
+        self.mute_mode = mute_mode  # muted lines send silence, or nothing at all
         self.lines: dict[int, Line] = {}
         self.dnd = False
         self.voicemail: dict[str, tuple[int, int]] = {}
@@ -432,6 +435,8 @@ class Phone:
             frame_ms=self.frame_ms,
             on_stats=self._stats_listener(line.id),
         ).start()
+        line.audio.session.mute_mode = self.mute_mode
+        line.audio.session.muted = line.info.muted  # muted before the answer stays muted
         if self.history is not None and line.history_row is not None:
             self.history.answered(line.history_row, codec.name)
         self._update(

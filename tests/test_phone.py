@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from iaxphone.history import History
+from iaxphone.media.session import MuteMode
 from iaxphone.media.virtual import MemorySink, ToneSource
 from iaxphone.phone import (
     LineState,
@@ -35,7 +36,12 @@ def dominant_frequency(samples: np.ndarray, rate: int = 8000) -> float:
 
 @contextlib.asynccontextmanager
 async def desk_phone(
-    pbx: Pbx, extension: int, tmp_path: Path, tone: float = 440.0, auto_answer: bool = False
+    pbx: Pbx,
+    extension: int,
+    tmp_path: Path,
+    tone: float = 440.0,
+    auto_answer: bool = False,
+    mute_mode: MuteMode = MuteMode.SILENCE,
 ) -> AsyncIterator[tuple[Phone, MemorySink]]:
     user, secret = pbx.extension(extension)
     speaker = MemorySink(8000)
@@ -48,6 +54,7 @@ async def desk_phone(
         formats=[Format.ULAW],
         history=history,
         local=("127.0.0.1", 0),
+        mute_mode=mute_mode,
     )
     async with phone:
         seen = []
@@ -152,6 +159,42 @@ async def test_redial_mute_and_recording(pbx: Pbx, tmp_path: Path) -> None:
         assert alice.line(again).info.number == "600"
         await alice.wait_line(again, LineState.TALKING)
         await alice.hangup(again)
+
+
+async def played(speaker: MemorySink, seconds: float, timeout: float = 10.0) -> None:
+    """Wait until the line has played ``seconds`` more to the speaker (the media clock's pace)."""
+    wanted = sum(len(c) for c in speaker.chunks) + int(seconds * speaker.rate)
+
+    async def wait() -> None:
+        while sum(len(c) for c in speaker.chunks) < wanted:
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+async def test_muted_before_the_answer_and_a_mute_that_stops_sending(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    """``[audio] mute = "stop"``: a muted line sends no voice at all; mute set
+    while the call is still ringing holds once it is answered."""
+    async with desk_phone(pbx, 6008, tmp_path, tone=800, mute_mode=MuteMode.STOP) as (
+        alice,
+        speaker,
+    ):
+        line = await alice.dial("600")
+        alice.mute(line, True)  # before the echo test answers
+        await alice.wait_line(line, LineState.TALKING)
+        audio = alice.line(line).audio
+        assert audio is not None and audio.session.mute_mode is MuteMode.STOP
+        await played(speaker, 0.6)
+        assert audio.session.stats.sent_packets == 0  # nothing went out ...
+        assert audio.session.jitter.stats.received == 0  # ... so nothing came back
+        alice.mute(line, False)
+        await played(speaker, 1.0)
+        assert audio.session.stats.sent_packets > 0
+        heard = speaker.samples[-4000:]
+        assert dominant_frequency(heard) == pytest.approx(800, abs=10)  # the echo again
+        await alice.hangup(line)
 
 
 def band_level(samples: np.ndarray, frequency: float, rate: int = 8000) -> float:

@@ -63,6 +63,7 @@ def add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     call.add_argument(
         "--record", type=Path, metavar="FILE.wav", help="write what is heard to this WAV file"
     )
+    add_device_options(call)
     call.add_argument(
         "--dtmf", metavar="DIGITS", help="send these digits after answer (',' = 500 ms pause)"
     )
@@ -119,14 +120,29 @@ def exit_code_for(ended: CallEnded) -> int:
     return exitcodes.CAUSE_EXIT.get(ended.cause_code or 0, exitcodes.FAILURE)
 
 
-def open_audio(args: argparse.Namespace, rate: int) -> tuple[Source, Sink]:
-    """WAV files where given; the sound card for the rest (silence and discard without one)."""
+def add_device_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input", metavar="DEVICE", help="microphone: name or index (default: [audio] input)"
+    )
+    parser.add_argument(
+        "--output", metavar="DEVICE", help="speaker: name or index (default: [audio] output)"
+    )
+
+
+def open_audio(
+    args: argparse.Namespace, rate: int, audio: config.AudioConfig
+) -> tuple[Source, Sink]:
+    """WAV files where given; the sound card for the rest (silence and discard without one).
+
+    The card is ``--input``/``--output`` if given, else the config's ``[audio]`` choice.
+    """
     device_source: Source | None = None
     device_sink: Sink | None = None
     if not args.play or not args.record:
+        configured_input, configured_output = audio.devices()
         device_source, device_sink, note = devices.open_audio(
-            None if args.play else getattr(args, "input", None),
-            None if args.record else getattr(args, "output", None),
+            None if args.play else (args.input or configured_input),
+            None if args.record else (args.output or configured_output),
             rate,
         )
         if note:
@@ -261,7 +277,7 @@ async def place_call(
         codec = codec_info(call.format)
         if history is not None and row is not None:
             history.answered(row, codec.name)
-        source, sink = open_audio(args, codec.sample_rate)
+        source, sink = open_audio(args, codec.sample_rate, me.audio)
         audio = CallAudio(call, source, sink, frame_ms=me.frame_ms).start()
         tasks = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(call.wait_ended())]
         if args.dtmf:

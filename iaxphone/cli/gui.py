@@ -17,6 +17,7 @@ import sys
 from iaxphone import config
 from iaxphone.history import History
 from iaxphone.media import devices
+from iaxphone.media.session import MuteMode
 from iaxphone.pbx.ami import AmiError, PbxClient
 from iaxphone.phone import Phone, PhoneAccount
 from iaxphone.target import TargetError, parse_server
@@ -91,9 +92,7 @@ def run_gui(args: argparse.Namespace) -> int:
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)  # main() ends the loop, after the phone has hung up
     audio = who.audio
-    wanted_input, wanted_output = (
-        None if name == "default" else name for name in (audio.input, audio.output)
-    )
+    wanted_input, wanted_output = audio.devices()
     source, sink, note = devices.open_audio(wanted_input, wanted_output, DEVICE_RATE)
     ring_sink, ring_note = devices.open_ringer(audio.ringing, wanted_output, DEVICE_RATE)
     note = "; ".join(part for part in (note, ring_note) if part)
@@ -108,6 +107,7 @@ def run_gui(args: argparse.Namespace) -> int:
         formats=who.formats,
         history=history,
         frame_ms=who.frame_ms,
+        mute_mode=MuteMode(audio.mute),
     )
 
     async def main() -> None:

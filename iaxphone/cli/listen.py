@@ -14,6 +14,7 @@ from pathlib import Path
 from iaxphone import keys
 from iaxphone.aio.audio import CallAudio
 from iaxphone.aio.client import CallHandle, IaxClient, UnreachableError
+from iaxphone.config import AudioConfig
 from iaxphone.history import History
 from iaxphone.media.codecs import codec_info
 from iaxphone.media.virtual import AudioFileError, load_wav
@@ -21,7 +22,13 @@ from iaxphone.target import TargetError, parse_server
 
 from . import exitcodes
 from .account import add_account_options, identity
-from .call import describe_end, open_audio, open_history, register_account
+from .call import (
+    add_device_options,
+    describe_end,
+    open_audio,
+    open_history,
+    register_account,
+)
 from .errors import CommandError
 
 
@@ -43,6 +50,7 @@ def add_listen_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         metavar="FILE.wav",
         help="record each call (FILE-N.wav when --max-calls > 1)",
     )
+    add_device_options(listen)
     listen.add_argument(
         "--max-calls", type=int, metavar="N", help="exit 0 after N calls have ended"
     )
@@ -118,7 +126,9 @@ async def run_listen(args: argparse.Namespace) -> int:
                 record = recording_path(args.record, count, many)
                 call = getter.result()
                 task = asyncio.ensure_future(
-                    take_call(call, args, auto_answer, record, results, history, me.frame_ms)
+                    take_call(
+                        call, args, auto_answer, record, results, history, me.frame_ms, me.audio
+                    )
                 )
                 handled.add(task)
                 task.add_done_callback(handled.discard)
@@ -150,6 +160,7 @@ async def take_call(
     results: list[dict[str, object]],
     rows: History | None,
     frame_ms: int,
+    devices: AudioConfig,
 ) -> None:
     offer = call.incoming
     assert offer is not None
@@ -168,7 +179,10 @@ async def take_call(
     codec = codec_info(call.format)
     if rows is not None and row is not None:
         rows.answered(row, codec.name)
-    source, sink = open_audio(argparse.Namespace(play=args.play, record=record), codec.sample_rate)
+    files_and_devices = argparse.Namespace(
+        play=args.play, record=record, input=args.input, output=args.output
+    )
+    source, sink = open_audio(files_and_devices, codec.sample_rate, devices)
     audio = CallAudio(call, source, sink, frame_ms=frame_ms).start()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.shield(call.ended), args.duration)
