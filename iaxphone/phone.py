@@ -268,6 +268,7 @@ class Phone:
         self.gate = DeviceGate(source, sink)
         self.history = history
         self.frame_ms = frame_ms
+        self.held_conference: list[Line] = []  # a local conference on hold as a whole
         self.mute_mode = mute_mode  # muted lines send silence, or nothing at all
         self.lines: dict[int, Line] = {}
         self.dnd = False
@@ -455,10 +456,11 @@ class Phone:
 
     async def _ended(self, line: Line, ended: CallEnded) -> None:
         line.active = False
-        if self.gate.in_conference(line):
-            self.gate.conference.remove(line)
-            if len(self.gate.conference) < 2:
-                self.gate.conference.clear()
+        for conference in (self.gate.conference, self.held_conference):
+            if line in conference:
+                conference.remove(line)
+                if len(conference) < 2:
+                    conference.clear()
         mos = None
         if line.audio is not None:
             snapshot = line.audio.session.snapshot()
@@ -557,7 +559,16 @@ class Phone:
 
     def _hold(self, line: Line) -> None:
         if self.gate.in_conference(line):
+            # Hold puts the whole conference on hold; resuming any member rejoins it.
+            members = list(self.gate.conference)
             self.gate.conference.clear()
+            self.held_conference = members
+            for member in members:
+                self._hold_one(member)
+            return
+        self._hold_one(line)
+
+    def _hold_one(self, line: Line) -> None:
         line.call.hold()
         line.active = False
         if line.audio is not None:
@@ -571,13 +582,24 @@ class Phone:
         self._hold(line)
 
     def resume(self, line_id: int) -> None:
-        """Take a line off hold and make it active; the active one goes on hold (swap)."""
+        """Take a line off hold and make it active; the active one goes on hold (swap).
+
+        A line of a conference that was held as a whole brings the whole
+        conference back.
+        """
         line = self.line(line_id)
         if line.info.state is not LineState.HELD:
             raise ValueError(f"line {line_id} is not on hold")
+        members = self.held_conference if line in self.held_conference else [line]
         for other in self.lines.values():
-            if other is not line and other.active:
+            if other not in members and other.active:
                 self._hold(other)
+        if len(members) > 1:
+            self.conference(*(member.id for member in members))
+            return
+        self._unhold_one(line)
+
+    def _unhold_one(self, line: Line) -> None:
         line.call.unhold()
         line.active = True
         if line.audio is not None:
@@ -639,11 +661,9 @@ class Phone:
                 raise ValueError(f"line {line.id} is not in a call")
         for line in lines:
             if line.info.state is LineState.HELD:
-                line.call.unhold()
-                if line.audio is not None:
-                    line.audio.session.on_hold = False
-                self._update(line, state=LineState.TALKING)
+                self._unhold_one(line)
             line.active = True
+        self.held_conference = []
         self.gate.conference[:] = lines
 
     async def consult(self, line_id: int, number: str) -> int:

@@ -485,6 +485,22 @@ def test_conference_joins_the_held_and_the_talking_call(
             b = speaker(bob).samples[-8000:]
             quiet = band_level(b, 1500)  # a frequency nobody sends
             assert band_level(b, 400) > 20 * quiet and band_level(b, 900) > 20 * quiet
+            click(qtbot, window.hold_button)  # as a desk phone does: the whole conference
+            await until(
+                alice,
+                lambda: all(line.state is LineState.HELD for line in window.lines.values()),
+            )
+            assert window.call_state.text() == "held (conference of 2)"
+            click(qtbot, window.hold_button)  # ... and back, still a conference
+            await until(
+                alice,
+                lambda: all(line.state is LineState.TALKING for line in window.lines.values()),
+            )
+            assert window.call_state.text() == "talking (conference of 2)"
+            heard = len(speaker(bob).samples)
+            await until(bob, lambda: len(speaker(bob).samples) > heard + 12000)
+            b = speaker(bob).samples[-8000:]
+            assert band_level(b, 400) > 20 * quiet and band_level(b, 900) > 20 * quiet
             for line_id in list(alice.lines):
                 await alice.hangup(line_id)
             await until(alice, lambda: not window.lines)

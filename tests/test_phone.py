@@ -233,6 +233,13 @@ async def test_local_three_way_conference_mixes_everyone(pbx: Pbx, tmp_path: Pat
         assert (
             band_level(c, 400) > 20 * quiet and band_level(c, 600) > 20 * quiet
         )  # Carol hears Alice and Bob
+        alice.hold(to_bob)  # holds the conference, not just Bob
+        assert [alice.line(i).info.state for i in (to_bob, to_carol)] == [LineState.HELD] * 2
+        alice.resume(to_carol)  # either member brings the conference back
+        assert [alice.line(i).info.state for i in (to_bob, to_carol)] == [LineState.TALKING] * 2
+        await played(bob_hears, 1.0)
+        b = bob_hears.samples[-8000:]
+        assert band_level(b, 400) > 20 * quiet and band_level(b, 900) > 20 * quiet
         await alice.hangup(to_bob)
         await alice.hangup(to_carol)
 

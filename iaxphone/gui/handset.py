@@ -40,7 +40,8 @@ without AMI the call is blind-transferred to the parking extension and the
 display says the slot is shown only with AMI.
 
 *Flash* sends a hook flash.  *Conference* joins the talking and held lines
-in the phone's local conference.  *Record* (Ctrl+R) toggles recording the
+in the phone's local conference; Hold then holds the whole conference and
+resuming any member brings it back.  *Record* (Ctrl+R) toggles recording the
 current call (both sides, mixed) to a WAV file in the recordings folder
 (``recordings``, default ``<data dir>/recordings``).
 
@@ -588,8 +589,6 @@ class HandsetWindow(QWidget):
             self.conference_ids.discard(line.id)
         else:
             self.lines[line.id] = line
-        if line.state is LineState.HELD and line.id in self.conference_ids:
-            self.conference_ids.clear()  # holding a member ends the phone's conference
         if len(self.conference_ids) < 2:
             self.conference_ids.clear()
         gone = self.transfers.line_ended(line.id) if line.state is LineState.ENDED else None
