@@ -21,9 +21,11 @@ buffer.  :meth:`MediaSession.tick` runs once per frame interval:
   concealed by the codec's own PLC (Opus), or by our pitch-based PLC (PCM
   codecs); a stretch request is concealed the same way; nothing to play
   gives comfort noise at the level of the far end's last CNG frame, or
-  silence.  Decoded audio also goes through the in-band DTMF detector.  The
-  result gets speaker gain and any local key beep, is metered, and goes to
-  the sink (and the recorder, if any).
+  silence.  Decoded audio also goes through the in-band DTMF detector when
+  ``on_dtmf`` is set.  The result gets speaker gain and any local key beep,
+  is metered (its level worked out only when read, see
+  :class:`~iaxphone.media.stats.LevelMeter`; only its energy each frame, for
+  the speech/pause decision), and goes to the sink (and the recorder, if any).
 
 :meth:`MediaSession.peer_report` takes the round-trip time and the far
 end's view of our stream, :meth:`comfort_noise` the CNG level, and
@@ -55,7 +57,7 @@ from .dtmf import DtmfDetector, DtmfGenerator
 from .jitterbuffer import JitterBuffer, PlayoutKind, TimestampExtender
 from .plc import PitchConcealer
 from .recorder import CallRecorder
-from .stats import CallStats, level_dbfs
+from .stats import CallStats
 from .virtual import Samples, Sink, Source
 
 MAX_CATCH_UP_FRAMES = 5
@@ -63,6 +65,8 @@ MAX_CATCH_UP_FRAMES = 5
 # buffer adjusts its delay only below it, in pauses.
 SPEECH_DBFS = -45.0
 PAUSE_MS = 100  # this long below it is a pause, not a quiet syllable or a stop consonant
+# SPEECH_DBFS as mean sample energy (RMS squared), so a frame is judged without a logarithm.
+SPEECH_ENERGY_PER_SAMPLE = (32768.0 * 10 ** (SPEECH_DBFS / 20.0)) ** 2
 
 log = logging.getLogger("iaxphone.media")
 
@@ -175,9 +179,12 @@ class MediaSession:
         if self.jitter.stats.resyncs != resyncs:
             self.stats.received.reset_transit()
 
-    def _note_loudness(self, played: bool, rms_dbfs: float) -> None:
+    def _note_loudness(self, played: bool, pcm: Samples) -> None:
         """Speech or a pause, for the jitter buffer's next decision (see PAUSE_MS)."""
-        quiet = not played or rms_dbfs <= SPEECH_DBFS
+        quiet = True
+        if played:
+            x = pcm.astype(np.float32)
+            quiet = float(np.dot(x, x)) <= SPEECH_ENERGY_PER_SAMPLE * len(x)
         self.quiet_ms = self.quiet_ms + self.frame_ms if quiet else 0
 
     @property
@@ -202,9 +209,8 @@ class MediaSession:
                 return self._conceal(None)
             if not self.uses_codec_plc:
                 pcm = self.plc.good(pcm)
-            digits = self.dtmf_detector.feed(pcm)
-            if digits and self.on_dtmf is not None:
-                for digit in digits:
+            if self.on_dtmf is not None:  # in-band detection only for someone listening
+                for digit in self.dtmf_detector.feed(pcm):
                     self.on_dtmf(digit)
             return pcm
         return self._conceal(out.next_payload)
@@ -233,7 +239,7 @@ class MediaSession:
         pcm = apply_gain(self.source.read(self.samples), self.mic_gain_db)
         if self.muted:
             pcm = np.zeros(self.samples, dtype=np.int16)
-        self.stats.mic_peak_dbfs, self.stats.mic_rms_dbfs = level_dbfs(pcm)
+        self.stats.mic.show(pcm)
         self.last_sent = pcm if not self.on_hold else np.zeros(self.samples, dtype=np.int16)
         if self.on_hold or (self.muted and self.mute_mode is MuteMode.STOP):
             return
@@ -257,8 +263,8 @@ class MediaSession:
             mixed = pcm[: len(beep)].astype(np.int32) + beep
             pcm = pcm.copy()
             pcm[: len(beep)] = np.clip(mixed, -32768, 32767)
-        self.stats.speaker_peak_dbfs, self.stats.speaker_rms_dbfs = level_dbfs(pcm)
-        self._note_loudness(played, self.stats.speaker_rms_dbfs)
+        self.stats.speaker.show(pcm)
+        self._note_loudness(played, pcm)
         self.last_heard = pcm
         self.sink.write(pcm)
         if self.recorder is not None:

@@ -101,6 +101,38 @@ class ReceiveStats:
         self._last_transit = None
 
 
+class LevelMeter:
+    """The level of the last frame through one direction, worked out only when read.
+
+    Frames go by 50 times a second per call and the level is looked at ten
+    times a second at most (graphs, status lines), so :meth:`show` only
+    keeps the frame; the peak and RMS are computed on the first read after.
+    """
+
+    __slots__ = ("_frame", "_levels")
+
+    def __init__(self) -> None:
+        self._frame: npt.NDArray[np.int16] | None = None
+        self._levels = (-120.0, -120.0)
+
+    def show(self, frame: npt.NDArray[np.int16]) -> None:
+        self._frame = frame
+
+    def _read(self) -> tuple[float, float]:
+        if self._frame is not None:
+            self._levels = level_dbfs(self._frame)
+            self._frame = None
+        return self._levels
+
+    @property
+    def peak_dbfs(self) -> float:
+        return self._read()[0]
+
+    @property
+    def rms_dbfs(self) -> float:
+        return self._read()[1]
+
+
 @dataclass(slots=True)
 class CallStats:
     """Everything measured about one call's media, for events and JSON."""
@@ -112,11 +144,25 @@ class CallStats:
     received: ReceiveStats = field(default_factory=ReceiveStats)
     rtt_ms: float | None = None
     far_end: dict[str, int] = field(default_factory=dict)
-    mic_peak_dbfs: float = -120.0
-    mic_rms_dbfs: float = -120.0
-    speaker_peak_dbfs: float = -120.0
-    speaker_rms_dbfs: float = -120.0
+    mic: LevelMeter = field(default_factory=LevelMeter)
+    speaker: LevelMeter = field(default_factory=LevelMeter)
     concealed_ms: int = 0
+
+    @property
+    def mic_peak_dbfs(self) -> float:
+        return self.mic.peak_dbfs
+
+    @property
+    def mic_rms_dbfs(self) -> float:
+        return self.mic.rms_dbfs
+
+    @property
+    def speaker_peak_dbfs(self) -> float:
+        return self.speaker.peak_dbfs
+
+    @property
+    def speaker_rms_dbfs(self) -> float:
+        return self.speaker.rms_dbfs
 
     def loss_fraction(self, jitter: JitterStats) -> float:
         expected = jitter.played + jitter.lost

@@ -106,20 +106,34 @@ class WavSource(ArraySource):
 
 
 class ToneSource:
-    """A continuous sine tone, phase-continuous across frames."""
+    """A continuous sine tone, phase-continuous across frames.
+
+    One second of the tone is computed once: a whole number of hertz repeats
+    exactly every second, so reads are slices of that table (a load test
+    runs hundreds of these).  Other frequencies are computed as read.
+    """
 
     def __init__(self, frequency: float, rate: int, level_dbfs: float = -12.0) -> None:
         self.rate = rate
         self.frequency = frequency
         self.amplitude = 32767.0 * 10 ** (level_dbfs / 20.0)
         self.phase = 0
+        self._second = self._compute(0, rate) if float(frequency).is_integer() else None
+
+    def _compute(self, start: int, count: int) -> Samples:
+        n = np.arange(start, start + count)
+        wave = self.amplitude * np.sin(2 * np.pi * self.frequency * n / self.rate)
+        return np.rint(wave).astype(np.int16)
 
     def read(self, count: int) -> Samples:
-        n = np.arange(self.phase, self.phase + count)
-        self.phase += count
-        return np.rint(self.amplitude * np.sin(2 * np.pi * self.frequency * n / self.rate)).astype(
-            np.int16
-        )
+        start, self.phase = self.phase, self.phase + count
+        table = self._second
+        if table is None:
+            return self._compute(start, count)
+        offset = start % self.rate
+        if offset + count <= self.rate:
+            return table[offset : offset + count].copy()
+        return np.resize(np.roll(table, -offset), count)
 
 
 class SilenceSource:

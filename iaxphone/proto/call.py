@@ -70,6 +70,7 @@ from .events import (
     TextReceived,
     TransferRequested,
 )
+from .reliability import earliest
 from .session import Address, Host, Session
 
 if TYPE_CHECKING:
@@ -789,12 +790,7 @@ class Call(Session):
             self.host.emit(PeerReport(self.local_call, round((now - sent) * 1000)))
 
     def next_deadline(self) -> float | None:
-        deadlines = [
-            d
-            for d in (super().next_deadline(), self.next_ping, self.authrep_answer_due)
-            if d is not None
-        ]
-        return min(deadlines, default=None)
+        return earliest(super().next_deadline(), self.next_ping, self.authrep_answer_due)
 
     def on_timer(self, now: float) -> None:
         if self.authrep_answer_due is not None and now >= self.authrep_answer_due:

@@ -54,7 +54,7 @@ from .crypto import DecryptError
 from .events import Event, MessageWaiting
 from .registrar import CallAuthenticator, RegistrarTransaction
 from .registration import Account, Registration, RegistrationTransaction, RegState
-from .reliability import RetryPolicy
+from .reliability import RetryPolicy, earliest
 from .session import SEND_WINDOW, Address, Session
 from .trunk import TrunkBatcher, TrunkReceiver
 
@@ -123,6 +123,7 @@ class Endpoint:
             CallAuthenticator(cfg.users, cfg.caller_rsa_key) if wants_auth else None
         )
         self._outbox: list[tuple[bytes, Address]] = []
+        # The soonest session or registration deadline, recomputed only when stale.
         self._timer_stale = True
         self._timer_cached: float | None = None
         self._events: deque[Event] = deque()
@@ -153,8 +154,6 @@ class Endpoint:
             cfg = self.config
             batcher = TrunkBatcher(cfg.trunk_interval, cfg.trunk_mtu, cfg.trunk_timestamps)
             self.trunks[call.peer] = batcher
-        if batcher.deadline is None:
-            self._timer_stale = True  # the batch's flush deadline is new
         for datagram in batcher.add(call.local_call, timestamp16, payload, now):
             self.transmit(datagram, call.peer)
 
@@ -174,30 +173,31 @@ class Endpoint:
         return self._events.popleft() if self._events else None
 
     def get_timer(self) -> float | None:
-        """The next deadline, recomputed only after something that can move it.
+        """The next deadline: the sessions' (cached) and the trunk batches' flushes.
 
-        Deadlines move when a full frame is sent or received (retransmission
-        and linger timers, pings, registrations), when a timer fires, or when
-        a trunk batch starts.  Voice in mini frames moves none, so the common
-        case - every call sending 50 frames a second - costs nothing here.
+        Session and registration deadlines move only when a full frame is
+        sent or received (retransmission and linger timers, pings,
+        registrations) or when one of their timers fires, so their soonest is
+        kept and recomputed only then.  Voice in mini frames and trunk batches
+        move none of them: with every call sending 50 frames a second and a
+        trunk flushing every 20 ms, the sessions are not walked at all.
         """
-        if not self._timer_stale:
-            return self._timer_cached
-        deadlines = [d for s in self.sessions.values() if (d := s.next_deadline()) is not None]
-        deadlines += [
-            r.next_action for r in self.registrations.values() if r.next_action is not None
-        ]
-        deadlines += [b.deadline for b in self.trunks.values() if b.deadline is not None]
-        self._timer_cached = min(deadlines, default=None)
-        self._timer_stale = False
-        return self._timer_cached
+        if self._timer_stale:
+            self._timer_cached = earliest(
+                *(s.next_deadline() for s in self.sessions.values()),
+                *(r.next_action for r in self.registrations.values()),
+            )
+            self._timer_stale = False
+        return earliest(self._timer_cached, *(b.deadline for b in self.trunks.values()))
 
     def handle_timer(self, now: float) -> None:
-        self._timer_stale = True
         for peer, batcher in self.trunks.items():
             if batcher.deadline is not None and batcher.deadline <= now:
                 for datagram in batcher.flush(now):
                     self.transmit(datagram, peer)
+        if not self._timer_stale and (self._timer_cached is None or self._timer_cached > now):
+            return  # only a trunk batch was due
+        self._timer_stale = True
         for session in list(self.sessions.values()):
             deadline = session.next_deadline()
             if deadline is not None and deadline <= now:

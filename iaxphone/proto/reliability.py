@@ -65,6 +65,15 @@ class Pending:
     vnak_resent: bool = False
 
 
+def earliest(*times: float | None) -> float | None:
+    """The soonest of the deadlines given, ignoring None (None if there is none)."""
+    best = None
+    for time in times:
+        if time is not None and (best is None or time < best):
+            best = time
+    return best
+
+
 @dataclass(slots=True)
 class RetryPolicy:
     """How long to wait for an ACK.
@@ -116,7 +125,9 @@ class Reliability:
         self.pending.append(Pending(frame, data, now + first, first, last_sent=now))
 
     def next_deadline(self) -> float | None:
-        return min((p.deadline for p in self.pending), default=None)
+        if not self.pending:
+            return None
+        return min(p.deadline for p in self.pending)
 
     def due(self, now: float) -> tuple[list[Pending], Pending | None]:
         """Frames to send again now, and the first frame that ran out of retries (if any)."""

@@ -25,7 +25,7 @@ from iaxphone.wire.ies import InformationElements
 
 from .crypto import FrameCipher
 from .events import Event
-from .reliability import Arrival, Reliability, RetryPolicy
+from .reliability import Arrival, Reliability, RetryPolicy, earliest
 
 log = logging.getLogger("iaxphone.proto")
 
@@ -272,10 +272,7 @@ class Session:
             self.send_datagram(item.data)
 
     def next_deadline(self) -> float | None:
-        deadlines = [
-            d for d in (self.reliability.next_deadline(), self.linger_until) if d is not None
-        ]
-        return min(deadlines, default=None)
+        return earliest(self.reliability.next_deadline(), self.linger_until)
 
     def on_timer(self, now: float) -> None:
         if (
