@@ -8,8 +8,10 @@ conference, recording, the graphs, compact view and the keyboard.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import wave
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from pytestqt.qtbot import QtBot
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.ringer import Ringer, ring_cycle
 from iaxphone.media.virtual import MemorySink, Samples, ToneSource
+from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import LineInfo, LineState, LineStats, Phone, PhoneAccount
 from iaxphone.proto.events import FlashReceived
 from iaxphone.wire.constants import Format
@@ -277,29 +280,61 @@ def test_consult_then_cancel_then_complete(pbx: Pbx, qapp: QApplication, qtbot: 
     run_on_qt_loop(qapp, scenario())
 
 
+CONSULTING_AT_PBX = "talking (consulting 6003 at the PBX)"
+
+
+@contextlib.asynccontextmanager
+async def bob_calls_alice_at_the_window(
+    pbx: Pbx, qtbot: QtBot
+) -> AsyncIterator[tuple[PbxClient, HandsetWindow, Phone, Phone, Phone, int]]:
+    """Alice's window with AMI has answered Bob (6002); Carol (6003) is idle.
+
+    Yields (client, window, alice, bob, carol, bob's line) with 6003 typed in.
+    """
+    async with (
+        console_client(pbx) as client,
+        desk(pbx, 6001) as alice,
+        desk(pbx, 6002) as bob,
+        desk(pbx, 6003) as carol,
+    ):
+        window = HandsetWindow(alice, client)
+        qtbot.addWidget(window)
+        window.show()
+        call = await bob.dial("6001")
+        await until(alice, lambda: window.call_state.text() == "incoming")
+        click(qtbot, window.call_button)
+        await bob.wait_line(call, LineState.TALKING)
+        qtbot.keyClicks(window.number, "6003")
+        yield client, window, alice, bob, carol, call
+
+
+async def consult_carol(qtbot: QtBot, window: HandsetWindow, alice: Phone, carol: Phone) -> int:
+    """Consult (the PBX holds Bob and calls Carol); Carol answers.  Returns her line."""
+    click(qtbot, window.consult_button)
+    try:
+        consult = await next_incoming(carol)
+        carol.answer(consult)
+        await until(alice, lambda: window.call_state.text() == CONSULTING_AT_PBX)
+    except TimeoutError:
+        raise AssertionError(
+            f"not consulting: {window.call_state.text()!r}, {window.message.text()!r}"
+        ) from None
+    return consult
+
+
 def test_consult_through_ami_is_a_true_attended_transfer(
     pbx: Pbx, qapp: QApplication, qtbot: QtBot
 ) -> None:
     async def scenario() -> None:
-        async with (
-            console_client(pbx) as client,
-            desk(pbx, 6001) as alice,
-            desk(pbx, 6002) as bob,
-            desk(pbx, 6003) as carol,
+        async with bob_calls_alice_at_the_window(pbx, qtbot) as (
+            client,
+            window,
+            alice,
+            bob,
+            carol,
+            call,
         ):
-            window = HandsetWindow(alice, client)
-            qtbot.addWidget(window)
-            window.show()
-            call = await bob.dial("6001")
-            await until(alice, lambda: window.call_state.text() == "incoming")
-            click(qtbot, window.call_button)
-            await bob.wait_line(call, LineState.TALKING)
-            qtbot.keyClicks(window.number, "6003")
-            click(qtbot, window.consult_button)  # the PBX holds Bob and calls Carol
-            consult = await next_incoming(carol)
-            carol.answer(consult)
-            consulting = "talking (consulting 6003 at the PBX)"
-            await until(alice, lambda: window.call_state.text() == consulting)
+            consult = await consult_carol(qtbot, window, alice, carol)
             assert len(alice.lines) == 1  # one line all along: the PBX runs the consultation
             assert await wait_talking(client, "IAX2/6001-", "IAX2/6003-")
             assert not joined(await client.channels(), "IAX2/6002-", "IAX2/6003-")
@@ -308,10 +343,7 @@ def test_consult_through_ami_is_a_true_attended_transfer(
             assert await wait_talking(client, "IAX2/6001-", "IAX2/6002-")
             await until(alice, lambda: window.message.text() == "transfer cancelled")
             assert window.call_state.text() == "talking" and window.complete_button.isHidden()
-            click(qtbot, window.consult_button)  # ... then yes
-            consult = await next_incoming(carol)
-            carol.answer(consult)
-            await until(alice, lambda: window.call_state.text() == consulting)
+            consult = await consult_carol(qtbot, window, alice, carol)  # ... then yes
             click(qtbot, window.complete_button)
             await until(alice, lambda: window.call_state.text() == "ended")
             assert window.message.text() == "transferred to 6003"
@@ -319,6 +351,8 @@ def test_consult_through_ami_is_a_true_attended_transfer(
             assert state_of(carol, consult) is LineState.TALKING  # Carol's phone did not ring again
             await carol.hangup(consult)
             await bob.wait_line(call, LineState.ENDED)
+
+    run_on_qt_loop(qapp, scenario())
 
 
 def test_a_consultation_at_the_pbx_that_ends_under_us_is_seen_to_end(
@@ -329,40 +363,28 @@ def test_a_consultation_at_the_pbx_that_ends_under_us_is_seen_to_end(
     the caller back; the caller hanging up leaves us with the one consulted."""
 
     async def scenario() -> None:
-        async with (
-            console_client(pbx) as client,
-            desk(pbx, 6001) as alice,
-            desk(pbx, 6002) as bob,
-            desk(pbx, 6003) as carol,
+        async with bob_calls_alice_at_the_window(pbx, qtbot) as (
+            client,
+            window,
+            alice,
+            bob,
+            carol,
+            call,
         ):
-            window = HandsetWindow(alice, client)
-            qtbot.addWidget(window)
-            window.show()
-            call = await bob.dial("6001")
-            await until(alice, lambda: window.call_state.text() == "incoming")
-            click(qtbot, window.call_button)
-            await bob.wait_line(call, LineState.TALKING)
-            qtbot.keyClicks(window.number, "6003")
-            consulting = "talking (consulting 6003 at the PBX)"
-            click(qtbot, window.consult_button)
-            consult = await next_incoming(carol)
-            carol.answer(consult)
-            await until(alice, lambda: window.call_state.text() == consulting)
+            consult = await consult_carol(qtbot, window, alice, carol)
             await carol.hangup(consult)  # Carol will not take it
             back = "6003 hung up: you are back with the caller"
             await until(alice, lambda: window.message.text() == back)
-            assert window.call_state.text() == "talking" and window.complete_button.isHidden()
-            assert window.consult_button.isEnabled()
+            assert window.call_state.text() == "talking", window.call_state.text()
+            assert window.complete_button.isHidden() and window.consult_button.isEnabled()
             assert await wait_talking(client, "IAX2/6001-", "IAX2/6002-")
 
-            click(qtbot, window.consult_button)  # again; this time Bob gives up waiting
-            consult = await next_incoming(carol)
-            carol.answer(consult)
-            await until(alice, lambda: window.call_state.text() == consulting)
+            consult = await consult_carol(qtbot, window, alice, carol)  # Bob gives up waiting
             await bob.hangup(call)
             alone = "the caller hung up: you are talking to 6003"
             await until(alice, lambda: window.message.text() == alone)
-            assert window.call_state.text() == "talking" and window.cancel_button.isHidden()
+            assert window.call_state.text() == "talking", window.call_state.text()
+            assert window.cancel_button.isHidden()
             assert await wait_talking(client, "IAX2/6001-", "IAX2/6003-")
             assert state_of(carol, consult) is LineState.TALKING
 

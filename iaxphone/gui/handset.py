@@ -80,7 +80,7 @@ from PyQt6.QtWidgets import (
 
 from iaxphone import config
 from iaxphone.media.virtual import Sink
-from iaxphone.pbx.ami import PbxClient, PbxEvent
+from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import (
     LineChanged,
     LineInfo,
@@ -158,7 +158,7 @@ class HandsetWindow(QWidget):
         self.pbx = pbx
         self.line: LineInfo | None = None  # the current line (may have just ended)
         self.lines: dict[int, LineInfo] = {}  # every live line
-        self.transfers = Transfers(phone, pbx)
+        self.transfers = Transfers(phone, pbx, on_ended=self._consultation_ended)
         self.conference_ids: set[int] = set()
         self.recordings = recordings or config.data_dir() / "recordings"
         self.last_recording: Path | None = None
@@ -307,8 +307,6 @@ class HandsetWindow(QWidget):
         self.clock.timeout.connect(self._tick)
         self.clock.start(250)
         phone.subscribe(self.on_event)
-        if pbx is not None:
-            pbx.subscribe(self.on_pbx_event)
         for account, registered in phone.registered.items():  # what happened before us
             self.on_event(RegistrationChanged(account, registered))
         self._refresh()
@@ -466,13 +464,11 @@ class HandsetWindow(QWidget):
         self.number.setFocus()
         return ""
 
-    def on_pbx_event(self, event: PbxEvent) -> None:
-        """A consultation the PBX runs can end under us (see :mod:`.transfer`)."""
-        said = self.transfers.pbx_event(event)
-        if said is not None:
-            self._show_transfer_keys()
-            self.message.setText(said)
-            self._refresh()
+    def _consultation_ended(self, said: str) -> None:
+        """A consultation the PBX runs ended under us (see :mod:`.transfer`)."""
+        self._show_transfer_keys()
+        self.message.setText(said)
+        self._refresh()
 
     def complete_transfer(self) -> None:
         consultation = self.transfers.current

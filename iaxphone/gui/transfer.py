@@ -29,17 +29,33 @@ PBX runs keeps our line up whatever happens, so :meth:`Transfers.pbx_event`
 watches its channels instead: our channel taken off hold means the
 consulted party is gone (hung up, or a busy tone ran out) and the PBX gave
 us the caller back; the caller's channel hanging up leaves us talking to the
-one consulted.
+one consulted (``on_ended`` is told either way).
+
+Asterisk runs ``Atxfer`` and ``CancelAtxfer`` by playing the feature codes
+into the channel as DTMF, and drops them silently while the channel is
+still finishing the previous consultation (about half a second after it
+ends).  So a consultation counts as started only when our channel goes on
+hold (about 0.3 s after the action); without that the action is sent once
+more, and then it is an error.  Cancel waits for the channel to come off
+hold, so the caller is really back when it returns.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from iaxphone.pbx.ami import ChannelHoldChanged, ChannelHungUp, PbxClient, PbxEvent
+from iaxphone.pbx.ami import AmiError, ChannelHoldChanged, ChannelHungUp, PbxClient, PbxEvent
 from iaxphone.phone import LineInfo, Phone
 
 from .pbxlines import line_channels
+
+log = logging.getLogger("iaxphone.gui")
+
+HOLD_WAIT_S = 1.5  # Asterisk puts the caller on hold about 0.3 s after Atxfer
+UNHOLD_WAIT_S = 3.0  # and gives the caller back about 0.5 s after CancelAtxfer
 
 
 @dataclass(frozen=True)
@@ -56,10 +72,19 @@ class Consultation:
 
 
 class Transfers:
-    def __init__(self, phone: Phone, pbx: PbxClient | None = None) -> None:
+    def __init__(
+        self,
+        phone: Phone,
+        pbx: PbxClient | None = None,
+        on_ended: Callable[[str], None] | None = None,
+    ) -> None:
         self.phone = phone
         self.pbx = pbx
+        self.on_ended = on_ended  # told when a consultation at the PBX ends under us
         self.current: Consultation | None = None
+        self._hold_waits: list[tuple[str, bool, asyncio.Future[None]]] = []
+        if pbx is not None:
+            pbx.subscribe(self._on_pbx_event)
 
     def blind(self, line_id: int, number: str) -> None:
         self.phone.blind_transfer(line_id, number)
@@ -68,8 +93,16 @@ class Transfers:
         if self.current is not None:
             raise ValueError("finish the transfer in progress first")
         if self.pbx is not None:
-            channels = await line_channels(self.pbx, self.phone, line)
-            await self.pbx.attended_transfer(channels.ours, number)
+            pbx = self.pbx
+            channels = await line_channels(pbx, self.phone, line)
+            for attempt in range(2):
+                if await self._hold_change(
+                    channels.ours, True, lambda: pbx.attended_transfer(channels.ours, number)
+                ):
+                    break
+                log.info("attempt %d: the PBX did not start the consultation", attempt + 1)
+            else:
+                raise AmiError(f"the PBX did not start the consultation with {number}: try again")
             self.current = Consultation(
                 line.id, number, channel=channels.ours, caller_channel=channels.far_end
             )
@@ -90,7 +123,10 @@ class Transfers:
         consultation = self._take()
         if consultation.channel is not None:
             assert self.pbx is not None
-            await self.pbx.cancel_attended_transfer(consultation.channel)
+            pbx, channel = self.pbx, consultation.channel
+            await self._hold_change(
+                channel, False, lambda: pbx.cancel_attended_transfer(channel), UNHOLD_WAIT_S
+            )
         elif consultation.consult_id is not None:
             await self.phone.cancel_transfer(consultation.line_id, consultation.consult_id)
         return consultation
@@ -117,6 +153,35 @@ class Transfers:
             self.current = None
             return f"the caller hung up: you are talking to {consultation.number}"
         return None
+
+    def _on_pbx_event(self, event: PbxEvent) -> None:
+        if isinstance(event, ChannelHoldChanged):
+            for channel, held, seen in self._hold_waits:
+                if (channel, held) == (event.channel, event.held) and not seen.done():
+                    seen.set_result(None)
+        said = self.pbx_event(event)
+        if said is not None and self.on_ended is not None:
+            self.on_ended(said)
+
+    async def _hold_change(
+        self,
+        channel: str,
+        held: bool,
+        action: Callable[[], Awaitable[None]],
+        timeout: float = HOLD_WAIT_S,
+    ) -> bool:
+        """Run ``action``; did ``channel`` then go on (or come off) hold within ``timeout``?"""
+        seen: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        wait = (channel, held, seen)
+        self._hold_waits.append(wait)
+        try:
+            await action()
+            await asyncio.wait_for(seen, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._hold_waits.remove(wait)
 
     def _take(self) -> Consultation:
         if self.current is None:
