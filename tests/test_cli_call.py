@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -238,6 +240,19 @@ def test_an_account_from_the_config_file(pbx: Pbx, tmp_path: Path) -> None:
     assert "line 3: accounts.desk.usr: unknown setting" in one_line_error(broken)
 
 
+def answered_in_history(db: Path, timeout: float = 20.0) -> float | None:
+    """When the call in a phone's history database was answered (None if not in time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if db.exists():
+            with contextlib.suppress(sqlite3.OperationalError), sqlite3.connect(db) as conn:
+                row = conn.execute("SELECT answered FROM calls").fetchone()
+                if row and row[0] is not None:
+                    return float(row[0])
+        time.sleep(0.05)  # polling the database for the answer, not standing in for it
+    return None
+
+
 def test_a_killed_phone_leaves_the_call_in_history(pbx: Pbx, tmp_path: Path) -> None:
     env = env_with(tmp_path)
     phone = subprocess.Popen(
@@ -245,20 +260,31 @@ def test_a_killed_phone_leaves_the_call_in_history(pbx: Pbx, tmp_path: Path) -> 
         stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     db = tmp_path / "data" / "history.sqlite3"
-    deadline = time.monotonic() + 20
-    answered = None
-    while answered is None and time.monotonic() < deadline:
-        if db.exists():
-            with sqlite3.connect(db) as conn:
-                row = conn.execute("SELECT answered FROM calls").fetchone()
-            answered = row[0] if row else None
-        if answered is None:
-            time.sleep(0.05)  # polling the database for the answer, not standing in for it
+    answered = answered_in_history(db)
     phone.kill()
     phone.wait(timeout=10)
     assert answered is not None, "the call was never answered"
     (record,) = History(db).recent()
     assert record.cause == INTERRUPTED and record.answered == answered and record.number == "600"
+
+
+def test_ctrl_c_and_sigterm_hang_up_and_write_the_statistics(pbx: Pbx, tmp_path: Path) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        home = tmp_path / sig.name
+        stats = home / "stats.json"
+        phone = subprocess.Popen(
+            [sys.executable, "-m", "iaxphone.cli", "call", "600", *SERVER, *account(6008),
+             "--duration", "60", "--stats", str(stats)],
+            stderr=subprocess.PIPE, text=True, env=env_with(home),
+        )  # fmt: skip
+        answered = answered_in_history(home / "data" / "history.sqlite3")
+        phone.send_signal(sig)
+        _, stderr = phone.communicate(timeout=15)
+        assert answered is not None, stderr
+        assert phone.returncode == exitcodes.OK, stderr
+        assert "we hung up" in stderr and "Traceback" not in stderr
+        written = json.loads(stats.read_text())
+        assert written["hung_up_by"] == "local" and written["packets_received"] > 0
 
 
 def test_devices_and_a_call_without_a_sound_card_say_so_and_do_not_hang(

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
 import sqlite3
 import sys
 import time
@@ -42,6 +41,7 @@ from iaxphone.target import Target, TargetError, parse_server, parse_target
 from . import exitcodes
 from .account import Identity, add_account_options, identity
 from .errors import CommandError
+from .stopping import stop_on_signals
 
 DTMF_ON_S = 0.1
 DTMF_GAP_S = 0.1
@@ -252,12 +252,7 @@ async def place_call(
         if history is not None and row is not None:
             history.ended(row, str(exc), None)
         raise
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-    try:
+    with stop_on_signals() as stop:
         try:
             await wait_answer(call, stop, args.answer_timeout)
         except CommandError as cancelled:
@@ -308,10 +303,6 @@ async def place_call(
             file=sys.stderr,
         )
         return exitcodes.OK
-    finally:
-        with contextlib.suppress(NotImplementedError):
-            loop.remove_signal_handler(signal.SIGINT)
-            loop.remove_signal_handler(signal.SIGTERM)
 
 
 async def wait_answer(call: CallHandle, stop: asyncio.Event, timeout: float) -> None:
@@ -411,9 +402,8 @@ async def run_register(args: argparse.Namespace) -> int:
         except UnreachableError as exc:
             raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
         if args.watch:
-            stop = asyncio.Event()
-            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
-            await stop.wait()
+            with stop_on_signals() as stop:
+                await stop.wait()
     return exitcodes.OK
 
 

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from .call import (
     register_account,
 )
 from .errors import CommandError
+from .stopping import stop_on_signals
 
 
 def add_listen_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -96,53 +96,48 @@ async def run_listen(args: argparse.Namespace) -> int:
             raise CommandError(str(exc), exitcodes.USAGE) from None
     history = open_history()
     results: list[dict[str, object]] = []
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        config = me.endpoint_config(caller_rsa_key=caller_key)
-        async with IaxClient(("0.0.0.0", 0), config) as client:
-            try:
-                await register_account(client, host, port, me.user, me.secret, me.rsa_private_key)
-            except UnreachableError as exc:
-                raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
-            mode = "on" if auto_answer else "off"
-            print(f"listening as {me.user} (auto-answer {mode})", file=sys.stderr, flush=True)
-            handled: set[asyncio.Task[None]] = set()
-            count = 0
-            many = args.max_calls != 1
-            waiter = asyncio.ensure_future(stop.wait())
-            while not stop.is_set():
-                if args.max_calls is not None and count >= args.max_calls:
-                    break
-                getter = asyncio.ensure_future(client.incoming.get())
-                await asyncio.wait({getter, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
-                    break
-                count += 1
-                record = recording_path(args.record, count, many)
-                call = getter.result()
-                task = asyncio.ensure_future(
-                    take_call(
-                        call, args, auto_answer, record, results, history, me.frame_ms, me.audio
+        with stop_on_signals() as stop:
+            config = me.endpoint_config(caller_rsa_key=caller_key)
+            async with IaxClient(("0.0.0.0", 0), config) as client:
+                try:
+                    await register_account(
+                        client, host, port, me.user, me.secret, me.rsa_private_key
                     )
-                )
-                handled.add(task)
-                task.add_done_callback(handled.discard)
-                if args.max_calls is not None and count >= args.max_calls:
-                    await asyncio.wait(handled)
-            waiter.cancel()
-            for task in list(handled):
-                task.cancel()
+                except UnreachableError as exc:
+                    raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
+                mode = "on" if auto_answer else "off"
+                print(f"listening as {me.user} (auto-answer {mode})", file=sys.stderr, flush=True)
+                handled: set[asyncio.Task[None]] = set()
+                count = 0
+                many = args.max_calls != 1
+                waiter = asyncio.ensure_future(stop.wait())
+                while not stop.is_set():
+                    if args.max_calls is not None and count >= args.max_calls:
+                        break
+                    getter = asyncio.ensure_future(client.incoming.get())
+                    await asyncio.wait({getter, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                    if not getter.done():
+                        getter.cancel()
+                        break
+                    count += 1
+                    record = recording_path(args.record, count, many)
+                    call = getter.result()
+                    task = asyncio.ensure_future(
+                        take_call(
+                            call, args, auto_answer, record, results, history, me.frame_ms, me.audio
+                        )
+                    )
+                    handled.add(task)
+                    task.add_done_callback(handled.discard)
+                    if args.max_calls is not None and count >= args.max_calls:
+                        await asyncio.wait(handled)
+                waiter.cancel()
+                for task in list(handled):
+                    task.cancel()
     finally:
         if history is not None:
             history.close()
-        with contextlib.suppress(NotImplementedError):
-            loop.remove_signal_handler(signal.SIGINT)
-            loop.remove_signal_handler(signal.SIGTERM)
     if args.stats is not None:
         try:
             args.stats.write_text(json.dumps(results, indent=2) + "\n")

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import os
 import re
-import signal
 import ssl
 import sys
 
@@ -47,6 +46,7 @@ from iaxphone.target import TargetError, parse_server
 
 from . import exitcodes
 from .errors import CommandError
+from .stopping import stop_on_signals
 
 AMI_PORT = 5038
 AMI_TLS_PORT = 5039
@@ -264,12 +264,6 @@ async def _watch(client: PbxClient, count: int | None) -> None:
 
     client.subscribe(show)
     print(f"watching {len(client.state.extensions)} extensions", flush=True)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, done.set)
-    try:
+    with stop_on_signals(done):
         await done.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
     sys.stdout.flush()
