@@ -27,6 +27,14 @@ Example::
     ringing = "default"
     mute = "silence"         # or "stop"
 
+    [ami]                    # the Asterisk Manager Interface: lamps, parking, transfers
+    server = "pbx.example.com"   # host[:port]; port 5038, or 5039 with tls
+    user = "console"
+    context = "office"       # the phones' dialplan context
+    tls = false              # and cafile = "/path/to/ca.pem" to trust a private CA
+    # secret: from the keyring ("iaxphone", "ami"), or $IAXPHONE_AMI_SECRET,
+    # or (not recommended) secret = "..." here
+
 A mistake names the file, the line and the key: ``config.toml line 7:
 accounts.office.codecs: unknown codec 'g723'; choose from ulaw, ...``.
 """
@@ -87,11 +95,25 @@ def _device(name: str) -> str | None:
 
 
 @dataclass(frozen=True)
+class AmiConfig:
+    server: str = "127.0.0.1"
+    user: str | None = None
+    secret: str | None = None
+    context: str = "office"
+    tls: bool = False
+    cafile: str | None = None
+
+
+AMI_KEYRING_ENTRY = "ami"  # the keyring's ("iaxphone", "ami") holds the AMI secret
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
     default_account: str | None = None
     audio: AudioConfig = field(default_factory=AudioConfig)
+    ami: AmiConfig | None = None  # None: no [ami] table
 
     def account(self, name: str | None = None) -> AccountConfig | None:
         key = (
@@ -134,6 +156,14 @@ _ACCOUNT_KEYS = {
     "encryption": str,
 }
 _AUDIO_KEYS = {"input": str, "output": str, "ringing": str, "mute": str}
+_AMI_KEYS: dict[str, type] = {
+    "server": str,
+    "user": str,
+    "secret": str,
+    "context": str,
+    "tls": bool,
+    "cafile": str,
+}
 
 
 def _line_of(text: str, section: str | None, key: str) -> int | None:
@@ -173,9 +203,11 @@ def load(path: Path | None = None) -> Config:
         return ConfigError(f"{path}{where}: {dotted}: {message}")
 
     for key in data:
-        if key not in ("default_account", "accounts", "audio"):
+        if key not in ("default_account", "accounts", "audio", "ami"):
             raise fail(
-                None, key, "unknown setting (expected default_account, [accounts.NAME], [audio])"
+                None,
+                key,
+                "unknown setting (expected default_account, [accounts.NAME], [audio], [ami])",
             )
     accounts: dict[str, AccountConfig] = {}
     for name, raw in (data.get("accounts") or {}).items():
@@ -195,7 +227,19 @@ def load(path: Path | None = None) -> Config:
     default = data.get("default_account")
     if default is not None and default not in accounts:
         raise fail(None, "default_account", f"no [accounts.{default}] section")
-    return Config(path, accounts, default, AudioConfig(**audio_raw))
+    ami = None
+    if "ami" in data:
+        ami_raw = data["ami"]
+        if not isinstance(ami_raw, dict):
+            raise fail(None, "ami", "must be a table [ami]")
+        for key, value in ami_raw.items():
+            wanted = _AMI_KEYS.get(key)
+            if wanted is None:
+                raise fail("ami", key, f"unknown setting (expected {', '.join(_AMI_KEYS)})")
+            if not isinstance(value, wanted):
+                raise fail("ami", key, f"must be a {wanted.__name__}")
+        ami = AmiConfig(**ami_raw)
+    return Config(path, accounts, default, AudioConfig(**audio_raw), ami)
 
 
 def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> AccountConfig:
@@ -252,6 +296,19 @@ def resolve_secret(account: AccountConfig | None, given: str | None = None) -> s
         return None
     from_keyring = keyring_secret(account.name)
     return from_keyring if from_keyring is not None else account.secret
+
+
+def resolve_ami_secret(ami: AmiConfig | None, given: str | None = None) -> str | None:
+    """The AMI secret: command line, else $IAXPHONE_AMI_SECRET, else the keyring, else the file."""
+    if given:
+        return given
+    env = os.environ.get("IAXPHONE_AMI_SECRET")
+    if env:
+        return env
+    if ami is None:
+        return None
+    from_keyring = keyring_secret(AMI_KEYRING_ENTRY)
+    return from_keyring if from_keyring is not None else ami.secret
 
 
 def keyring_secret(account_name: str) -> str | None:

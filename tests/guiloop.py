@@ -110,13 +110,14 @@ async def run_gui_until(
     args: list[str],
     *seen: Callable[[Any], bool],
     timeout: float = 20,
+    **env: str,
 ) -> tuple[int | None, bytes]:
-    """Run ``iaxphone gui ARGS`` (Qt offscreen) until AMI has shown each of ``seen``, in
-    order, then SIGTERM it; (exit code, stderr)."""
+    """Run ``iaxphone gui ARGS`` (Qt offscreen, ``env`` added) until AMI has shown each of
+    ``seen``, in order, then SIGTERM it; (exit code, stderr)."""
     mark = len(ami.events)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "iaxphone.cli", "gui", *args,
-        env=gui_env(tmp_path, QT_QPA_PLATFORM="offscreen"),
+        env=gui_env(tmp_path, QT_QPA_PLATFORM="offscreen", **env),
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:

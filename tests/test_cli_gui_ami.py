@@ -37,6 +37,32 @@ async def test_gui_with_ami_logs_in_as_the_console_user(pbx: Pbx, tmp_path: Path
     assert b"Traceback" not in err
 
 
+@pytest.mark.pbx
+async def test_an_ami_table_in_the_config_links_the_window_without_options(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    user, secret = pbx.extension(6008)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[accounts.desk]\nserver = "{pbx.host}:{pbx.iax_port}"\nuser = "{user}"\n'
+        f'secret = "{secret}"\n\n'
+        f'[ami]\nserver = "{pbx.host}:{pbx.ami_port}"\nuser = "{pbx.ami_user}"\n'
+        f'secret = "{pbx.ami_secret}"\n'
+    )
+
+    def console_login(e: Any) -> bool:
+        return bool(
+            e.Event == "SuccessfulAuth" and e.Service == "AMI" and e.AccountID == pbx.ami_user
+        )
+
+    async with AmiWatcher(pbx) as ami:
+        code, err = await run_gui_until(
+            ami, tmp_path, [], console_login, registered("6008"), IAXPHONE_CONFIG=str(cfg)
+        )
+    assert code == 0, err
+    assert b"Traceback" not in err
+
+
 def test_bad_ami_options_are_usage_errors_before_the_window(tmp_path: Path) -> None:
     base = [
         sys.executable, "-m", "iaxphone.cli", "gui",

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from asyncio.subprocess import Process
+from pathlib import Path
 
 import pytest
 
@@ -20,11 +21,15 @@ from tests.phones import answered_call, call_from, phone
 pytestmark = pytest.mark.pbx
 
 
+NO_CONFIG = "/nonexistent/iaxphone-test-config.toml"  # the tester's own config stays out
+
+
 def cli_env(pbx: Pbx, secret: str | None = None) -> dict[str, str]:
     return {
         **os.environ,
         "IAXPHONE_AMI_USER": pbx.ami_user,
         "IAXPHONE_AMI_SECRET": secret or pbx.ami_secret,
+        "IAXPHONE_CONFIG": NO_CONFIG,
     }
 
 
@@ -224,6 +229,33 @@ async def test_pickup_takes_a_ringing_call_onto_my_phone(pbx: Pbx) -> None:
         assert await wait_talking(client, "IAX2/6002-", "IAX2/6001-")
         await mine_rings.hangup()
         await call.wait_ended(timeout=5)
+
+
+async def test_the_ami_login_can_come_from_the_config_file(pbx: Pbx, tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[ami]\nserver = "{pbx.host}:{pbx.ami_port}"\nuser = "{pbx.ami_user}"\n'
+        f'secret = "{pbx.ami_secret}"\ncontext = "office"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IAXPHONE_AMI")}
+    env["IAXPHONE_CONFIG"] = str(cfg)
+
+    async def status() -> tuple[int, str, str]:
+        return await finish(
+            await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "iaxphone.cli", "pbx", "status", env=env,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )
+        )  # fmt: skip
+
+    code, out, err = await status()
+    assert code == exitcodes.OK, err
+    assert set(status_lamps(out)) >= {str(n) for n in range(6001, 6011)}
+    cfg.write_text(cfg.read_text().replace("server =", "srever ="))
+    code, _out, err = await status()
+    assert code == exitcodes.USAGE
+    assert err.strip().endswith("line 2: ami.srever: unknown setting (expected server, user,"
+                                " secret, context, tls, cafile)")  # fmt: skip
 
 
 async def test_dnd_and_presence_show_in_status(pbx: Pbx) -> None:

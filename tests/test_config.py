@@ -28,6 +28,12 @@ secret = "in-the-file"
 [audio]
 output = "USB headset"
 mute = "stop"
+
+[ami]
+server = "pbx.example.com:5039"
+user = "console"
+secret = "ami-in-the-file"
+tls = true
 """
 
 
@@ -105,6 +111,26 @@ def test_secret_order_command_line_then_environment_then_keyring_then_file(
     monkeypatch.setenv("IAXPHONE_SECRET", "from-env")
     assert config.resolve_secret(home) == "from-env"
     assert config.resolve_secret(home, "given") == "given"
+
+
+def test_the_ami_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ami = config.load(write(tmp_path, GOOD)).ami
+    assert ami == config.AmiConfig(
+        server="pbx.example.com:5039", user="console", secret="ami-in-the-file", tls=True
+    )
+    assert ami.context == "office" and ami.cafile is None
+    assert config.load(write(tmp_path, GOOD.split("[ami]", maxsplit=1)[0])).ami is None
+    monkeypatch.delenv("IAXPHONE_AMI_SECRET", raising=False)
+    monkeypatch.setattr(config, "keyring_secret", lambda name: None)
+    assert config.resolve_ami_secret(ami) == "ami-in-the-file"
+    monkeypatch.setattr(config, "keyring_secret", lambda name: f"from-keyring-{name}")
+    assert config.resolve_ami_secret(ami) == "from-keyring-ami"
+    monkeypatch.setenv("IAXPHONE_AMI_SECRET", "from-env")
+    assert config.resolve_ami_secret(ami) == "from-env"
+    assert config.resolve_ami_secret(ami, "given") == "given"
+    broken = write(tmp_path, GOOD.replace("tls = true", 'tls = "yes"'))
+    with pytest.raises(config.ConfigError, match=r"line 24: ami\.tls: must be a bool"):
+        config.load(broken)
 
 
 def test_no_keyring_on_a_headless_machine_is_not_an_error() -> None:

@@ -25,7 +25,7 @@ from iaxphone.target import TargetError, parse_server
 from . import exitcodes
 from .account import add_account_options, identity
 from .errors import CommandError
-from .pbx import add_ami_options, ami_client
+from .pbx import add_ami_options, ami_client, configured_ami
 
 DEVICE_RATE = 48000  # the gate resamples to each call's codec rate
 
@@ -37,8 +37,9 @@ def add_gui_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     gui.set_defaults(run=run_gui)
 
 
-def ami_wanted(args: argparse.Namespace) -> bool:
-    return bool(args.ami or args.ami_user or args.ami_tls)
+def ami_wanted(args: argparse.Namespace, configured: config.AmiConfig | None) -> bool:
+    """AMI options given, or an [ami] table in the config file."""
+    return bool(args.ami or args.ami_user or args.ami_tls or configured is not None)
 
 
 async def link_pbx(pbx: PbxClient | None, no_ami: str) -> tuple[PbxClient | None, str]:
@@ -71,7 +72,9 @@ def run_gui(args: argparse.Namespace) -> int:
         server = parse_server(who.server)
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
-    pbx = ami_client(args) if ami_wanted(args) else None  # bad AMI options: usage error
+    configured = configured_ami()
+    # Bad AMI options are a usage error, before any window opens.
+    pbx = ami_client(args, configured) if ami_wanted(args, configured) else None
     if not display_available():
         raise CommandError(
             "no display (set DISPLAY, or use the iaxphone command)", exitcodes.FAILURE

@@ -28,6 +28,7 @@ import re
 import ssl
 import sys
 
+from iaxphone import config
 from iaxphone.pbx.ami import (
     AmiError,
     AmiLoginError,
@@ -95,7 +96,9 @@ def add_ami_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ami", metavar="HOST[:PORT]", help="default 127.0.0.1:5038 (TLS: 5039)")
     parser.add_argument("--ami-user", metavar="NAME", help="AMI user (or IAXPHONE_AMI_USER)")
     parser.add_argument("--ami-secret", metavar="SECRET", help="(or IAXPHONE_AMI_SECRET)")
-    parser.add_argument("--context", default="office", help="the phones' dialplan context")
+    parser.add_argument(
+        "--context", help="the phones' dialplan context (default: [ami] context, or office)"
+    )
     parser.add_argument(
         "--ami-tls", action="store_true", help="AMI over TLS (Asterisk's port 5039 by default)"
     )
@@ -142,37 +145,51 @@ async def run_pbx(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
-def ami_client(args: argparse.Namespace) -> PbxClient:
-    """A PbxClient (not yet connected) from the AMI options; CommandError for bad options."""
-    default_port = AMI_TLS_PORT if args.ami_tls else AMI_PORT
+def configured_ami() -> config.AmiConfig | None:
+    """The config file's [ami] table, if it has one; CommandError for a broken file."""
     try:
-        host, port = parse_server(
-            args.ami or "127.0.0.1", default_port=default_port, option="--ami"
-        )
+        return config.load().ami
+    except config.ConfigError as exc:
+        raise CommandError(str(exc), exitcodes.USAGE) from None
+
+
+def ami_client(args: argparse.Namespace, configured: config.AmiConfig | None = None) -> PbxClient:
+    """A PbxClient (not yet connected); CommandError for bad options.
+
+    Options win, then IAXPHONE_AMI_USER / IAXPHONE_AMI_SECRET, then the
+    config's [ami] table (its secret from the keyring first).
+    """
+    ami = configured or config.AmiConfig()
+    use_tls = bool(args.ami_tls or ami.tls)
+    default_port = AMI_TLS_PORT if use_tls else AMI_PORT
+    try:
+        host, port = parse_server(args.ami or ami.server, default_port=default_port, option="--ami")
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
     tls = None
-    if args.ami_tls:
+    if use_tls:
+        cafile = args.ami_cafile or ami.cafile
         try:
-            tls = ssl.create_default_context(cafile=args.ami_cafile)
+            tls = ssl.create_default_context(cafile=cafile)
         except (OSError, ssl.SSLError) as exc:
             raise CommandError(
-                f"--ami-cafile {args.ami_cafile}: not a readable PEM certificate ({exc})",
+                f"AMI CA file {cafile}: not a readable PEM certificate ({exc})",
                 exitcodes.USAGE,
             ) from None
-    user = args.ami_user or os.environ.get("IAXPHONE_AMI_USER")
-    secret = args.ami_secret or os.environ.get("IAXPHONE_AMI_SECRET")
+    user = args.ami_user or os.environ.get("IAXPHONE_AMI_USER") or ami.user
+    secret = config.resolve_ami_secret(configured, args.ami_secret)
     if not user or not secret:
         raise CommandError(
             "no AMI login: give --ami-user and --ami-secret "
-            "(or IAXPHONE_AMI_USER and IAXPHONE_AMI_SECRET)",
+            "(or IAXPHONE_AMI_USER and IAXPHONE_AMI_SECRET, or an [ami] table in the config)",
             exitcodes.USAGE,
         )
-    return PbxClient(host, port, user, secret, context=args.context, tls=tls)
+    context = args.context or ami.context
+    return PbxClient(host, port, user, secret, context=context, tls=tls)
 
 
 async def _connect(args: argparse.Namespace) -> PbxClient:
-    client = ami_client(args)
+    client = ami_client(args, configured_ami())
     try:
         await client.connect()
     except AmiLoginError as exc:
