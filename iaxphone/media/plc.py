@@ -8,33 +8,59 @@ Theory of operation
 -------------------
 Every good frame passes through :meth:`PitchConcealer.good`, which keeps
 the last 48.75 ms of output as history.  When a frame is missing,
-:meth:`PitchConcealer.conceal` synthesises it:
+:meth:`PitchConcealer.conceal` synthesises it.
 
-1. On the first missing frame, the pitch period is found by normalised
-   cross-correlation of the last 20 ms of history against the history
-   shifted by 5 to 15 ms (66-200 Hz), a coarse search every second lag
-   then a fine one around the best.
-2. The last pitch period is repeated.  The first quarter period of the
-   synthetic signal is overlap-added with the end of the real signal so
-   the join does not click.
-3. After 10 ms the repetition widens to the last two, after 20 ms to the
+*Pitch.*  On the first missing frame the pitch period is found by
+normalised cross-correlation of the last 10 ms of history against the
+history 4 to 15 ms earlier (66-250 Hz), all lags in one ``np.correlate``.
+A multiple of the period correlates about as well as the period itself,
+so the shortest lag whose correlation peak is within 0.03 of the best is
+taken.  Both choices keep the repeated stretch as close to the gap as
+possible: on espeak speech at 5 % loss a 20 ms window costs 0.05 PESQ, a
+200 Hz limit (female voices then repeat two periods) 0.03.
+
+*Extrapolation* (G.711 Appendix I), when nothing after the gap is known:
+
+1. The last pitch period is repeated.  Its last quarter period is
+   blended with the quarter before the period, so it wraps round without
+   a click.
+2. After 10 ms the repetition widens to the last two, after 20 ms to the
    last three pitch periods (one period repeated too long sounds buzzy),
    and the signal fades by 20 % per 10 ms from 10 ms on: silence after
    60 ms.
-4. On the first good frame after a loss, its beginning is overlap-added
+3. On the first good frame after a loss, its beginning is overlap-added
    with the continued synthetic signal over a quarter period plus 4 ms
    for every 10 ms lost (at most 10 ms), so the return is smooth too.
 
 *Interpolation* (beyond Appendix I).  A jitter buffer holding more than a
-frame usually has the frame *after* the gap already.  When the caller
-passes it (``following``), the gap is filled from both sides: the forward
-extrapolation above is cross-faded (raised cosine over the whole gap) into
-a backward extension of the following frame (its first pitch period
-repeated back in time), so the synthetic signal ends exactly where the
-real one resumes and no overlap-add is needed on return.  On espeak
-speech at 5 % random loss this lifts the PESQ gain over zero-fill from
-0.22 to 0.52 (benchmarks/quality.py).  Only for stateless decoders: the
-following frame is decoded twice.
+frame usually has the frame *after* the gap already; the caller passes it
+(``following``) and the gap is filled from both sides, ending exactly
+where the real signal resumes (no overlap-add on return):
+
+1. ``before`` is the last pitch period of history (wrap blended as
+   above), ``after`` the first period of the following frame, its length
+   searched within -20/+25 % of ``before``'s (the same voice, not an
+   octave away; its start blended from the samples after it).
+2. *Meeting in phase.*  ``after`` is matched against ``before`` repeated,
+   at every phase: where in ``before``'s cycle the following frame
+   begins.  At the natural pace (the period gliding from one length to the
+   other) the gap holds some number of periods; the phase reached at its
+   end rarely matches.  Of the phases that match about as well as the
+   best (0.05), the one needing the least change of pitch is chosen, and
+   the glide is bent just enough to arrive there, by at most 5 % (more is
+   audible: PESQ drops).  If no phase is that near, the periods are
+   repeated unbent.
+3. Both cycles are read along that common phase track (``after`` backward
+   from the following frame) and cross-faded with a raised cosine over
+   the whole gap.  In phase, the cross-fade adds rather than cancels.
+
+On espeak speech at 5 % random loss (benchmarks/quality.py, 5 seeds)
+interpolation scores 3.63 PESQ, the same losses extrapolated 3.22; the
+codec alone scores 4.18 and zero-fill 2.87.  Only for stateless decoders:
+the following frame is decoded twice.
+
+*Cost.*  About 85 us per interpolated and 45 us per extrapolated 20 ms
+frame at 8 kHz (numpy, one core); good frames cost a copy.
 
 Sample counts scale with the rate (8 kHz for G.711/GSM/G.729, 16 kHz for
 G.722).  Codecs with their own concealment (Opus) use that instead.
