@@ -59,7 +59,7 @@ interpolation scores 3.63 PESQ, the same losses extrapolated 3.22; the
 codec alone scores 4.18 and zero-fill 2.87.  Only for stateless decoders:
 the following frame is decoded twice.
 
-*Cost.*  About 85 us per interpolated and 45 us per extrapolated 20 ms
+*Cost.*  About 90 us per interpolated and 45 us per extrapolated 20 ms
 frame at 8 kHz (numpy, one core); good frames cost a copy.
 
 Sample counts scale with the rate (8 kHz for G.711/GSM/G.729, 16 kHz for
