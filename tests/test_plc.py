@@ -9,6 +9,7 @@ import numpy.typing as npt
 import pytest
 from pesq import pesq
 
+from iaxphone.media import plc as plc_module
 from iaxphone.media.plc import PitchConcealer
 from tests.require import unavailable
 from tests.speech import have_espeak, speech
@@ -145,3 +146,70 @@ def test_wideband_concealment_scales_the_pitch_range() -> None:
         plc.good(tone[i * 320 : (i + 1) * 320])
     assert plc.find_pitch() == 80
     assert len(plc.conceal(320)) == 320
+
+
+def harmonics(phase: npt.NDArray[np.float64]) -> npt.NDArray[np.int16]:
+    """A voiced-like wave: fundamental and two harmonics."""
+    wave = 4000 * np.sin(phase) + 2500 * np.sin(2 * phase + 1) + 1500 * np.sin(3 * phase + 2)
+    return wave.astype(np.int16)
+
+
+def snr_db(truth: npt.NDArray[np.int16], guess: npt.NDArray[np.int16]) -> float:
+    t, g = truth.astype(float), guess.astype(float)
+    return float(10 * np.log10(np.sum(t**2) / max(float(np.sum((t - g) ** 2)), 1e-9)))
+
+
+def test_pitch_search_finds_a_high_voice_not_its_octave() -> None:
+    """230 Hz (a female voice): 34.8 samples, below Appendix I's 40-sample floor."""
+    voice = harmonics(2 * np.pi * 230 * np.arange(8000) / 8000)
+    plc = PitchConcealer(8000)
+    for i in range(10):
+        plc.good(voice[i * FRAME : (i + 1) * FRAME])
+    assert plc.find_pitch() == 35  # not 70: one period repeated, not two
+
+
+def test_correlations_match_the_definition() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=300)
+    target = x[-80:]
+    scores = plc_module._correlations(x, target, 50, 140)
+    for k, s in enumerate(range(50, 141)):
+        window = x[s : s + 80]
+        expected = window @ target / np.sqrt((window @ window) * (target @ target))
+        assert scores[k] == pytest.approx(expected, abs=1e-9)
+
+
+def test_the_gap_meets_the_following_frame_in_phase(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pitch falling 120 Hz/s with vibrato: bending the glide to meet the next frame's phase
+    beats plain repetition of both sides, which cross-fade out of phase."""
+    t = np.arange(8000) / 8000
+    glide = harmonics(2 * np.pi * np.cumsum(180 - 120 * t) / 8000 + 0.4 * np.sin(6 * np.pi * t))
+
+    def mean_snr() -> float:
+        scores = []
+        for start in range(1600, 6400, FRAME):
+            plc = PitchConcealer(8000)
+            for i in range(start // FRAME - 10, start // FRAME):
+                plc.good(glide[i * FRAME : (i + 1) * FRAME])
+            out = plc.conceal(FRAME, glide[start + FRAME : start + 2 * FRAME])
+            scores.append(snr_db(glide[start : start + FRAME], out))
+        return float(np.mean(scores))
+
+    met = mean_snr()
+    monkeypatch.setattr(plc_module, "MAX_WARP", 0.0)  # never bend: repeat each side as it is
+    unbent = mean_snr()
+    assert met >= 20, met
+    assert met >= unbent + 3, (met, unbent)
+
+
+def test_wideband_interpolation() -> None:
+    t = np.arange(16000) / 16000
+    voice = harmonics(2 * np.pi * 170 * t)
+    plc = PitchConcealer(16000)
+    for i in range(10):
+        plc.good(voice[i * 320 : (i + 1) * 320])
+    following = voice[3520:3840]
+    out = plc.conceal(320, following)
+    assert len(out) == 320
+    assert snr_db(voice[3200:3520], out) > 20
+    assert np.array_equal(plc.good(following), following)
