@@ -29,7 +29,7 @@ the phone's, and is reported beside it.
   points at the caller).
 
 Bursts of the first 2 s of a call are not counted (the jitter buffer
-starts at 40 ms and shrinks in the pauses between bursts).
+starts at 60 ms and shrinks in the pauses between bursts).
 """
 
 from __future__ import annotations

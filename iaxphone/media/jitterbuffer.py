@@ -51,19 +51,22 @@ forever, so after ``max_wait_s`` without a pause one adjustment is made
 anyway, and the wait starts again.
 
 *Start.*  Before any statistics exist the target is ``initial_target_ms``
-(40 ms): playout starts when the first frame has waited that long, so the
+(60 ms): playout starts when the first frame has waited that long, so the
 delay at start lies anywhere from the target to a frame above it, as the
 clock phase between arrivals and the playout tick falls.  On a clean link
-the target then shrinks to its floor and the surplus goes in skips, in
-pauses.  The initial target is kept low enough that this surplus (at most
-initial target + a frame - floor: 50 ms at 20 ms frames) stays under the
-``urgent_frames`` threshold (60 ms), which would skip mid-word: from a
-60 ms start it crossed it at some phases, and a frame of speech about two
-seconds into the call was lost (live Opus PESQ down by up to 0.26).  And
-starting counts as an adjustment: the first skip waits ``skip_interval``
-after it, so that the playout side has heard what it plays before it says
-whether speech is playing; judged by the silence before the call, the
-second frame of the first words was skipped at other phases (PESQ -0.07).
+the target then shrinks to its 10 ms floor and the surplus, up to 70 ms,
+goes in skips.  Two rules keep those skips out of words.  Starting counts
+as an adjustment: the first skip waits ``skip_interval``, so the playout
+side has heard what it plays before it says whether speech is playing
+(judged by the silence before the call, the second frame of the first
+words was skipped at some phases: live Opus PESQ -0.07).  And until the
+delay has first come down from the initial target (*settling*), the urgent
+rule does not apply: the start-up surplus goes in pauses, or after
+``max_wait_s`` of sound without one (otherwise, at other phases, it crossed
+the urgent threshold about two seconds in, before the first pause, and a
+frame mid-word went: PESQ down by up to 0.26).  A lower initial target
+would do without the second rule but loses frames at the start of a
+jittery call (live Opus at 60 ms jitter, from 40 ms: 5-16 frames).
 
 *Underrun.*  When nothing newer than ``next_ts`` has arrived, a few frames
 are concealed; then the buffer falls silent and restarts from the next
@@ -158,7 +161,7 @@ class JitterBuffer:
         self,
         frame_ms: int = 20,
         *,
-        initial_target_ms: float = 40.0,
+        initial_target_ms: float = 60.0,
         min_target_ms: float = 10.0,
         max_target_ms: float = 500.0,
         quantile: float = 0.95,
@@ -215,6 +218,7 @@ class JitterBuffer:
         self.last_skip = float("-inf")
         self.last_get: float | None = None
         self.recent_played: deque[int] = deque(maxlen=64)
+        self.settling = True  # still coming down from the initial target: no urgent skips
 
     @property
     def min_transit(self) -> float | None:
@@ -331,9 +335,12 @@ class JitterBuffer:
             following = self.frames.get(self.next_ts)
             return Playout(PlayoutKind.STRETCH, self.next_ts, next_payload=following)
         over = self.frame_ms * (self.urgent_frames if patient else 1)
+        if self.settling and self.target_ms <= self._wanted_ms and delay - over < self.target_ms:
+            self.settling = False  # down from the initial target: from now on, urgency as usual
         skipped: bytes | None = None
         if (
-            delay - over >= self.target_ms
+            not (patient and self.settling)
+            and delay - over >= self.target_ms
             and now - self.last_skip >= self.skip_interval
             and self.next_ts + self.frame_ms in self.frames
         ):
