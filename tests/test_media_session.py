@@ -187,3 +187,26 @@ def test_a_stateful_decoder_also_decodes_the_frames_the_buffer_skips() -> None:
         session.tick(i * 0.020 + 0.030)
     assert session.jitter.stats.skipped >= 1
     assert seen == sent[: len(seen)]  # every frame, skipped or played, in order
+
+
+def test_on_a_clean_link_no_frame_of_speech_is_skipped_whatever_the_clock_phase() -> None:
+    """The buffer sheds its start-up surplus in pauses: not the second frame of the first
+    words, nor one mid-word a couple of seconds in (both happened at some phases)."""
+    encoder = make_encoder(Format.ULAW)
+    tone, silence = ToneSource(440, 8000), np.zeros(160, dtype=np.int16)
+    # The decoder's first frame is quiet, then 3 s of "speech", 0.5 s of pause, and again.
+    loud = [1 <= i % 175 < 150 for i in range(350)]
+    payloads = [encoder.encode(tone.read(160) if s else silence) for s in loud]
+    for phase in np.arange(0.0, 20.0, 0.5):  # arrivals this many ms off the playout tick
+        session, _, sink = make()
+        arrivals = [(20.0 + phase + 20 * i) / 1000 for i in range(len(payloads))]
+        received = 0
+        for tick in range(len(payloads) + 10):
+            now = tick * 0.020
+            while received < len(payloads) and arrivals[received] <= now:
+                session.on_audio(20 * received, payloads[received], arrivals[received])
+                received += 1
+            session.tick(now)
+        heard = sum(1 for chunk in sink.chunks if np.abs(chunk).max() > 1000)
+        assert session.jitter.stats.skipped >= 1, "the start-up surplus was shed"
+        assert heard == sum(loud), f"phase {phase} ms: frames of speech lost"
