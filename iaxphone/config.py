@@ -287,28 +287,30 @@ def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> Account
 
 def resolve_secret(account: AccountConfig | None, given: str | None = None) -> str | None:
     """The secret: command line, else $IAXPHONE_SECRET, else the keyring, else the file."""
-    if given:
-        return given
-    env = os.environ.get("IAXPHONE_SECRET")
-    if env:
-        return env
     if account is None:
-        return None
-    from_keyring = keyring_secret(account.name)
-    return from_keyring if from_keyring is not None else account.secret
+        return _first_secret(given, "IAXPHONE_SECRET", None, None)
+    return _first_secret(given, "IAXPHONE_SECRET", account.name, account.secret)
 
 
 def resolve_ami_secret(ami: AmiConfig | None, given: str | None = None) -> str | None:
     """The AMI secret: command line, else $IAXPHONE_AMI_SECRET, else the keyring, else the file."""
+    if ami is None:
+        return _first_secret(given, "IAXPHONE_AMI_SECRET", None, None)
+    return _first_secret(given, "IAXPHONE_AMI_SECRET", AMI_KEYRING_ENTRY, ami.secret)
+
+
+def _first_secret(
+    given: str | None, env_name: str, keyring_entry: str | None, in_file: str | None
+) -> str | None:
     if given:
         return given
-    env = os.environ.get("IAXPHONE_AMI_SECRET")
+    env = os.environ.get(env_name)
     if env:
         return env
-    if ami is None:
+    if keyring_entry is None:
         return None
-    from_keyring = keyring_secret(AMI_KEYRING_ENTRY)
-    return from_keyring if from_keyring is not None else ami.secret
+    from_keyring = keyring_secret(keyring_entry)
+    return from_keyring if from_keyring is not None else in_file
 
 
 def keyring_secret(account_name: str) -> str | None:
