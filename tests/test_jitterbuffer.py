@@ -189,6 +189,17 @@ def test_duplicates_are_counted_and_played_once() -> None:
     assert jb.stats.duplicates == len([i for i in range(300) if i % 7 == 0])
 
 
+def test_a_frame_that_turns_up_after_it_was_concealed_is_late_not_a_duplicate() -> None:
+    jb = JitterBuffer()
+    # Frame 100 is held up 400 ms: concealed in its turn, then it arrives.
+    played = simulate(jb, 200, delay=lambda i: 0.430 if i == 100 else 0.030)
+    assert (PlayoutKind.CONCEAL, 1000 + 100 * FRAME) in played
+    assert jb.stats.late == 1 and jb.stats.duplicates == 0
+    again = JitterBuffer()  # a second copy of a frame that was played is a duplicate
+    simulate(again, 200, duplicate=lambda i: i == 100)
+    assert again.stats.duplicates == 1 and again.stats.late == 0
+
+
 @pytest.mark.parametrize("rate", [1.01, 0.99])
 def test_clock_drift_is_absorbed_by_skip_or_stretch(rate: float) -> None:
     jb = JitterBuffer()

@@ -217,6 +217,7 @@ class JitterBuffer:
         self.highest_ts: int | None = None
         self.last_skip = float("-inf")
         self.last_get: float | None = None
+        # Frames played (or skipped): a second copy is a duplicate; a concealed one, late.
         self.recent_played: deque[int] = deque(maxlen=64)
         self.settling = True  # still coming down from the initial target: no urgent skips
 
@@ -346,22 +347,23 @@ class JitterBuffer:
         ):
             self.last_pause = now
             skipped = self.frames.pop(self.next_ts, None)
-            self.recent_played.append(self.next_ts)
+            if skipped is not None:
+                self.recent_played.append(self.next_ts)
             self.next_ts += self.frame_ms
             self.last_skip = now
             self.stats.skipped += 1
             delay -= self.frame_ms
         ts = self._due_timestamp(self.next_ts)
         self.next_ts = ts + self.frame_ms
-        self.recent_played.append(ts)
         payload = self.frames.pop(ts, None)
         self.stats.delay_ms = delay
         self.stats.delay_sum_ms += delay
-        if payload is None:
+        if payload is None:  # concealed: if it turns up later, it came late
             self.stats.lost += 1
             following = self.frames.get(self.next_ts)
             return Playout(PlayoutKind.CONCEAL, ts, next_payload=following, skipped_payload=skipped)
         self.stats.played += 1
+        self.recent_played.append(ts)
         return Playout(PlayoutKind.FRAME, ts, payload, skipped_payload=skipped)
 
     def _due_timestamp(self, expected: int) -> int:
@@ -387,5 +389,4 @@ class JitterBuffer:
         assert ts is not None
         self.underrun_concealed.append(ts)
         self.next_ts = ts + self.frame_ms
-        self.recent_played.append(ts)
         return Playout(PlayoutKind.CONCEAL, ts)
