@@ -141,7 +141,7 @@ def data_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_data_dir(APP))
 
 
-_ACCOUNT_KEYS = {
+_ACCOUNT_KEYS: dict[str, type] = {
     "server": str,
     "user": str,
     "secret": str,
@@ -155,7 +155,7 @@ _ACCOUNT_KEYS = {
     "trunk_mtu": int,
     "encryption": str,
 }
-_AUDIO_KEYS = {"input": str, "output": str, "ringing": str, "mute": str}
+_AUDIO_KEYS: dict[str, type] = {"input": str, "output": str, "ringing": str, "mute": str}
 _AMI_KEYS: dict[str, type] = {
     "server": str,
     "user": str,
@@ -216,12 +216,7 @@ def load(path: Path | None = None) -> Config:
             raise fail("accounts", name, "must be a table [accounts.NAME]")
         accounts[name] = _account(name, raw, section, fail)
     audio_raw = data.get("audio", {})
-    for key, value in audio_raw.items():
-        kind = _AUDIO_KEYS.get(key)
-        if kind is None:
-            raise fail("audio", key, f"unknown setting (expected {', '.join(_AUDIO_KEYS)})")
-        if not isinstance(value, kind):
-            raise fail("audio", key, f"must be a {kind.__name__}")
+    _check_keys(audio_raw, "audio", _AUDIO_KEYS, fail)
     if audio_raw.get("mute", "silence") not in ("silence", "stop"):
         raise fail("audio", "mute", 'must be "silence" or "stop"')
     default = data.get("default_account")
@@ -232,23 +227,23 @@ def load(path: Path | None = None) -> Config:
         ami_raw = data["ami"]
         if not isinstance(ami_raw, dict):
             raise fail(None, "ami", "must be a table [ami]")
-        for key, value in ami_raw.items():
-            wanted = _AMI_KEYS.get(key)
-            if wanted is None:
-                raise fail("ami", key, f"unknown setting (expected {', '.join(_AMI_KEYS)})")
-            if not isinstance(value, wanted):
-                raise fail("ami", key, f"must be a {wanted.__name__}")
+        _check_keys(ami_raw, "ami", _AMI_KEYS, fail)
         ami = AmiConfig(**ami_raw)
     return Config(path, accounts, default, AudioConfig(**audio_raw), ami)
 
 
-def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> AccountConfig:
+def _check_keys(raw: dict[str, Any], section: str, known: dict[str, type], fail: Any) -> None:
+    """Every key of a table is one of ``known`` and of its type (a bool is not an int)."""
     for key, value in raw.items():
-        kind = _ACCOUNT_KEYS.get(key)
+        kind = known.get(key)
         if kind is None:
-            raise fail(section, key, f"unknown setting (expected {', '.join(_ACCOUNT_KEYS)})")
+            raise fail(section, key, f"unknown setting (expected {', '.join(known)})")
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise fail(section, key, f"must be a {kind.__name__}")
+
+
+def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> AccountConfig:
+    _check_keys(raw, section, _ACCOUNT_KEYS, fail)
     for required in ("server", "user"):
         if required not in raw:
             raise ConfigError(f"[{section}] needs {required} = ...")
@@ -287,16 +282,14 @@ def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> Account
 
 def resolve_secret(account: AccountConfig | None, given: str | None = None) -> str | None:
     """The secret: command line, else $IAXPHONE_SECRET, else the keyring, else the file."""
-    if account is None:
-        return _first_secret(given, "IAXPHONE_SECRET", None, None)
-    return _first_secret(given, "IAXPHONE_SECRET", account.name, account.secret)
+    name, in_file = (account.name, account.secret) if account else (None, None)
+    return _first_secret(given, "IAXPHONE_SECRET", name, in_file)
 
 
 def resolve_ami_secret(ami: AmiConfig | None, given: str | None = None) -> str | None:
     """The AMI secret: command line, else $IAXPHONE_AMI_SECRET, else the keyring, else the file."""
-    if ami is None:
-        return _first_secret(given, "IAXPHONE_AMI_SECRET", None, None)
-    return _first_secret(given, "IAXPHONE_AMI_SECRET", AMI_KEYRING_ENTRY, ami.secret)
+    entry, in_file = (AMI_KEYRING_ENTRY, ami.secret) if ami else (None, None)
+    return _first_secret(given, "IAXPHONE_AMI_SECRET", entry, in_file)
 
 
 def _first_secret(

@@ -25,7 +25,7 @@ Attended (:meth:`Transfers.consult`, then :meth:`Transfers.complete` or
 
 :meth:`Transfers.line_ended` forgets a consultation whose lines ended
 under it (the caller or the consulted party hung up).  A consultation the
-PBX runs keeps our line up whatever happens, so :meth:`Transfers.pbx_event`
+PBX runs keeps our line up whatever happens, so :meth:`Transfers._ended_by`
 watches its channels instead: our channel taken off hold means the
 consulted party is gone (hung up, or a busy tone ran out) and the PBX gave
 us the caller back; the caller's channel hanging up leaves us talking to the
@@ -139,7 +139,7 @@ class Transfers:
             return consultation
         return None
 
-    def pbx_event(self, event: PbxEvent) -> str | None:
+    def _ended_by(self, event: PbxEvent) -> str | None:
         """What to tell the user when ``event`` ends the PBX's consultation, else None."""
         consultation = self.current
         if consultation is None or consultation.channel is None:
@@ -159,7 +159,7 @@ class Transfers:
             for channel, held, seen in self._hold_waits:
                 if (channel, held) == (event.channel, event.held) and not seen.done():
                     seen.set_result(None)
-        said = self.pbx_event(event)
+        said = self._ended_by(event)
         if said is not None and self.on_ended is not None:
             self.on_ended(said)
 
