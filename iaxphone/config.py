@@ -210,12 +210,17 @@ def load(path: Path | None = None) -> Config:
                 "unknown setting (expected default_account, [accounts.NAME], [audio], [ami])",
             )
     accounts: dict[str, AccountConfig] = {}
-    for name, raw in (data.get("accounts") or {}).items():
+    accounts_raw = data.get("accounts") or {}
+    if not isinstance(accounts_raw, dict):
+        raise fail(None, "accounts", "must be tables [accounts.NAME]")
+    for name, raw in accounts_raw.items():
         section = f"accounts.{name}"
         if not isinstance(raw, dict):
             raise fail("accounts", name, "must be a table [accounts.NAME]")
         accounts[name] = _account(name, raw, section, fail)
     audio_raw = data.get("audio", {})
+    if not isinstance(audio_raw, dict):
+        raise fail(None, "audio", "must be a table [audio]")
     _check_keys(audio_raw, "audio", _AUDIO_KEYS, fail)
     if audio_raw.get("mute", "silence") not in ("silence", "stop"):
         raise fail("audio", "mute", 'must be "silence" or "stop"')

@@ -89,6 +89,8 @@ def test_a_missing_file_is_an_empty_configuration(tmp_path: Path) -> None:
             "line 13: accounts.home.user: must be a str",
         ),
         (GOOD.replace("[audio]", "[audio"), "Expected ']'"),
+        ("audio = 3\n", "line 1: audio: must be a table [audio]"),
+        ('accounts = "6001"\n', "line 1: accounts: must be tables [accounts.NAME]"),
     ],
 )
 def test_mistakes_name_the_line_and_key(tmp_path: Path, broken: str, message: str) -> None:
