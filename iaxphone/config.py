@@ -16,7 +16,10 @@ Example::
     caller_name = "Alice Archer"
     codecs = ["g722", "ulaw", "alaw"]
     frame_ms = 20
-    auto_answer = false
+    auto_answer = false      # answer every call at once (whoever may call, below)
+    accept_calls_from = "server"   # or "any", or ["server", "192.0.2.0/24", "pbx2.example.com"]
+    intercom = true          # the PBX may ask for auto-answer (paging, intercom)
+    intercom_muted = true    # ... and then the microphone starts muted
     trunk = false            # and trunk_interval_ms = 20, trunk_timestamps, trunk_mtu
     # secret: from the keyring ("iaxphone", "office"), or $IAXPHONE_SECRET,
     # or (not recommended) secret = "..." here
@@ -41,9 +44,11 @@ accounts.office.codecs: unknown codec 'g723'; choose from ulaw, ...``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +81,38 @@ class AccountConfig:
     trunk_timestamps: bool = True  # Asterisk's trunktimestamps
     trunk_mtu: int = 1240  # Asterisk's trunkmtu
     encryption: str = "allowed"
+    accept_calls_from: tuple[str, ...] = ("server",)  # see parse_accept_from
+    intercom: bool = True
+    intercom_muted: bool = True
+
+
+def parse_accept_from(value: str | list[Any]) -> tuple[str, ...]:
+    """``accept_calls_from`` as entries: "server", "any", addresses, networks, host names.
+
+    A phone answers its PBX, not whoever knows its port: "server" (the
+    default) is the account's own PBX, "any" lets anyone ring (two iaxphones
+    without a PBX).  Raises ValueError naming the bad entry.
+    """
+    entries = [value] if isinstance(value, str) else list(value)
+    if not entries:
+        raise ValueError('must name at least one source ("server", "any", a host or network)')
+    out: list[str] = []
+    for entry in entries:
+        if not isinstance(entry, str) or not entry.strip():
+            raise ValueError(f'{entry!r} is not a host, a network, "server" or "any"')
+        text = entry.strip()
+        if text.lower() in ("server", "any"):
+            out.append(text.lower())
+            continue
+        if "/" in text or ":" in text or text.replace(".", "").isdigit():
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(f"{text!r} is not an IP address or network") from None
+        elif not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", text):
+            raise ValueError(f"{text!r} is not a host name")
+        out.append(text)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -141,7 +178,7 @@ def data_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_data_dir(APP))
 
 
-_ACCOUNT_KEYS: dict[str, type] = {
+_ACCOUNT_KEYS: dict[str, type | tuple[type, ...]] = {
     "server": str,
     "user": str,
     "secret": str,
@@ -154,6 +191,9 @@ _ACCOUNT_KEYS: dict[str, type] = {
     "trunk_timestamps": bool,
     "trunk_mtu": int,
     "encryption": str,
+    "accept_calls_from": (str, list),
+    "intercom": bool,
+    "intercom_muted": bool,
 }
 _AUDIO_KEYS: dict[str, type] = {"input": str, "output": str, "ringing": str, "mute": str}
 _AMI_KEYS: dict[str, type] = {
@@ -237,14 +277,17 @@ def load(path: Path | None = None) -> Config:
     return Config(path, accounts, default, AudioConfig(**audio_raw), ami)
 
 
-def _check_keys(raw: dict[str, Any], section: str, known: dict[str, type], fail: Any) -> None:
+def _check_keys(
+    raw: dict[str, Any], section: str, known: Mapping[str, type | tuple[type, ...]], fail: Any
+) -> None:
     """Every key of a table is one of ``known`` and of its type (a bool is not an int)."""
     for key, value in raw.items():
         kind = known.get(key)
         if kind is None:
             raise fail(section, key, f"unknown setting (expected {', '.join(known)})")
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise fail(section, key, f"must be a {kind.__name__}")
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            raise fail(section, key, f"must be a {' or a '.join(k.__name__ for k in kinds)}")
 
 
 def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> AccountConfig:
@@ -268,6 +311,10 @@ def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> Account
     encryption = raw.get("encryption", "allowed")
     if encryption not in ("required", "allowed", "off"):
         raise fail(section, "encryption", 'must be "required", "allowed" or "off"')
+    try:
+        accept_from = parse_accept_from(raw.get("accept_calls_from", "server"))
+    except ValueError as exc:
+        raise fail(section, "accept_calls_from", str(exc)) from None
     return AccountConfig(
         name=name,
         server=raw["server"],
@@ -282,6 +329,9 @@ def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> Account
         trunk_timestamps=raw.get("trunk_timestamps", True),
         trunk_mtu=raw.get("trunk_mtu", 1240),
         encryption=encryption,
+        accept_calls_from=accept_from,
+        intercom=raw.get("intercom", True),
+        intercom_muted=raw.get("intercom_muted", True),
     )
 
 

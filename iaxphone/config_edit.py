@@ -96,6 +96,10 @@ def save_account(
         del table["codecs"]
     table["frame_ms"] = account.frame_ms
     table["auto_answer"] = account.auto_answer
+    entries = list(account.accept_calls_from)
+    table["accept_calls_from"] = entries[0] if len(entries) == 1 else entries
+    table["intercom"] = account.intercom
+    table["intercom_muted"] = account.intercom_muted
     if new:
         table.add(tomlkit.nl())  # a blank line before whatever table follows
     if make_default or (len(accounts) == 1 and "default_account" not in document):

@@ -20,9 +20,20 @@ Line states::
     dialing -> ringing -> talking <-> held -> ended
     incoming (ringing here) -> talking ...      incoming -> ended (rejected, missed)
 
-Do-not-disturb rejects new calls with "busy" (cause 17).  Auto-answer
-(per account, the intercom case) answers at once.  Every call is written to
-the history (start, answer, end).
+Who may call: each account takes calls only from the sources its
+``accept_calls_from`` names - by default its own PBX (every address the
+server's name resolves to).  The endpoint refuses anyone else's call before
+it rings (:mod:`iaxphone.proto.trust`), so a stranger on the LAN can neither
+ring the phone nor make it answer.  An incoming call is filed under the
+account whose policy names its source.
+
+Do-not-disturb rejects new calls with "busy" (cause 17).  Auto-answer (per
+account) answers every call at once.  A caller's own request to be
+auto-answered (the AUTOANSWER IE: paging and intercom from the PBX) is
+honoured only from a source the account names (never through "any") and
+only when the account allows intercom; such a line is marked ``intercom``
+and its microphone starts muted unless the account says otherwise.  Every
+call is written to the history (start, answer, end).
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ import numpy as np
 import soxr
 
 from iaxphone.aio.audio import CallAudio
+from iaxphone.aio.callers import caller_policy
 from iaxphone.aio.client import CallFailedError, CallHandle, IaxClient, RegistrationError
 from iaxphone.history import History
 from iaxphone.media.codecs import codec_info
@@ -51,6 +63,7 @@ from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.events import CallAnswered, CallEnded, CallRinging, HoldChanged, MessageWaiting
 from iaxphone.proto.registration import Account
+from iaxphone.proto.trust import NOBODY, CallerPolicy
 from iaxphone.target import Target, check_number, parse_target
 
 log = logging.getLogger("iaxphone.phone")
@@ -76,6 +89,9 @@ class PhoneAccount:
     secret: str
     caller_name: str | None = None
     auto_answer: bool = False
+    accept_calls_from: tuple[str, ...] = ("server",)  # config.parse_accept_from's entries
+    intercom: bool = True  # honour the PBX's auto-answer request (paging, intercom)
+    intercom_muted: bool = True  # and start such a call with the microphone muted
 
 
 # ------------------------------------------------------------------------------- events
@@ -131,6 +147,7 @@ class LineInfo:
     cause_code: int | None = None
     started: float = 0.0
     answered: float | None = None
+    intercom: bool = False  # answered at once because the PBX asked (paging, intercom)
 
 
 # ------------------------------------------------------------------------------- lines
@@ -264,7 +281,11 @@ class Phone:
             raise ValueError("a phone needs at least one account")
         self.accounts = {a.name: a for a in accounts}
         self.default_account = accounts[0].name
-        self.client = IaxClient(local, EndpointConfig(formats=list(formats)))
+        # Nobody may call until start() has looked up whom each account takes calls from.
+        self.client = IaxClient(
+            local, EndpointConfig(formats=list(formats), accept_calls_from=NOBODY)
+        )
+        self.policies: dict[str, CallerPolicy] = {}
         self.gate = DeviceGate(source, sink)
         self.history = history
         self.frame_ms = frame_ms
@@ -290,6 +311,8 @@ class Phone:
 
     async def start(self) -> None:
         await self.client.start()
+        for account in self.accounts.values():
+            await self._admit(account)
         self._spawn(self._take_incoming())
         self._spawn(self._watch_client_events())
         await asyncio.gather(*(self._register(a) for a in self.accounts.values()))
@@ -320,6 +343,16 @@ class Phone:
         self._tasks.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("phone task failed: %s", exc, exc_info=exc)
+
+    async def _admit(self, account: PhoneAccount) -> None:
+        """Look up whom ``account`` takes calls from; the endpoint admits their union."""
+        policy = await caller_policy(account.accept_calls_from, account.server[0])
+        self.policies[account.name] = policy
+        union = NOBODY
+        for name in self.accounts:
+            union = union.union(self.policies.get(name, NOBODY))
+        self.client.endpoint.set_caller_policy(union)
+        log.info("%s takes calls from %s", account.name, policy.describe())
 
     async def _register(self, account: PhoneAccount) -> None:
         try:
@@ -354,6 +387,9 @@ class Phone:
             self.frame_ms = frame_ms
         old = self.accounts.pop(replaces or account.name, None)
         self.accounts[account.name] = account
+        if old is not None:
+            self.policies.pop(old.name, None)
+        await self._admit(account)
         if old is None:
             await self._register(account)
             return
@@ -513,20 +549,34 @@ class Phone:
             offer = call.incoming
             assert offer is not None
             account = self._account_for(offer.peer)
+            if account is None:  # the policy changed while the NEW was on its way
+                call.reject("call rejected", CAUSE_REJECTED)
+                continue
             number = offer.caller_number or "unknown"
             line = self._make_line(account, call, "in", number, offer.caller_name)
             if self.dnd:
                 call.reject("do not disturb", CAUSE_BUSY)
                 continue
             call.accept()  # ACCEPT + RINGING
-            if account.auto_answer or offer.auto_answer:
+            intercom = offer.auto_answer and self._intercom_allowed(account, offer.peer)
+            if intercom:
+                self._update(line, intercom=True, muted=account.intercom_muted)
+            if account.auto_answer or intercom:
                 self.answer(line.id)
 
-    def _account_for(self, peer: tuple[str, int]) -> PhoneAccount:
-        for account in self.accounts.values():
-            if account.server == peer:
-                return account
-        return self.accounts[self.default_account]
+    def _account_for(self, peer: tuple[str, int]) -> PhoneAccount | None:
+        """The account whose policy names this source, else one that lets anyone call."""
+        accounts = list(self.accounts.values())
+        named = [a for a in accounts if self.policies.get(a.name, NOBODY).trusts(peer[0])]
+        anyone = [a for a in accounts if self.policies.get(a.name, NOBODY).admits(peer[0])]
+        return next(iter(named or anyone), None)
+
+    def _intercom_allowed(self, account: PhoneAccount, peer: tuple[str, int]) -> bool:
+        """A caller's auto-answer request: only from a named source, only if allowed."""
+        if account.intercom and self.policies.get(account.name, NOBODY).trusts(peer[0]):
+            return True
+        log.info("%s:%d asked to be answered at once; ringing instead", *peer)
+        return False
 
     def answer(self, line_id: int) -> None:
         """Answer a ringing line; the active call, if any, goes on hold (call waiting)."""

@@ -109,17 +109,20 @@ def test_unknown_extension_exits_8(pbx: Pbx) -> None:
     assert one_line_error(result).endswith("No such context/extension (cause 3)")
 
 
-def test_unanswered_call_exits_5(pbx: Pbx) -> None:
+def test_unanswered_call_exits_5(pbx: Pbx, tmp_path: Path) -> None:
     # 6004 is not registered: the dialplan rings nothing and sends the caller to voicemail...
-    # so ring a registered phone that never answers instead, with a short patience.
+    # so ring a registered phone that never answers instead (listen without --auto-answer),
+    # with a short patience.
     callee = subprocess.Popen(
-        [sys.executable, "-m", "iaxphone.cli", "register", *SERVER, *account(6004), "--watch"],
+        [sys.executable, "-m", "iaxphone.cli", "listen", *SERVER, *account(6004)],
         stderr=subprocess.PIPE,
         text=True,
+        env=env_with(tmp_path),
     )
     try:
         assert callee.stderr is not None
         assert "registered 6004" in callee.stderr.readline()
+        assert "listening as 6004" in callee.stderr.readline()
         result = iaxphone("call", "6004", *SERVER, *account(6003), "--answer-timeout", "2")
     finally:
         callee.terminate()

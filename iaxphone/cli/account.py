@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from iaxphone import config, keys
 from iaxphone.media.codecs import codec_info, is_available, parse_codec_list
 from iaxphone.proto.endpoint import EndpointConfig
+from iaxphone.proto.trust import NOBODY
 
 from . import exitcodes
 from .errors import CommandError
@@ -31,8 +32,13 @@ class Identity:
     trunk_timestamps: bool = True
     trunk_mtu: int = 1240
     audio: config.AudioConfig = field(default_factory=config.AudioConfig)  # the [audio] table
+    accept_calls_from: tuple[str, ...] = ("server",)  # config.parse_accept_from's entries
+    intercom: bool = True
+    intercom_muted: bool = True
 
     def endpoint_config(self, **extra: object) -> EndpointConfig:
+        """The endpoint's settings; nobody may call it unless ``accept_calls_from`` is given."""
+        extra.setdefault("accept_calls_from", NOBODY)
         return EndpointConfig(
             formats=list(self.formats),
             trunk_interval=self.trunk_interval_ms / 1000,
@@ -59,6 +65,26 @@ def add_account_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME[,NAME...]",
         help=f"codecs in order of preference (default {DEFAULT_CODECS})",
     )
+
+
+def add_accept_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--accept-calls-from",
+        metavar="SOURCE[,SOURCE...]",
+        help='who may call: "server" (the PBX, the default), "any", hosts or networks'
+        " (the account's accept_calls_from)",
+    )
+
+
+def accept_from(args: argparse.Namespace, me: Identity) -> tuple[str, ...]:
+    """--accept-calls-from over the account's accept_calls_from; a bad entry is a usage error."""
+    given = getattr(args, "accept_calls_from", None)
+    if not given:
+        return me.accept_calls_from
+    try:
+        return config.parse_accept_from([part for part in given.split(",") if part.strip()])
+    except ValueError as exc:
+        raise CommandError(f"--accept-calls-from: {exc}", exitcodes.USAGE) from None
 
 
 def formats_from(text: str | None, configured: tuple[int, ...]) -> list[int]:
@@ -110,6 +136,9 @@ def identity(args: argparse.Namespace, uri_user: str | None = None) -> Identity:
         trunk_timestamps=account.trunk_timestamps if account else True,
         trunk_mtu=account.trunk_mtu if account else 1240,
         audio=cfg.audio,
+        accept_calls_from=account.accept_calls_from if account else ("server",),
+        intercom=account.intercom if account else True,
+        intercom_muted=account.intercom_muted if account else True,
     )
 
 

@@ -23,7 +23,7 @@ from iaxphone.phone import Phone, PhoneAccount
 from iaxphone.target import TargetError, parse_server
 
 from . import exitcodes
-from .account import add_account_options, identity
+from .account import accept_from, add_accept_option, add_account_options, identity
 from .errors import CommandError
 from .pbx import add_ami_options, ami_client, configured_ami
 
@@ -33,6 +33,7 @@ DEVICE_RATE = 48000  # the gate resamples to each call's codec rate
 def add_gui_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gui = commands.add_parser("gui", help="open the handset window")
     add_account_options(gui)
+    add_accept_option(gui)
     add_ami_options(gui)
     gui.set_defaults(run=run_gui)
 
@@ -100,7 +101,14 @@ def run_gui(args: argparse.Namespace) -> int:
     ring_sink, ring_note = devices.open_ringer(audio.ringing, wanted_output, DEVICE_RATE)
     note = "; ".join(part for part in (note, ring_note) if part)
     account = PhoneAccount(
-        who.account or "desk", server, who.user, who.secret, auto_answer=who.auto_answer
+        who.account or "desk",
+        server,
+        who.user,
+        who.secret,
+        auto_answer=who.auto_answer,
+        accept_calls_from=accept_from(args, who),
+        intercom=who.intercom,
+        intercom_muted=who.intercom_muted,
     )
     history = History(config.data_dir() / "history.sqlite3")
     phone = Phone(

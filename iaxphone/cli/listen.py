@@ -12,6 +12,7 @@ from pathlib import Path
 
 from iaxphone import keys
 from iaxphone.aio.audio import CallAudio
+from iaxphone.aio.callers import caller_policy
 from iaxphone.aio.client import CallHandle, IaxClient, UnreachableError
 from iaxphone.config import AudioConfig
 from iaxphone.history import History
@@ -20,7 +21,7 @@ from iaxphone.media.virtual import AudioFileError, load_wav
 from iaxphone.target import TargetError, parse_server
 
 from . import exitcodes
-from .account import add_account_options, identity
+from .account import accept_from, add_accept_option, add_account_options, identity
 from .call import (
     add_device_options,
     describe_end,
@@ -35,7 +36,12 @@ from .stopping import stop_on_signals
 def add_listen_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listen = commands.add_parser("listen", help="register and answer incoming calls")
     add_account_options(listen)
-    listen.add_argument("--auto-answer", action="store_true", help="answer every call at once")
+    add_accept_option(listen)
+    listen.add_argument(
+        "--auto-answer",
+        action="store_true",
+        help="answer every call (from whoever may call) at once",
+    )
     listen.add_argument(
         "--pbx-key",
         metavar="NAME|FILE",
@@ -88,6 +94,7 @@ async def run_listen(args: argparse.Namespace) -> int:
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
     auto_answer = args.auto_answer or me.auto_answer
+    accepted = accept_from(args, me)
     caller_key = None
     if args.pbx_key:
         try:
@@ -98,7 +105,8 @@ async def run_listen(args: argparse.Namespace) -> int:
     results: list[dict[str, object]] = []
     try:
         with stop_on_signals() as stop:
-            config = me.endpoint_config(caller_rsa_key=caller_key)
+            policy = await caller_policy(accepted, host)
+            config = me.endpoint_config(caller_rsa_key=caller_key, accept_calls_from=policy)
             async with IaxClient(("0.0.0.0", 0), config) as client:
                 try:
                     await register_account(
@@ -107,7 +115,11 @@ async def run_listen(args: argparse.Namespace) -> int:
                 except UnreachableError as exc:
                     raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
                 mode = "on" if auto_answer else "off"
-                print(f"listening as {me.user} (auto-answer {mode})", file=sys.stderr, flush=True)
+                print(
+                    f"listening as {me.user} (auto-answer {mode}; calls from {policy.describe()})",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 handled: set[asyncio.Task[None]] = set()
                 count = 0
                 many = args.max_calls != 1
@@ -131,7 +143,11 @@ async def run_listen(args: argparse.Namespace) -> int:
                     handled.add(task)
                     task.add_done_callback(handled.discard)
                     if args.max_calls is not None and count >= args.max_calls:
-                        await asyncio.wait(handled)
+                        # The last call: wait for it to end, or for a signal to stop.
+                        while handled and not stop.is_set():
+                            await asyncio.wait(
+                                {*handled, waiter}, return_when=asyncio.FIRST_COMPLETED
+                            )
                 waiter.cancel()
                 for task in list(handled):
                     task.cancel()

@@ -166,7 +166,15 @@ class MainWindow(QMainWindow):
         old = self.phone.accounts.get(previous)
         secret = config.resolve_secret(saved) or (old.secret if old is not None else "")
         account = PhoneAccount(
-            saved.name, server, saved.user, secret, saved.caller_name, saved.auto_answer
+            saved.name,
+            server,
+            saved.user,
+            secret,
+            saved.caller_name,
+            saved.auto_answer,
+            accept_calls_from=saved.accept_calls_from,
+            intercom=saved.intercom,
+            intercom_muted=saved.intercom_muted,
         )
         self.account_name = saved.name
         task = asyncio.ensure_future(

@@ -665,6 +665,8 @@ class HandsetWindow(QWidget):
                 state += f" (consulting {consultation.number} at the PBX)"
             elif line.id == consultation.consult_id:
                 state += " (consulting)"
+        if line.intercom and line.state is not LineState.ENDED:
+            state += " (intercom: answered for you" + (", microphone muted)" if line.muted else ")")
         self.call_state.setText(state)
         self.caller.setText(("from " if line.direction == "in" else "to ") + _who(line))
         padlock = " \N{LOCK} encrypted" if line.encrypted else ""

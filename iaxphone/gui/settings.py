@@ -268,8 +268,23 @@ class CallPage(QWidget):
         for size in sizes:
             self.frame_ms.addItem(f"{size} ms", size)
         self.frame_ms.setCurrentIndex(sizes.index(current))
-        self.auto_answer = QCheckBox("Answer incoming calls at once (intercom)")
+        self.auto_answer = QCheckBox("Answer every incoming call at once")
         self.auto_answer.setChecked(account.auto_answer if account else False)
+        self.accept_from = QLineEdit(
+            ", ".join(account.accept_calls_from if account else ["server"])
+        )
+        self.accept_from.setPlaceholderText('server, or "any", or hosts and networks')
+        self.accept_from.setToolTip(
+            "Who may ring this phone: server is the PBX above; add hosts or networks"
+            " (192.0.2.0/24) separated by commas, or any for calls without a PBX."
+            " Calls from anyone else are refused without ringing."
+        )
+        self.intercom = QCheckBox("Let the PBX answer for me (intercom and paging)")
+        self.intercom.setChecked(account.intercom if account else True)
+        self.intercom_muted = QCheckBox("Start intercom calls with the microphone muted")
+        self.intercom_muted.setChecked(account.intercom_muted if account else True)
+        self.intercom.toggled.connect(self.intercom_muted.setEnabled)
+        self.intercom_muted.setEnabled(self.intercom.isChecked())
         buttons = QVBoxLayout()
         buttons.addWidget(self.up)
         buttons.addWidget(self.down)
@@ -281,6 +296,15 @@ class CallPage(QWidget):
         form.addRow("Codecs (first preferred)", order)
         form.addRow("Frame size", self.frame_ms)
         form.addRow(self.auto_answer)
+        form.addRow("Accept calls from", self.accept_from)
+        form.addRow(self.intercom)
+        form.addRow(self.intercom_muted)
+
+    def accept_entries(self) -> tuple[str, ...]:
+        """The "Accept calls from" field as config entries; ValueError when it is wrong."""
+        return config.parse_accept_from(
+            [part for part in self.accept_from.text().split(",") if part.strip()]
+        )
 
     def move_codec(self, step: int) -> None:
         """Move the selected codec one place up (-1) or down (+1)."""
@@ -311,6 +335,10 @@ class CallPage(QWidget):
             if frame_ms not in sizes:
                 allowed = ", ".join(str(size) for size in sizes)
                 return f"{name} cannot send {frame_ms} ms frames (only {allowed} ms)"
+        try:
+            self.accept_entries()
+        except ValueError as exc:
+            return f"accept calls from: {exc}"
         return None
 
 
@@ -361,6 +389,7 @@ class SettingsDialog(QDialog):
             field.textChanged.connect(self.validate)
         self.call_page.codecs.itemChanged.connect(self.validate)
         self.call_page.frame_ms.currentIndexChanged.connect(self.validate)
+        self.call_page.accept_from.textChanged.connect(self.validate)
         self.broken_file = problem
         self.validate()
 
@@ -391,6 +420,9 @@ class SettingsDialog(QDialog):
             codecs=tuple(int(codec_by_name(name).format) for name in calls.codec_names()),
             frame_ms=int(calls.frame_ms.currentData()),
             auto_answer=calls.auto_answer.isChecked(),
+            accept_calls_from=calls.accept_entries(),
+            intercom=calls.intercom.isChecked(),
+            intercom_muted=calls.intercom_muted.isChecked(),
         )
 
     def accept(self) -> None:

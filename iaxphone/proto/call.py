@@ -32,9 +32,10 @@ Hold is QUELCH with a MUSICONHOLD IE and resume is UNQUELCH, as Asterisk
 expects from phones (CONTROL HOLD/UNHOLD from the PBX are reported too).
 Quelch, DTMF, text, flash and transfers are the control and IAX frames of
 RFC 5456; each is acknowledged and reported as an event.
-Every 10 s (configurable) an UP call sends PING with receiver-report IEs
-and reports the round-trip time from the PONG; it answers the peer's PING
-and LAGRQ.
+Every 10 s (configurable) a call sends PING with receiver-report IEs, from
+the ACCEPT on (so a peer that vanishes while the call rings is noticed when
+the PING's retransmissions run out), and reports the round-trip time from
+the PONG; it answers the peer's PING and LAGRQ.
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ TRANSITIONS: dict[CallState, frozenset[CallState]] = {
     CallState.UP: frozenset({CallState.ENDED}),
     CallState.ENDED: frozenset(),
 }
+# States in which the call is PINGed every ping_interval: from ACCEPT on, so a
+# peer that disappears while the call rings is noticed too.
+_PINGED = frozenset({CallState.ACCEPTED, CallState.RINGING, CallState.UP})
 
 
 class CallStateError(Exception):
@@ -340,6 +344,7 @@ class Call(Session):
         self.format = chosen or (self.formats[0] if self.formats else 0)
         self.authrep_answer_due = None
         self.set_state(CallState.ACCEPTED)
+        self.next_ping = now + self.ping_interval  # keepalive while it rings, too
         if (
             self.cipher is None
             and self.options is not None
@@ -434,6 +439,9 @@ class Call(Session):
         ies = InformationElements(format=chosen & 0xFFFFFFFF, format2=chosen)
         self.send_iax(IaxCommand.ACCEPT, now, ies)
         self.set_state(CallState.ACCEPTED)
+        # A caller that vanishes while we ring (a crash, the network gone) must
+        # not leave the phone ringing for ever: PING it, as an answered call.
+        self.next_ping = now + self.ping_interval
         self.send_full(FrameType.CONTROL, ControlType.RINGING, now)
 
     def answer(self, now: float) -> None:
@@ -797,7 +805,7 @@ class Call(Session):
             self.reliability.forget()
             self.on_no_answer(None, now)
             return
-        if self.next_ping is not None and now >= self.next_ping and self.state is CallState.UP:
+        if self.next_ping is not None and now >= self.next_ping and self.state in _PINGED:
             frame = self.send_iax(IaxCommand.PING, now, self._report_ies())
             self.ping_sent[frame.timestamp] = now
             if len(self.ping_sent) > 8:

@@ -23,6 +23,15 @@ found by peer address and the peer's call number.  Anything that does not
 fit is dropped with a debug line; no datagram, however malformed, raises
 out of :meth:`receive_datagram` or disturbs other calls.
 
+Trust: ``accept_calls_from`` (a :class:`~iaxphone.proto.trust.CallerPolicy`)
+names the sources whose NEW and POKE are taken; anyone else's NEW gets a
+stateless REJECT after the call-token exchange (no session, no ring), a
+POKE is dropped unless it comes from a server we register to (which
+qualifies us), and each refusal is counted and logged once per source a
+minute.  MWI is taken only from a server we register to.  The default
+admits anyone (a registrar, two endpoints in a test); the phone and the
+command set the account's policy (by default: its PBX only).
+
 Limits: at most ``max_half_open_per_peer`` unanswered incoming calls per
 peer address, so an unauthenticated sender cannot exhaust call numbers.
 """
@@ -57,6 +66,7 @@ from .registration import Account, Registration, RegistrationTransaction, RegSta
 from .reliability import RetryPolicy, earliest
 from .session import SEND_WINDOW, Address, Session
 from .trunk import TrunkBatcher, TrunkReceiver
+from .trust import ANYONE, CallerPolicy, StrangerLog
 
 log = logging.getLogger("iaxphone.proto")
 
@@ -85,6 +95,7 @@ class EndpointConfig:
     trunk_interval: float = 0.020  # Asterisk's trunkfreq
     trunk_mtu: int = 1240  # Asterisk's trunkmtu
     trunk_timestamps: bool = True  # Asterisk's trunktimestamps
+    accept_calls_from: CallerPolicy = ANYONE  # whose NEW and POKE we take
 
 
 class PokeReply(Session):
@@ -130,6 +141,7 @@ class Endpoint:
         self._next_call_number = FIRST_CALL_NUMBER
         self.dropped = 0
         self.undecryptable = 0
+        self.strangers = StrangerLog()
         self.capability = 0
         for fmt in self.config.formats:
             self.capability |= fmt
@@ -302,6 +314,15 @@ class Endpoint:
         registration.next_action = None
         self._open_transaction(registration, now, release=True)
 
+    def set_caller_policy(self, policy: CallerPolicy) -> None:
+        """Whose calls and pokes to take from now on (calls up now are not touched)."""
+        self.config.accept_calls_from = policy
+
+    @property
+    def strangers_refused(self) -> int:
+        """How many NEWs and POKEs from sources the policy does not admit were refused."""
+        return self.strangers.total
+
     def registration_state(self, account_name: str) -> RegState:
         return self.registrations[account_name].state
 
@@ -442,7 +463,8 @@ class Endpoint:
         if frame.subclass == IaxCommand.NEW:
             self._receive_new(frame, addr, now)
         elif frame.subclass == IaxCommand.POKE:
-            self._answer_poke(frame, addr, now)
+            if self._is_registrar(addr) or self._admitted(addr, now, "poke"):
+                self._answer_poke(frame, addr, now)
         elif frame.subclass in (IaxCommand.REGREQ, IaxCommand.REGREL):
             self._receive_regreq(frame, addr, now)
         elif frame.subclass == IaxCommand.MWI:
@@ -532,6 +554,9 @@ class Endpoint:
         ies = frame.ies or InformationElements()
         if not self._token_checked(frame, addr, now, IaxCommand.REJECT):
             return
+        if not self._admitted(addr, now, "call"):
+            self._reply_stateless(frame, addr, IaxCommand.REJECT, "call rejected", 21)
+            return
         half_open = sum(
             1
             for s in self.sessions.values()
@@ -561,15 +586,40 @@ class Endpoint:
 
     def _receive_mwi(self, frame: FullFrame, addr: Address) -> None:
         """An unsolicited MWI from a registrar: new voicemail counts for our account there."""
+        ours = [r for r in self.registrations.values() if r.account.server == addr]
+        if not ours:
+            self._drop(addr, "MWI from a server we do not register to")
+            return
         self._reply_stateless(frame, addr, IaxCommand.ACK)
         count = frame.ies.msg_count if frame.ies is not None else None
         if count is None:
             return
         new, old = count & 0xFF, count >> 8
-        for registration in self.registrations.values():
-            if registration.account.server == addr and registration.messages != (new, old):
+        for registration in ours:
+            if registration.messages != (new, old):
                 registration.messages = (new, old)
                 self.emit(MessageWaiting(registration.account.name, new, old))
+
+    def _is_registrar(self, addr: Address) -> bool:
+        """Is this a server we register to?  (It qualifies us with POKEs.)"""
+        return any(r.account.server[0] == addr[0] for r in self.registrations.values())
+
+    def _admitted(self, addr: Address, now: float, what: str) -> bool:
+        """Does the caller policy admit this source?  A refusal is counted and logged."""
+        if self.config.accept_calls_from.admits(addr[0]):
+            return True
+        self.dropped += 1
+        count = self.strangers.refused(addr[0], now)
+        if count is not None:
+            log.warning(
+                "refused a %s from %s, which this phone does not take calls from"
+                " (accept_calls_from: %s); %d refused from it since the last report",
+                what,
+                addr[0],
+                self.config.accept_calls_from.describe(),
+                count,
+            )
+        return False
 
     def _answer_poke(self, frame: FullFrame, addr: Address, now: float) -> None:
         poke = PokeReply(self, self._allocate_call_number(), addr, now, self.config.retry)
