@@ -20,6 +20,7 @@ properly so nothing is lost), memory (tests read it back), and null.
 
 from __future__ import annotations
 
+import contextlib
 import wave
 from collections import deque
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+import soundfile
 import soxr
 
 Samples = npt.NDArray[np.int16]
@@ -50,32 +52,47 @@ class Sink(Protocol):
 
 
 def load_wav(path: Path, rate: int) -> Samples:
-    """A whole WAV file as mono int16 at ``rate`` Hz (resampled, channels averaged)."""
+    """A whole sound file as mono int16 at ``rate`` Hz (resampled, channels averaged).
+
+    Read by libsndfile (soundfile): PCM WAV of 8 to 32 bits, float WAV, the
+    WAVE_FORMAT_EXTENSIBLE header sox writes for 24-bit, 32-bit and
+    multichannel files, and the other formats libsndfile knows (FLAC, Ogg).
+    """
     try:
-        with wave.open(str(path), "rb") as wav:
-            width, channels, native = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
-            raw = wav.readframes(wav.getnframes())
+        with path.open("rb") as file:
+            head = file.read(64)
     except FileNotFoundError:
         raise AudioFileError(f"{path}: no such file") from None
-    except (wave.Error, EOFError) as exc:
-        raise AudioFileError(f"{path}: not a PCM WAV file ({exc})") from None
     except OSError as exc:
         raise AudioFileError(f"{path}: {exc.strerror or exc}") from None
-    if width == 2:
-        data = np.frombuffer(raw, dtype="<i2").astype(np.float32)
-    elif width == 1:
-        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) * 256.0
-    elif width == 4:
-        data = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 65536.0
-    else:
+    try:
+        data, native = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
         raise AudioFileError(
-            f"{path}: {8 * width}-bit samples are not supported (use 8, 16 or 32-bit PCM)"
+            f"{path}: not a PCM WAV file ({_why_unreadable(path, head, exc)})"
+        ) from None
+    if native <= 0:
+        raise AudioFileError(
+            f"{path}: not a PCM WAV file (it declares a sample rate of {native} Hz)"
         )
-    if channels > 1:
-        data = data[: len(data) // channels * channels].reshape(-1, channels).mean(axis=1)
-    if native != rate and len(data):
-        data = soxr.resample(data, native, rate)
-    return np.clip(np.rint(data), -32768, 32767).astype(np.int16)
+    mono: npt.NDArray[np.float32] = np.asarray(data, dtype=np.float32).mean(axis=1) * 32768.0
+    if native != rate and len(mono):
+        mono = soxr.resample(mono, native, rate)
+    return np.clip(np.rint(mono), -32768, 32767).astype(np.int16)
+
+
+def _why_unreadable(path: Path, head: bytes, exc: Exception) -> str:
+    """libsndfile's reason, in words a user can act on where it is vague."""
+    if not head:
+        return "the file is empty"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        if len(head) < 44:
+            return f"the header is cut short: {len(head)} bytes"
+        with contextlib.suppress(wave.Error, EOFError, OSError), wave.open(str(path), "rb") as wav:
+            if wav.getframerate() == 0:
+                return "it declares a sample rate of 0 Hz"
+    reason = str(exc).split(": ", 1)[-1].rstrip(".")
+    return reason[:1].lower() + reason[1:] if reason else type(exc).__name__
 
 
 class ArraySource:
