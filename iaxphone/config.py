@@ -45,8 +45,10 @@ accounts.office.codecs: unknown codec 'g723'; choose from ulaw, ...``.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +62,7 @@ from keyring.errors import KeyringError
 from iaxphone.media.codecs import parse_codec_list
 
 APP = "iaxphone"
+log = logging.getLogger("iaxphone.config")
 
 
 class ConfigError(Exception):
@@ -274,7 +277,26 @@ def load(path: Path | None = None) -> Config:
             raise fail(None, "ami", "must be a table [ami]")
         _check_keys(ami_raw, "ami", _AMI_KEYS, fail)
         ami = AmiConfig(**ami_raw)
+    _warn_if_exposed(path, [*accounts.values(), *([ami] if ami else [])])
     return Config(path, accounts, default, AudioConfig(**audio_raw), ami)
+
+
+def _warn_if_exposed(path: Path, tables: list[AccountConfig | AmiConfig]) -> None:
+    """A file holding a secret that the group or others may read: one warning line."""
+    if not any(table.secret for table in tables):
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        log.warning(
+            "%s holds a secret and others may read it (mode %04o): chmod 600 %s,"
+            " or keep the secret in the keyring",
+            path,
+            mode,
+            path,
+        )
 
 
 def _check_keys(

@@ -6,7 +6,9 @@ time, codec) and completed when it ends (end time, cause, cause code,
 MOS).  Each step commits at once, so a phone that crashes mid-call leaves
 a row with a start (and answer) time and no end; the next time history is
 opened, rows whose process is gone are marked ``interrupted``.  Secrets
-are never stored.
+are never stored, but who called whom is private: the file (and SQLite's
+-wal and -shm files, which take its mode) is 0600, and the folder 0700 when
+iaxphone made it or it is iaxphone's own.
 """
 
 from __future__ import annotations
@@ -70,9 +72,20 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _private(path: Path) -> None:
+    """Make the history folder and file readable by their owner only."""
+    folder = path.parent
+    made = not folder.exists()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if made or folder.name == "iaxphone":
+        folder.chmod(0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    path.chmod(0o600)
+
+
 class History:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private(path)
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
         self.db.execute("PRAGMA journal_mode=WAL")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,33 @@ def test_trunk_settings_and_their_bounds(tmp_path: Path) -> None:
         match=r"line 5: accounts\.t\.trunk_interval_ms: must be between 10 and 1000",
     ):
         config.load(write(tmp_path, text.replace("= 30", "= 5")))
+
+
+def test_a_secret_in_a_file_others_can_read_is_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path, GOOD)  # holds two secrets
+    path.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="iaxphone.config"):
+        config.load(path)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "holds a secret and others may read it (mode 0644): chmod 600" in line
+    assert "in-the-file" not in line and "\n" not in line
+    caplog.clear()
+    path.chmod(0o600)
+    with caplog.at_level(logging.WARNING, logger="iaxphone.config"):
+        config.load(path)
+    assert caplog.records == []
+
+
+def test_a_readable_file_without_secrets_is_fine(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(
+        tmp_path,
+        GOOD.replace('secret = "in-the-file"\n', "").replace('secret = "ami-in-the-file"\n', ""),
+    )
+    path.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="iaxphone.config"):
+        config.load(path)
+    assert caplog.records == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +43,39 @@ def test_rows_of_a_dead_process_become_interrupted_and_live_ones_stay(tmp_path: 
     assert records["6002"].ended == records["6002"].answered
     assert records["6003"].cause is None and records["6003"].ended is None  # its process lives
     mine.ended(live, "normal clearing", 16)
+
+
+def test_history_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """Who called whom is private: 0600 file (and WAL), 0700 folder, even under umask 022."""
+    old = os.umask(0o022)
+    try:
+        folder = tmp_path / "share" / "iaxphone"
+        history = History(folder / "history.sqlite3")
+        history.ended(history.start("out", "6002"), "normal clearing", 16)
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
+        assert modes["history.sqlite3"] == 0o600 and modes.get("history.sqlite3-wal") == 0o600
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        history.close()
+    finally:
+        os.umask(old)
+
+
+def test_an_older_world_readable_history_is_tightened(tmp_path: Path) -> None:
+    folder = tmp_path / "iaxphone"
+    folder.mkdir(mode=0o755)
+    old = folder / "history.sqlite3"
+    History(old).close()
+    old.chmod(0o644)
+    folder.chmod(0o755)
+    History(old).close()
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_a_shared_folder_given_by_the_user_keeps_its_mode(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    History(shared / "history.sqlite3").close()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755  # not ours to change
+    assert stat.S_IMODE((shared / "history.sqlite3").stat().st_mode) == 0o600
