@@ -96,6 +96,7 @@ class EndpointConfig:
     trunk_mtu: int = 1240  # Asterisk's trunkmtu
     trunk_timestamps: bool = True  # Asterisk's trunktimestamps
     accept_calls_from: CallerPolicy = ANYONE  # whose NEW and POKE we take
+    max_poke_replies: int = 32  # POKE sessions at once; beyond, PONG without a session
 
 
 class PokeReply(Session):
@@ -142,6 +143,7 @@ class Endpoint:
         self.dropped = 0
         self.undecryptable = 0
         self.strangers = StrangerLog()
+        self._poke_replies = 0
         self.capability = 0
         for fmt in self.config.formats:
             self.capability |= fmt
@@ -170,7 +172,10 @@ class Endpoint:
             self.transmit(datagram, call.peer)
 
     def release(self, session: Session) -> None:
-        self.sessions.pop(session.local_call, None)
+        if self.sessions.pop(session.local_call, None) is not None and isinstance(
+            session, PokeReply
+        ):
+            self._poke_replies -= 1
         key = (session.peer, session.remote_call)
         if self.by_remote.get(key) is session:
             del self.by_remote[key]
@@ -622,6 +627,15 @@ class Endpoint:
         return False
 
     def _answer_poke(self, frame: FullFrame, addr: Address, now: float) -> None:
+        """PONG from a session that answers retransmitted POKEs and lingers 2 s.
+
+        A flood of POKEs would fill the session table (and the timer walk) with
+        those: beyond ``max_poke_replies`` at once the PONG goes out statelessly.
+        """
+        if self._poke_replies >= self.config.max_poke_replies:
+            self._reply_stateless(frame, addr, IaxCommand.PONG)
+            return
+        self._poke_replies += 1
         poke = PokeReply(self, self._allocate_call_number(), addr, now, self.config.retry)
         self.sessions[poke.local_call] = poke
         poke.remote_call = frame.source_call
@@ -667,7 +681,12 @@ class Endpoint:
         session.voice_mini(frame)
 
     def _receive_trunk(self, frame: MetaTrunkFrame, addr: Address, now: float) -> None:
-        receiver = self.trunk_receivers.setdefault(addr, TrunkReceiver())
+        """Voice for our calls with ``addr``; a receiver is kept only for a source that has one.
+
+        (Made before that check, forged trunk frames from a million sources
+        took 245 bytes each, for ever.)
+        """
+        receiver = self.trunk_receivers.get(addr)
         for entry in frame.entries:
             session = self.by_remote.get((addr, entry.call_number))
             if not isinstance(session, Call):
@@ -676,6 +695,8 @@ class Endpoint:
             if entry.timestamp is not None:
                 ts = unwrap_timestamp(session.rx_last_ts, entry.timestamp)
             else:
+                if receiver is None:
+                    receiver = self.trunk_receivers[addr] = TrunkReceiver()
                 ts = receiver.call_timestamp(frame.timestamp, now, session.started)
             session.voice_trunk(ts, entry.payload)
 
