@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Protocol, TypeVar
 
+from iaxphone.errors import IaxphoneError
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import Endpoint, EndpointConfig
 from iaxphone.proto.events import (
@@ -43,6 +44,7 @@ from iaxphone.proto.events import (
     Unregistered,
 )
 from iaxphone.proto.registration import Account
+from iaxphone.wire.constants import Cause
 
 from .protocol import Address, EndpointProtocol
 
@@ -51,7 +53,7 @@ log = logging.getLogger("iaxphone.aio")
 T = TypeVar("T")
 
 
-class RegistrationError(Exception):
+class RegistrationError(IaxphoneError):
     """Registration refused or unanswered; ``str()`` says why in plain words."""
 
     def __init__(self, failure: RegistrationFailed) -> None:
@@ -59,11 +61,11 @@ class RegistrationError(Exception):
         self.failure = failure
 
 
-class UnreachableError(Exception):
+class UnreachableError(IaxphoneError):
     """The server's name does not resolve."""
 
 
-class CallFailedError(Exception):
+class CallFailedError(IaxphoneError):
     """The call ended before it was answered."""
 
     def __init__(self, ended: CallEnded) -> None:
@@ -147,12 +149,14 @@ class CallHandle:
     def answer(self) -> None:
         self.client.run(lambda now: self.client.endpoint.answer(self.call_id, now))
 
-    def reject(self, cause: str = "rejected", cause_code: int = 21) -> None:
+    def reject(self, cause: str = "rejected", cause_code: int = Cause.CALL_REJECTED) -> None:
         self.client.run(
             lambda now: self.client.endpoint.reject(self.call_id, now, cause, cause_code)
         )
 
-    async def hangup(self, cause: str = "normal clearing", cause_code: int = 16) -> CallEnded:
+    async def hangup(
+        self, cause: str = "normal clearing", cause_code: int = Cause.NORMAL_CLEARING
+    ) -> CallEnded:
         if not self.ended.done():
             self.client.run(
                 lambda now: self.client.endpoint.hangup(self.call_id, now, cause, cause_code)

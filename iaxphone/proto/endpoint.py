@@ -44,6 +44,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from iaxphone.errors import LocalProtocolError
 from iaxphone.wire.constants import FrameType, IaxCommand
 from iaxphone.wire.errors import FrameParseError
 from iaxphone.wire.frames import (
@@ -62,7 +63,14 @@ from .calltoken import CallTokens
 from .crypto import DecryptError
 from .events import Event, MessageWaiting
 from .registrar import CallAuthenticator, RegistrarTransaction
-from .registration import Account, Registration, RegistrationTransaction, RegState
+from .registration import (
+    Account,
+    RegAction,
+    Registration,
+    RegistrationTransaction,
+    RegState,
+    RegTrigger,
+)
 from .reliability import RetryPolicy, earliest
 from .session import SEND_WINDOW, Address, Session
 from .trunk import TrunkBatcher, TrunkReceiver
@@ -76,7 +84,7 @@ _FRAME_TYPES = frozenset(int(t) for t in FrameType)
 FIRST_CALL_NUMBER = 2  # 1 is what Asterisk uses for stateless replies
 
 
-class UnknownCallError(KeyError):
+class UnknownCallError(LocalProtocolError, KeyError):
     """A command named a call the endpoint does not have (a local mistake)."""
 
 
@@ -222,8 +230,8 @@ class Endpoint:
         for registration in list(self.registrations.values()):
             if registration.next_action is not None and registration.next_action <= now:
                 registration.next_action = None
-                if registration.state in (RegState.REGISTERED, RegState.RETRY_WAIT):
-                    self._start_registration(registration, now)
+                if registration.machine.allows(RegTrigger.REFRESH_DUE):
+                    self._start_registration(registration, RegTrigger.REFRESH_DUE, now)
 
     def receive_datagram(self, data: bytes, addr: Address, now: float) -> None:
         plain = self._decrypted(data, addr, now)
@@ -296,7 +304,7 @@ class Endpoint:
         if registration is None:
             registration = self.registrations[account.name] = Registration(account)
         if registration.transaction is None:
-            self._start_registration(registration, now)
+            self._start_registration(registration, RegTrigger.REGISTER, now)
         return account.name
 
     def unregister(self, account_name: str, now: float) -> None:
@@ -309,13 +317,12 @@ class Endpoint:
         if registration is None:
             known = ", ".join(sorted(self.registrations)) or "none"
             raise ValueError(f"no registration named {account_name!r} (registered: {known})")
-        if registration.state in (RegState.IDLE, RegState.UNREGISTERING):
-            return
+        if registration.fire(RegTrigger.UNREGISTER) is not RegAction.SEND_REGREL:
+            return  # idle, or unregistering already
         if registration.transaction is not None:
             registration.transaction.reliability.forget()
             registration.transaction.close(now, linger=0.0)
             registration.transaction = None
-        registration.set_state(RegState.UNREGISTERING)
         registration.next_action = None
         self._open_transaction(registration, now, release=True)
 
@@ -431,9 +438,11 @@ class Endpoint:
         self.sessions[call.local_call] = call
         return call
 
-    def _start_registration(self, registration: Registration, now: float) -> None:
-        registration.set_state(RegState.REGISTERING)
-        self._open_transaction(registration, now, release=False)
+    def _start_registration(
+        self, registration: Registration, trigger: RegTrigger, now: float
+    ) -> None:
+        if registration.fire(trigger) is RegAction.SEND_REGREQ:
+            self._open_transaction(registration, now, release=False)
 
     def _open_transaction(self, registration: Registration, now: float, release: bool) -> None:
         transaction = RegistrationTransaction(
