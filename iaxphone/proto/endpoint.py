@@ -56,7 +56,7 @@ from iaxphone.wire.frames import (
     parse_frame,
 )
 from iaxphone.wire.ies import InformationElements
-from iaxphone.wire.seqnum import seq_diff, unwrap_timestamp
+from iaxphone.wire.seqnum import seq_diff
 
 from .call import Call, CallOptions, CallState, CallStateError
 from .calltoken import CallTokens
@@ -702,7 +702,7 @@ class Endpoint:
                 self._drop(addr, f"trunk entry for unknown call {entry.call_number}")
                 continue
             if entry.timestamp is not None:
-                ts = unwrap_timestamp(session.rx_last_ts, entry.timestamp)
+                ts = session.timeline.unwrap(entry.timestamp)
             else:
                 if receiver is None:
                     receiver = self.trunk_receivers[addr] = TrunkReceiver()

@@ -53,7 +53,7 @@ class Machine(Generic[S, T, A]):
     ``local_error`` is the :class:`LocalProtocolError` subclass to raise.
     """
 
-    __slots__ = ("local_error", "name", "remote", "state", "table")
+    __slots__ = ("local_error", "name", "previous", "remote", "state", "table")
 
     def __init__(
         self,
@@ -67,28 +67,34 @@ class Machine(Generic[S, T, A]):
         self.name = name
         self.table = table
         self.state = initial
+        self.previous = initial  # the state before the last change
         self.remote = remote
         self.local_error = local_error
 
     def allows(self, trigger: T) -> bool:
         return (self.state, trigger) in self.table
 
+    def check(self, trigger: T) -> None:
+        """Raise as :meth:`fire` would if ``trigger`` is not allowed now; change nothing."""
+        if (self.state, trigger) not in self.table:
+            raise self._illegal(trigger)
+
     def fire(self, trigger: T) -> A | None:
         """Take ``trigger``: move to the table's next state and return its action."""
         step = self.table.get((self.state, trigger))
         if step is None:
-            if trigger in self.remote:
-                raise RemoteProtocolError(
-                    f"{self.name}: {trigger.value} is not expected while {self.state.value}"
-                )
-            raise self.local_error(f"cannot {trigger.value} {self.name}: it is {self.state.value}")
-        self._move(step.next)
+            raise self._illegal(trigger)
+        if step.next is not self.state:
+            log.info("%s: %s -> %s", self.name, self.state.value, step.next.value)
+            self.previous, self.state = self.state, step.next
         return step.action
 
-    def _move(self, new: S) -> None:
-        if new is not self.state:
-            log.info("%s: %s -> %s", self.name, self.state.value, new.value)
-            self.state = new
+    def _illegal(self, trigger: T) -> LocalProtocolError | RemoteProtocolError:
+        if trigger in self.remote:
+            return RemoteProtocolError(
+                f"{self.name}: {trigger.value} is not expected while {self.state.value}"
+            )
+        return self.local_error(f"cannot {trigger.value} {self.name}: it is {self.state.value}")
 
 
 def reachable(table: Table[S, T, A], initial: Iterable[S]) -> set[S]:
