@@ -380,7 +380,7 @@ class Phone:
         new one.  ``replaces`` names the account this one was (renamed).
         """
         if formats:
-            self.client.endpoint.config.formats = list(formats)
+            self.client.endpoint.set_formats(formats)
         if frame_ms:
             self.frame_ms = frame_ms
         old = self.accounts.pop(replaces or account.name, None)

@@ -43,7 +43,7 @@ from iaxphone.proto.events import (
     RegistrationFailed,
     Unregistered,
 )
-from iaxphone.proto.registration import Account
+from iaxphone.proto.registration import Account, RegState
 from iaxphone.wire.constants import Cause
 
 from .protocol import Address, EndpointProtocol
@@ -245,8 +245,11 @@ class IaxClient:
         for call in list(self.calls.values()):
             if not call.ended.done():
                 pending.append(call.hangup())
-        for name, registration in list(self.endpoint.registrations.items()):
-            if registration.state.value in ("registered", "registering"):
+        for name in self.endpoint.registration_names():
+            if self.endpoint.registration_state(name) in (
+                RegState.REGISTERED,
+                RegState.REGISTERING,
+            ):
                 pending.append(self.unregister(name))
         if pending:
             with contextlib.suppress(Exception):
@@ -294,7 +297,7 @@ class IaxClient:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._unregistrations[account_name] = future
         self.run(lambda now: self.endpoint.unregister(account_name, now))
-        if future.done() or self.endpoint.registrations[account_name].state.value == "idle":
+        if future.done() or self.endpoint.registration_state(account_name) is RegState.IDLE:
             return
         await asyncio.wait_for(future, timeout)
 
