@@ -26,6 +26,7 @@ wrong secret may take the noise for an in-order frame and then say nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -41,7 +42,7 @@ from iaxphone.wire.frames import FullFrame, MiniFrame
 from iaxphone.wire.ies import InformationElements, formats_to_codec_prefs
 
 from .auth import AuthenticationError, Credentials, answer_challenge
-from .callfeatures import InCallFeatures
+from .callfeatures import FEATURES, FEATURES_BY_TYPE, InCallFeatures
 from .callstate import (
     CONNECTED,
     REMOTE,
@@ -65,12 +66,10 @@ from .events import (
 from .hold import far_hold, local_hold
 from .machine import Machine, successors
 from .reliability import earliest
-from .session import Address, Handler, Host
+from .session import Address, Host
 from .voice import MediaCounters, ReceiveTimeline, VoiceClock
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from .registrar import CallAuthenticator
     from .reliability import RetryPolicy
 
@@ -177,29 +176,6 @@ class Call(InCallFeatures):
         self.media = MediaCounters()
         self.receiver_report: Callable[[], dict[str, int]] | None = None
         self.trunk = False
-        self._handlers: dict[tuple[int, int], Handler] = self.feature_handlers()
-        self._handlers[(FrameType.IAX, IaxCommand.NEW)] = self._on_duplicate_new
-        self._by_type = self.type_handlers()
-        self._actions: dict[CallAction, Callable[[_Input], None]] = {
-            CallAction.ANSWER_CHALLENGE: self._answer_challenge,
-            CallAction.RESEND_NEW: self._resend_new,
-            CallAction.START: self._start,
-            CallAction.REPORT_PROCEEDING: self._report_proceeding,
-            CallAction.REPORT_RINGING: self._report_ringing,
-            CallAction.GO_UP: self._go_up,
-            CallAction.SEND_ACCEPT: self._send_accept,
-            CallAction.SEND_ANSWER: self._send_answer,
-            CallAction.VERIFY_CALLER: self._verify_caller,
-            CallAction.ANNOUNCE: self._announce,
-            CallAction.REFUSE_CALLER: self._refuse_caller,
-            CallAction.SEND_REJECT: self._send_reject,
-            CallAction.SEND_HANGUP: self._send_hangup,
-            CallAction.END_BY_HANGUP: self._end_by_hangup,
-            CallAction.END_BY_REJECT: self._end_by_reject,
-            CallAction.END_TIMED_OUT: self._end_timed_out,
-            CallAction.END_INVALID: self._end_invalid,
-            CallAction.RELEASE: self._release,
-        }
 
     # -- state -----------------------------------------------------------------
 
@@ -225,7 +201,7 @@ class Call(InCallFeatures):
                 self.send_ack(given.frame)
             return
         if action is not None:
-            self._actions[action](given)
+            _ACTIONS[action](self, given)
 
     def _hang_up_locally(self, now: float, cause: str, code: int) -> None:
         self._fire(CallTrigger.HANG_UP, _Input(now, cause=cause, code=code))
@@ -236,9 +212,9 @@ class Call(InCallFeatures):
         if frame.frame_type == FrameType.VOICE:
             self.voice_full(frame, now)
             return
-        by_type = self._by_type.get(frame.frame_type)
+        by_type = FEATURES_BY_TYPE.get(frame.frame_type)
         if by_type is not None:
-            by_type(frame, now)
+            by_type(self, frame, now)
             return
         key = (frame.frame_type, frame.subclass)
         trigger = SIGNALS.get(key)
@@ -252,7 +228,7 @@ class Call(InCallFeatures):
                 given = _Input(now, frame)
             self._fire(trigger, given)
             return
-        handler = self._handlers.get(key)
+        handler = _HANDLERS.get(key)
         if handler is None:
             self.ack_unless_answered(frame)
             if frame.frame_type == FrameType.IAX:
@@ -263,7 +239,7 @@ class Call(InCallFeatures):
                     InformationElements(iax_unknown=int(frame.subclass) & 0xFF),
                 )
             return
-        handler(frame, now)
+        handler(self, frame, now)
 
     def _on_duplicate_new(self, frame: FullFrame, now: float) -> None:
         self.send_ack(frame)
@@ -615,5 +591,31 @@ class Call(InCallFeatures):
         self._ping_if_due(now)
         super().on_timer(now)
 
+
+_HANDLERS: dict[tuple[int, int], Callable[[Call, FullFrame, float], None]] = {
+    **FEATURES,
+    (FrameType.IAX, IaxCommand.NEW): Call._on_duplicate_new,
+}
+# One method per action of the table.
+_ACTIONS: dict[CallAction, Callable[[Call, _Input], None]] = {
+    CallAction.ANSWER_CHALLENGE: Call._answer_challenge,
+    CallAction.RESEND_NEW: Call._resend_new,
+    CallAction.START: Call._start,
+    CallAction.REPORT_PROCEEDING: Call._report_proceeding,
+    CallAction.REPORT_RINGING: Call._report_ringing,
+    CallAction.GO_UP: Call._go_up,
+    CallAction.SEND_ACCEPT: Call._send_accept,
+    CallAction.SEND_ANSWER: Call._send_answer,
+    CallAction.VERIFY_CALLER: Call._verify_caller,
+    CallAction.ANNOUNCE: Call._announce,
+    CallAction.REFUSE_CALLER: Call._refuse_caller,
+    CallAction.SEND_REJECT: Call._send_reject,
+    CallAction.SEND_HANGUP: Call._send_hangup,
+    CallAction.END_BY_HANGUP: Call._end_by_hangup,
+    CallAction.END_BY_REJECT: Call._end_by_reject,
+    CallAction.END_TIMED_OUT: Call._end_timed_out,
+    CallAction.END_INVALID: Call._end_invalid,
+    CallAction.RELEASE: Call._release,
+}
 
 __all__ = ["TRANSITIONS", "Call", "CallOptions", "CallState", "CallStateError"]

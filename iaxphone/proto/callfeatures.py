@@ -45,7 +45,7 @@ from .events import (
 )
 from .hold import FarAction, FarState, FarTrigger, HoldAction, HoldState, HoldTrigger
 from .machine import Machine
-from .session import Handler, Session
+from .session import Session
 from .voice import MediaCounters
 
 log = logging.getLogger("iaxphone.proto")
@@ -64,34 +64,6 @@ class InCallFeatures(Session):
     next_ping: float | None
     ping_sent: dict[int, float]
     receiver_report: Callable[[], dict[str, int]] | None
-
-    def feature_handlers(self) -> dict[tuple[int, int], Handler]:
-        """The (frame type, subclass) -> handler table of the frames handled here."""
-        return {
-            (FrameType.IAX, IaxCommand.PING): self._on_ping,
-            (FrameType.IAX, IaxCommand.PONG): self._on_pong,
-            (FrameType.IAX, IaxCommand.LAGRQ): self._on_lagrq,
-            (FrameType.IAX, IaxCommand.LAGRP): self._on_lagrp,
-            (FrameType.IAX, IaxCommand.QUELCH): self._on_quelch,
-            (FrameType.IAX, IaxCommand.UNQUELCH): self._on_quelch,
-            (FrameType.IAX, IaxCommand.TRANSFER): self._on_transfer,
-            (FrameType.IAX, IaxCommand.TXREQ): self._on_txreq,
-            (FrameType.IAX, IaxCommand.RTKEY): self._on_rtkey,
-            (FrameType.IAX, IaxCommand.TXREJ): self._on_refusal,
-            (FrameType.IAX, IaxCommand.UNSUPPORT): self._on_refusal,
-            (FrameType.CONTROL, ControlType.HOLD): self._on_hold,
-            (FrameType.CONTROL, ControlType.UNHOLD): self._on_hold,
-            (FrameType.CONTROL, ControlType.FLASH): self._on_flash,
-        }
-
-    def type_handlers(self) -> dict[int, Handler]:
-        """Frame types handled whatever their subclass."""
-        return {
-            FrameType.DTMF_BEGIN: self._on_dtmf,
-            FrameType.DTMF_END: self._on_dtmf,
-            FrameType.CNG: self._on_cng,
-            FrameType.TEXT: self._on_text,
-        }
 
     # -- in-call commands ----------------------------------------------------------
 
@@ -281,4 +253,29 @@ class InCallFeatures(Session):
             self.host.emit(PeerReport(self.local_call, round((now - sent) * 1000)))
 
 
-__all__ = ["InCallFeatures"]
+# (frame type, subclass) -> handler, for the frames handled here.
+FEATURES: dict[tuple[int, int], Callable[[InCallFeatures, FullFrame, float], None]] = {
+    (FrameType.IAX, IaxCommand.PING): InCallFeatures._on_ping,
+    (FrameType.IAX, IaxCommand.PONG): InCallFeatures._on_pong,
+    (FrameType.IAX, IaxCommand.LAGRQ): InCallFeatures._on_lagrq,
+    (FrameType.IAX, IaxCommand.LAGRP): InCallFeatures._on_lagrp,
+    (FrameType.IAX, IaxCommand.QUELCH): InCallFeatures._on_quelch,
+    (FrameType.IAX, IaxCommand.UNQUELCH): InCallFeatures._on_quelch,
+    (FrameType.IAX, IaxCommand.TRANSFER): InCallFeatures._on_transfer,
+    (FrameType.IAX, IaxCommand.TXREQ): InCallFeatures._on_txreq,
+    (FrameType.IAX, IaxCommand.RTKEY): InCallFeatures._on_rtkey,
+    (FrameType.IAX, IaxCommand.TXREJ): InCallFeatures._on_refusal,
+    (FrameType.IAX, IaxCommand.UNSUPPORT): InCallFeatures._on_refusal,
+    (FrameType.CONTROL, ControlType.HOLD): InCallFeatures._on_hold,
+    (FrameType.CONTROL, ControlType.UNHOLD): InCallFeatures._on_hold,
+    (FrameType.CONTROL, ControlType.FLASH): InCallFeatures._on_flash,
+}
+# Frame types handled here whatever their subclass.
+FEATURES_BY_TYPE: dict[int, Callable[[InCallFeatures, FullFrame, float], None]] = {
+    FrameType.DTMF_BEGIN: InCallFeatures._on_dtmf,
+    FrameType.DTMF_END: InCallFeatures._on_dtmf,
+    FrameType.CNG: InCallFeatures._on_cng,
+    FrameType.TEXT: InCallFeatures._on_text,
+}
+
+__all__ = ["FEATURES", "FEATURES_BY_TYPE", "InCallFeatures"]

@@ -65,6 +65,7 @@ TABLE: dict[tuple[CryptoState, CryptoTrigger], Step[CryptoState, CryptoAction]] 
     **{(_C.CLEAR, trigger): Step(_C.CLEAR) for trigger in CryptoTrigger},
 }
 
+_FROM_PEER = frozenset(CryptoTrigger)
 POLICY = {"off": CryptoState.OFF, "allowed": CryptoState.ALLOWED, "required": CryptoState.REQUIRED}
 
 

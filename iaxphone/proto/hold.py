@@ -100,8 +100,11 @@ def local_hold(name: str) -> Machine[HoldState, HoldTrigger, HoldAction]:
     return Machine(name, LOCAL_TABLE, HoldState.FREE)
 
 
+_FROM_PEER = frozenset(FarTrigger)
+
+
 def far_hold(name: str) -> Machine[FarState, FarTrigger, FarAction]:
-    return Machine(f"{name} far end", REMOTE_TABLE, FarState.FREE, remote=frozenset(FarTrigger))
+    return Machine(f"{name} far end", REMOTE_TABLE, FarState.FREE, remote=_FROM_PEER)
 
 
 __all__ = [
