@@ -18,13 +18,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from iaxphone import config
+from iaxphone.errors import IaxphoneError
 
 log = logging.getLogger("iaxphone")
 
 KEY_BITS = 1024  # AST_CRYPTO_RSA_KEY_BITS: Asterisk refuses other sizes
 
 
-class RsaKeyError(Exception):
+class RsaKeyError(IaxphoneError):
     """A key that cannot be made or found (one line for the user)."""
 
 

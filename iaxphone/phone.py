@@ -65,11 +65,9 @@ from iaxphone.proto.events import CallAnswered, CallEnded, CallRinging, HoldChan
 from iaxphone.proto.registration import Account
 from iaxphone.proto.trust import NOBODY, CallerPolicy
 from iaxphone.target import Target, check_number, parse_target
+from iaxphone.wire.constants import Cause
 
 log = logging.getLogger("iaxphone.phone")
-
-CAUSE_BUSY = 17
-CAUSE_REJECTED = 21
 
 
 class LineState(enum.Enum):
@@ -382,7 +380,7 @@ class Phone:
         new one.  ``replaces`` names the account this one was (renamed).
         """
         if formats:
-            self.client.endpoint.config.formats = list(formats)
+            self.client.endpoint.set_formats(formats)
         if frame_ms:
             self.frame_ms = frame_ms
         old = self.accounts.pop(replaces or account.name, None)
@@ -550,12 +548,12 @@ class Phone:
             assert offer is not None
             account = self._account_for(offer.peer)
             if account is None:  # the policy changed while the NEW was on its way
-                call.reject("call rejected", CAUSE_REJECTED)
+                call.reject("call rejected", Cause.CALL_REJECTED)
                 continue
             number = offer.caller_number or "unknown"
             line = self._make_line(account, call, "in", number, offer.caller_name)
             if self.dnd:
-                call.reject("do not disturb", CAUSE_BUSY)
+                call.reject("do not disturb", Cause.USER_BUSY)
                 continue
             call.accept()  # ACCEPT + RINGING
             intercom = offer.auto_answer and self._intercom_allowed(account, offer.peer)
@@ -591,7 +589,7 @@ class Phone:
         line = self.line(line_id)
         if line.info.state is not LineState.INCOMING:
             raise ValueError(f"line {line_id} is not ringing here")
-        self._spawn(line.call.hangup("rejected", CAUSE_REJECTED))
+        self._spawn(line.call.hangup("rejected", Cause.CALL_REJECTED))
 
     async def hangup(self, line_id: int) -> None:
         """End a call; a call ringing here is declined (cause 21, call rejected).
@@ -601,7 +599,7 @@ class Phone:
         """
         line = self.line(line_id)
         if line.info.state is LineState.INCOMING:
-            await line.call.hangup("rejected", CAUSE_REJECTED)
+            await line.call.hangup("rejected", Cause.CALL_REJECTED)
         else:
             await line.call.hangup()
 

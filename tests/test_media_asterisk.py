@@ -196,7 +196,7 @@ async def test_asterisk_rotates_its_key_and_the_audio_keeps_coming(pbx: Pbx) -> 
         heard = MemorySink(8000)
         audio = CallAudio(call, ToneSource(900, 8000), heard).start()
         await run_for(1.5)
-        cipher = client.endpoint.call(call.call_id).cipher
+        cipher = client.endpoint._call(call.call_id).cipher
         assert (
             cipher is not None and cipher.rotations >= 1
         )  # Asterisk sends RTKEY with its first voice frame

@@ -47,7 +47,7 @@ def test_poke_is_answered_with_pong(who: str) -> None:
     assert not link[who].events
     # The POKE leaves nothing behind.
     link.advance(5.0)
-    assert link[who].endpoint.sessions == {}
+    assert link[who].endpoint.open_sessions == set()
     assert link[who].endpoint.get_timer() is None
 
 
@@ -125,7 +125,7 @@ def test_lagrq_answered_with_lagrp() -> None:
     _, call_b = establish_call(link, "a", "b", options())
     link.settle()
     mark = len(link.wire)
-    lagrq = b.endpoint.call(call_b).send_iax(IaxCommand.LAGRQ, link.now)
+    lagrq = b.endpoint._call(call_b).send_iax(IaxCommand.LAGRQ, link.now)
     link.settle()
     after: list[Datagram] = link.wire[mark:]
     lagrps = [d.full for d in after if d.src == a.addr and is_iax(d.full, IaxCommand.LAGRP)]

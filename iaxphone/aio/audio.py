@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from iaxphone.media.session import FramePacer, MediaSession
+from iaxphone.media.session import MediaSession
 from iaxphone.media.virtual import Sink, Source
 from iaxphone.proto.events import ComfortNoise, Event, PeerReport
 
 from .client import CallHandle
+from .pacer import FramePacer
 
 
 class CallAudio:

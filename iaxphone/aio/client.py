@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Protocol, TypeVar
 
+from iaxphone.errors import IaxphoneError
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import Endpoint, EndpointConfig
 from iaxphone.proto.events import (
@@ -42,7 +43,8 @@ from iaxphone.proto.events import (
     RegistrationFailed,
     Unregistered,
 )
-from iaxphone.proto.registration import Account
+from iaxphone.proto.registration import Account, RegState
+from iaxphone.wire.constants import Cause
 
 from .protocol import Address, EndpointProtocol
 
@@ -51,7 +53,7 @@ log = logging.getLogger("iaxphone.aio")
 T = TypeVar("T")
 
 
-class RegistrationError(Exception):
+class RegistrationError(IaxphoneError):
     """Registration refused or unanswered; ``str()`` says why in plain words."""
 
     def __init__(self, failure: RegistrationFailed) -> None:
@@ -59,11 +61,11 @@ class RegistrationError(Exception):
         self.failure = failure
 
 
-class UnreachableError(Exception):
+class UnreachableError(IaxphoneError):
     """The server's name does not resolve."""
 
 
-class CallFailedError(Exception):
+class CallFailedError(IaxphoneError):
     """The call ended before it was answered."""
 
     def __init__(self, ended: CallEnded) -> None:
@@ -147,12 +149,14 @@ class CallHandle:
     def answer(self) -> None:
         self.client.run(lambda now: self.client.endpoint.answer(self.call_id, now))
 
-    def reject(self, cause: str = "rejected", cause_code: int = 21) -> None:
+    def reject(self, cause: str = "rejected", cause_code: int = Cause.CALL_REJECTED) -> None:
         self.client.run(
             lambda now: self.client.endpoint.reject(self.call_id, now, cause, cause_code)
         )
 
-    async def hangup(self, cause: str = "normal clearing", cause_code: int = 16) -> CallEnded:
+    async def hangup(
+        self, cause: str = "normal clearing", cause_code: int = Cause.NORMAL_CLEARING
+    ) -> CallEnded:
         if not self.ended.done():
             self.client.run(
                 lambda now: self.client.endpoint.hangup(self.call_id, now, cause, cause_code)
@@ -241,8 +245,11 @@ class IaxClient:
         for call in list(self.calls.values()):
             if not call.ended.done():
                 pending.append(call.hangup())
-        for name, registration in list(self.endpoint.registrations.items()):
-            if registration.state.value in ("registered", "registering"):
+        for name in self.endpoint.registration_names():
+            if self.endpoint.registration_state(name) in (
+                RegState.REGISTERED,
+                RegState.REGISTERING,
+            ):
                 pending.append(self.unregister(name))
         if pending:
             with contextlib.suppress(Exception):
@@ -290,7 +297,7 @@ class IaxClient:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._unregistrations[account_name] = future
         self.run(lambda now: self.endpoint.unregister(account_name, now))
-        if future.done() or self.endpoint.registrations[account_name].state.value == "idle":
+        if future.done() or self.endpoint.registration_state(account_name) is RegState.IDLE:
             return
         await asyncio.wait_for(future, timeout)
 

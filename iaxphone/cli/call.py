@@ -37,6 +37,7 @@ from iaxphone.proto.call import ENCRYPTION_REFUSED, CallOptions
 from iaxphone.proto.events import CallEnded
 from iaxphone.proto.registration import Account
 from iaxphone.target import Target, TargetError, parse_server, parse_target
+from iaxphone.wire.constants import Cause
 
 from . import exitcodes
 from .account import Identity, add_account_options, identity
@@ -257,7 +258,7 @@ async def place_call(
             await wait_answer(call, stop, args.answer_timeout)
         except CommandError as cancelled:
             if history is not None and row is not None:
-                history.ended(row, str(cancelled), 19)
+                history.ended(row, str(cancelled), Cause.NO_ANSWER)
             raise
         except CallFailedError as failure:
             ended = failure.ended
@@ -316,7 +317,7 @@ async def wait_answer(call: CallHandle, stop: asyncio.Event, timeout: float) -> 
         answered.result()
         return
     answered.cancel()
-    await call.hangup("no answer", 19)
+    await call.hangup("no answer", Cause.NO_ANSWER)
     why = "interrupted" if interrupted in done else f"no answer within {timeout:g} s"
     raise CommandError(f"call cancelled: {why}", exitcodes.NO_ANSWER)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 
+from iaxphone.errors import IaxphoneError
 from iaxphone.pbx.ami import ParkingChanged, PbxClient, PbxEvent
 from iaxphone.phone import LineInfo, Phone
 
@@ -30,7 +31,7 @@ from .pbxlines import LineNotFoundError, line_channels
 PARK_NUMBER = "700"
 
 
-class ParkError(Exception):
+class ParkError(IaxphoneError):
     """The call could not be parked; the message says why."""
 
 

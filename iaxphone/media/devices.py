@@ -65,6 +65,8 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
+from iaxphone.errors import IaxphoneError
+
 from .ringbuffer import RingBuffer
 from .virtual import NullSink, Samples, SilenceSource, Sink, Source
 
@@ -78,7 +80,7 @@ except Exception:  # OSError (no library) or sounddevice.PortAudioError (no init
     sd = None
 
 
-class DeviceError(Exception):
+class DeviceError(IaxphoneError):
     """A sound device that cannot be found or opened; the message is one line for the user."""
 
 

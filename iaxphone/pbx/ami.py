@@ -34,6 +34,8 @@ from typing import Any
 
 from panoramisk import Manager
 
+from iaxphone.errors import IaxphoneError
+
 from .models import (
     ChannelInfo,
     Extension,
@@ -60,7 +62,7 @@ PRIVILEGE = {
 }
 
 
-class AmiError(Exception):
+class AmiError(IaxphoneError):
     """Asterisk answered ``Response: Error``; ``str()`` is its message."""
 
 
