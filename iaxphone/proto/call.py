@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 from iaxphone.wire.constants import CODEC_PREF_ORDER, IE, ControlType, FrameType, IaxCommand
 from iaxphone.wire.frames import FullFrame, MiniFrame
 from iaxphone.wire.ies import InformationElements, formats_to_codec_prefs
+from iaxphone.wire.report import ReceiverReport
 from iaxphone.wire.seqnum import unwrap_timestamp
 
 from .auth import AuthenticationError, Credentials, answer_challenge
@@ -195,7 +196,8 @@ class Call(Session):
         self.rx_format = 0
         self.rx_recent: deque[int] = deque(maxlen=16)
         self.media = MediaCounters()
-        self.receiver_report: Callable[[], dict[str, int]] | None = None
+        # Our view of the far end's voice, pushed in by the media engine (PING/PONG RR IEs).
+        self.receiver_report: ReceiverReport | None = None
         self.trunk = False
         self._handlers: dict[tuple[int, int], Callable[[FullFrame, float], None]] = {
             (FrameType.IAX, IaxCommand.AUTHREQ): self._on_authreq,
@@ -752,17 +754,10 @@ class Call(Session):
     # -- link quality -----------------------------------------------------------------
 
     def _report_ies(self) -> InformationElements:
-        report = self.receiver_report() if self.receiver_report else {}
-        ies = InformationElements(
-            rr_jitter=report.get("jitter_ms", 0),
-            rr_loss=(min(report.get("loss_percent", 0), 255) << 24)
-            | (report.get("lost", 0) & 0xFFFFFF),
-            rr_pkts=report.get("packets", self.media.received),
-            rr_delay=min(report.get("delay_ms", 0), 0xFFFF),
-            rr_dropped=report.get("dropped", 0),
-            rr_ooo=report.get("out_of_order", self.media.out_of_order),
+        report = self.receiver_report or ReceiverReport(
+            packets=self.media.received, out_of_order=self.media.out_of_order
         )
-        return ies
+        return report.to_ies()
 
     def _on_ping(self, frame: FullFrame, now: float) -> None:
         self.send_iax(IaxCommand.PONG, now, self._report_ies(), timestamp=frame.timestamp)
@@ -772,21 +767,7 @@ class Call(Session):
         self.send_ack(frame)
         sent = self.ping_sent.pop(frame.timestamp, None)
         rtt = round((now - sent) * 1000) if sent is not None else None
-        ies = frame.ies
-        loss = ies.rr_loss
-        self.host.emit(
-            PeerReport(
-                self.local_call,
-                rtt,
-                jitter_ms=ies.rr_jitter,
-                loss_percent=(loss >> 24) if loss is not None else None,
-                lost=(loss & 0xFFFFFF) if loss is not None else None,
-                packets=ies.rr_pkts,
-                delay_ms=ies.rr_delay,
-                dropped=ies.rr_dropped,
-                out_of_order=ies.rr_ooo,
-            )
-        )
+        self.host.emit(PeerReport(self.local_call, rtt, ReceiverReport.from_ies(frame.ies)))
 
     def _on_lagrq(self, frame: FullFrame, now: float) -> None:
         self.send_iax(IaxCommand.LAGRP, now, timestamp=frame.timestamp)
