@@ -128,22 +128,22 @@ def check_dtmf(digits: str | None) -> None:
         )
 
 
-def phone_account(me: Identity, server: tuple[str, int], **settings: object) -> PhoneAccount:
-    """The command's one account for the phone: who we are, at this server."""
-    given: dict[str, object] = {
-        "encryption": me.encryption,
-        "trunk": me.trunk,
-        "rsa_private_key": me.rsa_private_key,
-        "accept_calls_from": (),  # takes no calls unless told otherwise
-        **settings,
-    }
-    return PhoneAccount(
+def phone_account(me: Identity, server: tuple[str, int], **settings: Any) -> PhoneAccount:
+    """The command's one account for the phone: who we are, at this server.
+
+    It takes no calls unless ``settings`` say whom from (``accept_calls_from``).
+    """
+    account = PhoneAccount(
         me.account or me.user or "iaxphone",
         server,
         me.user or "",
         me.secret,
-        **given,  # type: ignore[arg-type]
+        encryption=me.encryption,
+        trunk=me.trunk,
+        rsa_private_key=me.rsa_private_key,
+        accept_calls_from=(),
     )
+    return dataclasses.replace(account, **settings)
 
 
 def open_call_log(stats: Path | None, many: bool = False) -> CallLog:
