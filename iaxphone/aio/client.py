@@ -45,6 +45,7 @@ from iaxphone.proto.events import (
 )
 from iaxphone.proto.registration import Account, RegState
 from iaxphone.wire.constants import Cause
+from iaxphone.wire.report import ReceiverReport
 
 from .protocol import Address, EndpointProtocol
 
@@ -181,6 +182,10 @@ class CallHandle:
         self.client.run(
             lambda now: self.client.endpoint.blind_transfer(self.call_id, number, now, context)
         )
+
+    def update_receiver_report(self, report: ReceiverReport) -> None:
+        """Our view of the far end's voice for the next PING/PONG (nothing is sent now)."""
+        self.client.endpoint.update_receiver_report(self.call_id, report)
 
     def send_text(self, text: str) -> None:
         self.client.run(lambda now: self.client.endpoint.send_text(self.call_id, text, now))

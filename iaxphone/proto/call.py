@@ -40,6 +40,7 @@ from iaxphone.wire.constants import (
 )
 from iaxphone.wire.frames import FullFrame, MiniFrame
 from iaxphone.wire.ies import InformationElements, formats_to_codec_prefs
+from iaxphone.wire.report import ReceiverReport
 
 from .auth import AuthenticationError, Credentials, answer_challenge
 from .callfeatures import FEATURES, FEATURES_BY_TYPE, InCallFeatures
@@ -174,7 +175,8 @@ class Call(InCallFeatures):
         self.clock = VoiceClock()
         self.timeline = ReceiveTimeline()
         self.media = MediaCounters()
-        self.receiver_report: Callable[[], dict[str, int]] | None = None
+        # Our view of the far end's voice, pushed in by the media engine (PING/PONG RR IEs).
+        self.receiver_report: ReceiverReport | None = None
         self.trunk = False
 
     # -- state -----------------------------------------------------------------
