@@ -190,7 +190,7 @@ class MiniPbx:
     async def _echo(self, call: CallHandle) -> None:
         while not call.ended.done():
             frame = await call.audio.get()
-            call.send_audio(frame.payload, 20)
+            call.send_audio(frame.payload, len(frame.payload) // 8)  # u-law: 8 bytes a ms
 
     async def call(self, phone: Address, number: str, **options: Any) -> CallHandle:
         """Call a phone from the PBX (the way Asterisk rings a registered peer)."""
@@ -205,6 +205,7 @@ def memory_phone(
     history: History | None = None,
     wall_clock: Callable[[], float] | None = None,
     sink: Sink | None = None,
+    frame_ms: int = 20,
     **account: Any,
 ) -> Phone:
     """A phone registered to the MiniPbx as ``user``, on the memory network."""
@@ -218,6 +219,7 @@ def memory_phone(
         history=history,
         network=network.opener,
         wall_clock=loop_clock,
+        frame_ms=frame_ms,
     )
 
 

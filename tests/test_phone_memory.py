@@ -9,10 +9,14 @@ here also has its test against the bundled Asterisk (tests/test_phone*.py).
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
+import types
 
 import pytest
 
 from iaxphone.linestate import LocalProtocolError
+from iaxphone.media.virtual import NullSink
 from iaxphone.phone import LineChanged, LineState, LineStats, RegistrationChanged
 from tests.memnet import PBX, MemoryNetwork, MiniPbx, memory_phone, run_virtual
 from tests.proto_link import Conditions
@@ -125,5 +129,66 @@ def test_a_lossy_link_still_gets_the_call_up() -> None:
             assert len(stats) == 5 and stats.dropped > 0
             await phone.hangup(line)
             assert network.dropped > 0
+
+    run_virtual(scenario)
+
+
+def deep_size(root: object, *outside: object) -> tuple[int, int]:
+    """Bytes and count of the objects reachable from ``root`` (code, classes, the loop
+    and ``outside`` not counted): the memory of the phone's own structures."""
+    seen = {id(o) for o in outside}
+    stack, total, count = [root], 0, 0
+    shared = (type, types.ModuleType, types.FunctionType, types.CodeType, asyncio.AbstractEventLoop)
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, shared):
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        count += 1
+        stack.extend(gc.get_referents(item))
+    return total, count
+
+
+def test_an_hour_of_a_call_with_statistics_grows_nothing() -> None:
+    """An hour of fake time: 30 000 LineStats reach a callback, a queue nobody drains
+    keeps only the newest 100 of them (and still every state change), and the
+    phone's structures stay the same size.  (60 ms frames: a third of the work of
+    20 ms for the same hour of statistics; about 12 s.)"""
+
+    async def scenario() -> None:
+        network = MemoryNetwork(seed=7)
+        async with (
+            MiniPbx(network) as pbx,
+            memory_phone(network, sink=NullSink(8000), frame_ms=60) as phone,
+        ):
+            line = await phone.dial("600")
+            await phone.wait_line(line, LineState.TALKING)
+            heard: list[int] = [0]
+            phone.subscribe(lambda _event: heard.__setitem__(0, heard[0] + 1))
+            neglected = phone.event_queue()  # never drained
+            subscribers = phone.hub.subscriber_count
+            sizes = []
+            for _ in range(6):
+                await asyncio.sleep(600)  # ten minutes
+                sizes.append(deep_size(phone, network, pbx))
+                assert len(neglected) == neglected.max_droppable
+                assert phone.hub.subscriber_count == subscribers
+                assert len(phone._tasks) == 2 and list(phone.lines) == [line]
+                assert phone.line(line).call.events.qsize() == 0
+                assert phone.client.events.qsize() == 0
+            audio = phone.line(line).audio
+            assert audio is not None and audio.session.jitter.stats.received > 55_000
+            assert heard[0] > 29_000  # about 8 a second (every other 60 ms frame)
+            assert neglected.dropped == heard[0] - neglected.max_droppable
+            first, last = sizes[0], sizes[-1]
+            assert abs(last[0] - first[0]) < 4096, sizes  # bytes
+            assert abs(last[1] - first[1]) < 40, sizes  # objects
+            await phone.hangup(line)
+            await phone.wait_line(line, LineState.ENDED)
+            kept = [neglected.get_nowait() for _ in range(len(neglected))]
+            changes = [e.line.state for e in kept if isinstance(e, LineChanged)]
+            assert changes[-1] is LineState.ENDED  # a state change is never dropped
+            assert sum(isinstance(e, LineStats) for e in kept) <= neglected.max_droppable
 
     run_virtual(scenario)
