@@ -709,10 +709,14 @@ class Phone:
         """Send digits (100 ms each, as a desk phone does) with the local key beep."""
         line = self.line(line_id)
         for digit in digits:
+            if line.call.ended.done():
+                return  # hung up while the digits were playing: the rest is moot
             if line.audio is not None:
                 line.audio.session.key_feedback(digit)
             line.call.send_dtmf(digit, begin=True)
             await asyncio.sleep(0.1)
+            if line.call.ended.done():
+                return
             line.call.send_dtmf(digit)
             await asyncio.sleep(0.1)
 

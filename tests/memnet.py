@@ -190,7 +190,8 @@ class MiniPbx:
     async def _echo(self, call: CallHandle) -> None:
         while not call.ended.done():
             frame = await call.audio.get()
-            call.send_audio(frame.payload, len(frame.payload) // 8)  # u-law: 8 bytes a ms
+            if not call.ended.done():
+                call.send_audio(frame.payload, len(frame.payload) // 8)  # u-law: 8 bytes a ms
 
     async def call(self, phone: Address, number: str, **options: Any) -> CallHandle:
         """Call a phone from the PBX (the way Asterisk rings a registered peer)."""
