@@ -536,7 +536,7 @@ class Phone:
         return emit
 
     async def _ended(self, line: Line, ended: CallEnded) -> None:
-        found = step(line.id, line.info.state, LineTrigger.ENDED)
+        step(line.id, line.info.state, LineTrigger.ENDED)  # the table's STOP_MEDIA: below
         line.active = False
         for conference in (self.gate.conference, self.held_conference):
             if line in conference:
@@ -544,13 +544,13 @@ class Phone:
                 if len(conference) < 2:
                     conference.clear()
         mos = None
-        if found.action is LineAction.STOP_MEDIA and line.audio is not None:
+        if line.audio is not None:
             snapshot = line.audio.session.snapshot()
             mos = snapshot.get("mos") if isinstance(snapshot.get("mos"), float) else None
             await line.audio.stop()
         if self.history is not None and line.history_row is not None:
             self.history.ended(line.history_row, ended.cause, ended.cause_code, mos)  # type: ignore[arg-type]
-        self._update(line, state=found.next, cause=ended.cause, cause_code=ended.cause_code)
+        self._update(line, state=LineState.ENDED, cause=ended.cause, cause_code=ended.cause_code)
         self.lines.pop(line.id, None)
 
     # ------------------------------------------------------------------ calls
