@@ -15,7 +15,7 @@ from pathlib import Path
 
 from iaxphone.linestate import LineState
 from iaxphone.phone import LineInfo, Phone
-from iaxphone.viewmodels.handset import HandsetModel, HandsetView, next_live
+from iaxphone.viewmodels.handset import HandsetModel, HandsetView, Key, next_live
 from tests.memnet import MemoryNetwork, MiniPbx, memory_phone, run_virtual
 
 
@@ -69,11 +69,13 @@ def test_a_call_on_the_display_with_its_time(tmp_path: Path) -> None:
         seen = Seen(model)
         assert model.view().registration == "desk: registered"
         assert model.view().call_state == "idle" and not model.view().in_call
+        assert model.view().enabled == {Key.CALL, Key.DND, Key.CONFERENCE}
         model.call_or_answer(" 600 ")
         await until(phone, lambda: model.view().call_state == "talking")
         view: HandsetView = model.view()
         assert (view.caller, view.codec, view.in_call) == ("to 600", "ulaw", True)
         assert [(k.slot, k.label, k.current) for k in view.line_keys] == [(1, "talking 600", True)]
+        assert view.enabled == set(Key) - {Key.COMPLETE, Key.CANCEL}
         await asyncio.sleep(65)
         assert model.view().timer == "1:05"
         assert model.press_key("5") is False  # DTMF on the call, not into the number
@@ -103,11 +105,12 @@ def test_call_waiting_answer_swap_and_succession(tmp_path: Path) -> None:
         assert model.line is not None and model.line.id == first.id  # still the first call
         assert seen.incoming == ["Bob <6002>"]
         assert not view.ringing  # the shared speaker is busy with the call
+        assert Key.CONFERENCE in view.enabled  # always: its message says what it needs
         model.call_or_answer("")  # Enter answers the waiting call ...
         await waiting.wait_answered(timeout=2)
         view = model.view()
         assert [k.label for k in view.line_keys] == ["held 600", "talking Bob"]
-        assert view.caller == "from Bob <6002>"
+        assert view.caller == "from Bob <6002>" and Key.CONFERENCE in view.enabled
         model.choose_line(first.id)  # swap
         assert [k.label for k in model.view().line_keys] == ["talking 600", "held Bob"]
         assert model.view().caller == "to 600"
@@ -135,6 +138,7 @@ def test_refused_commands_say_why_on_the_display(tmp_path: Path) -> None:
         pbx.answer_calls = False
         model.call_or_answer("600")
         await until(phone, lambda: model.view().call_state == "ringing")
+        assert model.view().enabled == {Key.CALL, Key.DND, Key.CONFERENCE, Key.HANG_UP, Key.MUTE}
         model.toggle_record()
         assert model.view().message == "no call to record"
         line = model.line
@@ -159,6 +163,8 @@ def test_consult_cancel_and_complete_without_a_pbx_panel(tmp_path: Path) -> None
         await until(phone, lambda: model.view().call_state == "talking (consulting)")
         assert model.view().message == "consulting 601: Complete or Cancel"
         assert [k.label for k in model.view().line_keys] == ["held 600", "talking 601"]
+        assert {Key.COMPLETE, Key.CANCEL} <= model.view().enabled
+        assert Key.CONSULT not in model.view().enabled
         model.cancel_transfer()
         await until(phone, lambda: model.view().message == "transfer cancelled")
         view = model.view()

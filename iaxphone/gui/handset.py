@@ -82,7 +82,7 @@ from iaxphone import config
 from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import LineInfo, LineStats, Phone
-from iaxphone.viewmodels.handset import HandsetModel
+from iaxphone.viewmodels.handset import HandsetModel, Key
 from iaxphone.viewmodels.transfer import Transfers
 
 from .graphs import CallGraph, CallGraphs
@@ -230,6 +230,21 @@ class HandsetWindow(QWidget):
         )
         self.complete_button.hide()
         self.cancel_button.hide()
+        self.by_key = {
+            Key.CALL: self.call_button,
+            Key.HANG_UP: self.hangup_button,
+            Key.HOLD: self.hold_button,
+            Key.MUTE: self.mute_button,
+            Key.DND: self.dnd_button,
+            Key.TRANSFER: self.transfer_button,
+            Key.CONSULT: self.consult_button,
+            Key.COMPLETE: self.complete_button,
+            Key.CANCEL: self.cancel_button,
+            Key.PARK: self.park_button,
+            Key.FLASH: self.flash_button,
+            Key.CONFERENCE: self.conference_button,
+            Key.RECORD: self.record_button,
+        }
         self.call_keys = (
             self.call_button,
             self.hangup_button,
@@ -251,12 +266,12 @@ class HandsetWindow(QWidget):
         self.shortcuts: dict[str, QShortcut] = {}
         for sequence, target in (
             ("Esc", self.hang_up),
-            ("Ctrl+H", self.hold_button.click),
-            ("Ctrl+M", self.mute_button.click),
+            ("Ctrl+H", self.toggle_hold),  # the model, not the key: it may be disabled
+            ("Ctrl+M", self.toggle_mute),
             ("Ctrl+T", self.transfer),
             ("Ctrl+Shift+T", self.consult_number),
             ("Ctrl+P", self.park),
-            ("Ctrl+R", self.record_button.click),
+            ("Ctrl+R", self.toggle_record),
             ("Ctrl+K", self.compact_button.click),
         ):
             shortcut = QShortcut(QKeySequence(sequence), self)
@@ -347,7 +362,8 @@ class HandsetWindow(QWidget):
         self.call_button.setText("&Answer" if view.answer else "&Call")
         self.complete_button.setVisible(view.consulting)
         self.cancel_button.setVisible(view.consulting)
-        self.consult_button.setEnabled(not view.consulting)
+        for key, button in self.by_key.items():
+            button.setEnabled(key in view.enabled)
         if view.ringing:
             self.ringer.start()
         else:
@@ -404,7 +420,8 @@ class HandsetWindow(QWidget):
         self.model.toggle_hold()
 
     def toggle_mute(self) -> None:
-        self.model.set_mute(self.mute_button.isChecked())
+        line = self.model.line
+        self.model.set_mute(not (line is not None and line.muted))
 
     def toggle_dnd(self) -> None:
         self.model.set_dnd(self.dnd_button.isChecked())

@@ -33,6 +33,7 @@ the outcome stays on the display when the call ends.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iaxphone.linestate import LineState
+from iaxphone.linestate import LIVE, LineState, LineTrigger, triggers_from
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import (
     LineChanged,
@@ -94,6 +95,48 @@ def next_live(lines: list[LineInfo]) -> LineInfo | None:
     return None
 
 
+class Key(enum.Enum):
+    """The handset's keys (the dial pad aside)."""
+
+    CALL = "call"
+    HANG_UP = "hang up"
+    HOLD = "hold"
+    MUTE = "mute"
+    DND = "dnd"
+    TRANSFER = "transfer"
+    CONSULT = "consult"
+    COMPLETE = "complete"
+    CANCEL = "cancel"
+    PARK = "park"
+    FLASH = "flash"
+    CONFERENCE = "conference"
+    RECORD = "record"
+
+
+def enabled_keys(line: LineInfo | None, lines: list[LineInfo], consulting: bool) -> frozenset[Key]:
+    """Which keys can act now.
+
+    Call (or answer, or redial) and DND always can; hang up and mute while
+    the current line is live (mute before the answer holds after it); hold
+    when the line-state table lets the current line be held or resumed; the
+    call features while it is in a call; Complete and Cancel only during a
+    consultation, Consult only outside one.  Conference always can: pressed
+    with fewer than two calls it says what it needs.
+    """
+    keys = {Key.CALL, Key.DND, Key.CONFERENCE}
+    if line is not None and line.state in LIVE:
+        keys |= {Key.HANG_UP, Key.MUTE}
+        if triggers_from(line.state) & {LineTrigger.HOLD, LineTrigger.RESUME}:
+            keys.add(Key.HOLD)
+        if line.state in IN_CALL:
+            keys |= {Key.TRANSFER, Key.PARK, Key.FLASH, Key.RECORD}
+            if not consulting:
+                keys.add(Key.CONSULT)
+    if consulting:
+        keys |= {Key.COMPLETE, Key.CANCEL}
+    return frozenset(keys)
+
+
 @dataclass(frozen=True)
 class LineKey:
     line_id: int
@@ -121,7 +164,8 @@ class HandsetView:
     dnd: bool
     consulting: bool  # Complete and Cancel shown, Consult disabled
     ringing: bool  # the ringtone plays
-    in_call: bool  # transfer, park, flash, record can act
+    in_call: bool  # the current line is talking or held
+    enabled: frozenset[Key]  # the keys that can act now (see enabled_keys)
 
 
 class HandsetModel:
@@ -195,6 +239,9 @@ class HandsetModel:
             consulting=self.transfers.current is not None,
             ringing=self.ringing(),
             in_call=line is not None and line.state in IN_CALL,
+            enabled=enabled_keys(
+                line, list(self.lines.values()), self.transfers.current is not None
+            ),
         )
 
     def timer(self) -> str:
@@ -551,8 +598,10 @@ __all__ = [
     "SUCCESSION",
     "HandsetModel",
     "HandsetView",
+    "Key",
     "LineKey",
     "describe",
+    "enabled_keys",
     "next_live",
     "who",
 ]
