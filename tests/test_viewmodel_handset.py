@@ -135,6 +135,10 @@ def test_refused_commands_say_why_on_the_display(tmp_path: Path) -> None:
     async def scenario(phone: Phone, model: HandsetModel, pbx: MiniPbx) -> None:
         model.flash()
         assert model.view().message == "no call to flash"
+        model.toggle_hold()
+        assert model.view().message == "no call to hold"
+        model.set_mute(True)
+        assert model.view().message == "no call to mute" and not model.view().muted
         model.conference()
         assert model.view().message == "a conference needs a held call and a talking one"
         assert model.transfer_to("") is False
@@ -147,7 +151,7 @@ def test_refused_commands_say_why_on_the_display(tmp_path: Path) -> None:
         assert model.view().message == "no call to record"
         line = model.line
         assert line is not None
-        model._do(phone.hold, line.id)  # the state table refuses: the display says so
+        model.toggle_hold()  # the state table refuses: the display says so
         assert model.view().message == f"line {line.id} is not talking (it is ringing)"
         model.dial("not a number!")
         await asyncio.sleep(0.1)

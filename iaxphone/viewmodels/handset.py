@@ -342,16 +342,20 @@ class HandsetModel:
 
     def toggle_hold(self) -> None:
         line = self.line
-        if line is not None and line.state is LineState.TALKING:
-            self._do(self.phone.hold, line.id)
-        elif line is not None and line.state is LineState.HELD:
+        if line is None or line.state is LineState.ENDED:
+            self.message = "no call to hold"
+        elif line.state is LineState.HELD:
             self._do(self.phone.resume, line.id)
+        else:  # the line-state table refuses a line that is not talking, and says why
+            self._do(self.phone.hold, line.id)
         self._refresh()
         self.on_change()
 
     def set_mute(self, on: bool) -> None:
         if self.line is not None and self.line.state is not LineState.ENDED:
             self._do(self.phone.mute, self.line.id, on)
+        else:
+            self.message = "no call to mute"
         self.on_change()
 
     def set_dnd(self, on: bool) -> None:
