@@ -28,6 +28,7 @@ before any round trip; while the link is down, :class:`ConsoleOfflineError`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -139,6 +140,7 @@ class ConsoleModel:
         self.link = LinkStatus()
         self.supervision: Supervision | None = None
         self._listeners: list[Callable[[ConsoleChanged], None]] = []
+        self._tasks: set[asyncio.Future[list[AmiMessage]]] = set()
         self.channels = ChannelTracker(self._channel_changed)
         self.queue_tracker = QueueTracker(lambda name: self._changed("queues", name))
         self.room_tracker = RoomTracker(lambda name: self._changed("rooms", name))
@@ -304,7 +306,7 @@ class ConsoleModel:
                 peers = self.channels.peers(channel)
                 if peers:
                     other = peers[0]
-                    talking_to = _party(other.caller_name, other.caller_number)
+                    talking_to = self._who(other)
                     since = channel.bridged_at
                     call = self.ref(other, f"{number}'s caller")
                     break
@@ -326,6 +328,13 @@ class ConsoleModel:
             voicemail_old=counts[1],
             call=call,
         )
+
+    def _who(self, channel: LiveChannel) -> str:
+        """A party as a tile names it: an office phone by its directory entry, else caller ID."""
+        number = self._number_of_device(channel.device)
+        if number:
+            return _party(self.directory[number].name, number)
+        return _party(channel.caller_name, channel.caller_number)
 
     def _caller_of(self, ringing: LiveChannel) -> LiveChannel | None:
         """The channel that dials a ringing one (same linkedid, not itself)."""
@@ -368,7 +377,9 @@ class ConsoleModel:
             return None
         peers = self.channels.peers(channel)
         if peers:
-            return Place("bridge", channel.bridge, peers[0].caller_number)
+            other = peers[0]
+            with_whom = self._number_of_device(other.device) or other.caller_number
+            return Place("bridge", channel.bridge, with_whom)
         if channel.state in ("Ringing", "Ring"):
             return Place("ringing", channel.connected_number)
         return Place("dialplan", channel.application)
@@ -555,7 +566,11 @@ class ConsoleModel:
 
     # supervision
     async def supervise(self, ref: CallRef, mode: SpyMode, target_label: str) -> Supervision:
-        """Ring the operator's phone into ChanSpy on ``ref``'s extension channel."""
+        """Ring the operator's phone into ChanSpy on ``ref``'s channel; returns while it rings.
+
+        The session becomes ACTIVE when the operator answers, FAILED when the
+        phone does not answer in 30 s, ENDED when either side hangs up.
+        """
         self._require(Feature.SUPERVISE)
         assert self.operator is not None
         self.verify(ref)
@@ -563,23 +578,41 @@ class ConsoleModel:
         session = Supervision(mode, ref.channel, target_label, device, started_at=self.now)
         self.supervision = session
         self._changed("supervision")
-        try:
-            await self.client.action(
-                Action="Originate",
-                Channel=device,
-                Context=SUPERVISION_CONTEXT,
-                Exten=mode.value,
-                Priority="1",
-                Variable=f"SPY_CHANNEL={ref.channel}",
-                CallerID=f"{mode.value.capitalize()} {target_label} <{target_label}>",
-                Timeout="30000",
-                Async="true",
-            )
-        except AmiError:
-            self.supervision = session.after(SupervisionTrigger.REFUSED)
+        fields = {
+            "Action": "Originate",
+            "Channel": device,
+            "Context": SUPERVISION_CONTEXT,
+            "Exten": mode.value,
+            "Priority": "1",
+            "Variable": f"SPY_CHANNEL={ref.channel}",
+            "CallerID": f"{mode.value.capitalize()} {target_label} <{target_label}>",
+            "Timeout": "30000",
+            "Async": "true",
+        }
+        # Asterisk answers an async Originate only once the phone answered (or
+        # gave up): wait for that in the background, the operator answers meanwhile.
+        task = asyncio.ensure_future(self.client.action(**fields))
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._originated(done, session))
+        return session
+
+    def _originated(self, done: asyncio.Future[list[AmiMessage]], session: Supervision) -> None:
+        self._tasks.discard(done)
+        if done.cancelled():
+            return
+        failed = done.exception() is not None
+        if not failed:
+            result = next((m for m in done.result() if m.get("Event") == "OriginateResponse"), None)
+            failed = result is not None and result.get("Response") != "Success"
+        current = self.supervision
+        if (
+            failed
+            and current is not None
+            and current.state is SupervisionState.RINGING
+            and current.started_at == session.started_at
+        ):
+            self.supervision = current.after(SupervisionTrigger.REFUSED)
             self._changed("supervision")
-            raise
-        return self.supervision
 
     def _supervision_progress(self, message: AmiMessage) -> None:
         session = self.supervision
