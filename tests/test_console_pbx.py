@@ -429,3 +429,81 @@ async def test_offline_since_then_everything_resyncs(pbx: Pbx) -> None:
             await watch.until(lambda: model.queue_tracker.queues["support"].waiting == 0)
     finally:
         relay.close()
+
+
+async def test_pick_up_a_ringing_tile_at_the_operators_phone(pbx: Pbx) -> None:
+    async with (
+        console(pbx) as (model, watch),
+        phone(pbx, 6001) as alice,
+        phone(pbx, 6003),
+        phone(pbx, 6010) as reception,
+    ):
+        call = await call_from(alice, pbx, 6001, "6003")
+        await watch.until(lambda: model.tile("6003").lamp is LampState.RINGING)
+        assert model.tile("6003").call is not None
+        picking = asyncio.ensure_future(model.pickup("6003"))  # returns once 6010 answered
+        ringing = await asyncio.wait_for(reception.incoming.get(), 5)
+        ringing.answer()
+        await picking
+        await wait_pair(model, "IAX2/6001", "IAX2/6010")
+        await watch.until(lambda: model.tile("6010").talking_to == "Alice Archer <6001>")
+        await call.hangup()
+
+
+async def test_send_a_call_to_voicemail_a_queue_and_a_room(pbx: Pbx) -> None:
+    async with (
+        console(pbx) as (model, watch),
+        phone(pbx, 6004) as dave,
+        phone(pbx, 6005) as erin,
+    ):
+        call, _answered = await answered_call(dave, erin, pbx, 6004, "6005")
+        ref = await watch.until(lambda: model.tile("6005").call)
+        await model.transfer(ref, "611")  # into the support queue
+        support = await watch.until(
+            lambda: (q := model.queue_tracker.queues["support"]).waiting and q
+        )
+        assert support.callers[0].caller_number == "6004"
+        ref = model.queue_caller_ref("support", support.callers[0].uniqueid)
+        await model.transfer(ref, "802")  # from the queue into room 802
+        room = await watch.until(lambda: model.room_tracker.rooms.get("802"))
+        assert [p.caller_number for p in room.participants] == ["6004"]
+        assert model.queue_tracker.queues["support"].waiting == 0
+        person = room.participants[0]
+        (here,) = [
+            channel
+            for channel in (await pbx_channels(model)).values()
+            if channel["Uniqueid"] == person.uniqueid
+        ]
+        assert here["Application"] == "ConfBridge"
+        ref = model.ref(model.channels.channels[person.uniqueid], "the caller in room 802")
+        await model.to_voicemail(ref, "6005")
+        deadline = time.monotonic() + 5
+        while (await pbx_channels(model))[here["Channel"]]["Application"] != "VoiceMail":
+            assert time.monotonic() < deadline, "the caller never reached voicemail"
+            await asyncio.sleep(0.1)
+        await call.hangup()
+
+
+async def test_two_operators_and_a_waiting_caller(pbx: Pbx) -> None:
+    async with (
+        console(pbx) as (first, watch1),
+        console(pbx, "frontdesk", operator="6009") as (second, watch2),
+        phone(pbx, 6007) as grace,
+        phone(pbx, 6008) as heidi,  # not a sales member,
+    ):
+        call = await call_from(grace, pbx, 6007, "610")
+        waiting = await watch1.until(lambda: first.queue_tracker.queues["sales"].callers)
+        theirs = await watch2.until(lambda: second.queue_tracker.queues["sales"].callers)
+        seen = [(c.uniqueid, c.position, c.caller_number) for c in waiting]
+        assert seen == [(c.uniqueid, c.position, c.caller_number) for c in theirs]
+        mine = first.queue_caller_ref("sales", waiting[0].uniqueid)
+        stale = second.queue_caller_ref("sales", theirs[0].uniqueid)
+        await first.transfer(mine, "6008")  # redirect the waiting caller to a person
+        ringing = await asyncio.wait_for(heidi.incoming.get(), 5)
+        await watch2.until(lambda: not second.queue_tracker.queues["sales"].callers)
+        with pytest.raises(CallMovedError) as taken:
+            await second.take(stale)
+        assert str(taken.value) == "the caller waiting in sales was taken by another operator"
+        ringing.answer()
+        await wait_pair(first, "IAX2/6007", "IAX2/6008")
+        await call.hangup()
