@@ -287,7 +287,7 @@ def test_tile_names_the_party_and_the_call_it_would_move() -> None:
     client, model, _clock = office_model()
     talking(client, ("IAX2/6005-1", "e"), ("IAX2/6004-2", "d"), "B1")
     tile = model.tile("6004")
-    assert tile.talking_to == "Erin East <6005>" and tile.talking_since == 1000.0
+    assert tile.talking_to == "Erin East" and tile.talking_since == 1000.0
     assert tile.call is not None and tile.call.label == "6004's caller"
     assert tile.call.channel == "IAX2/6005-1"
 

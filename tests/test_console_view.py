@@ -188,3 +188,27 @@ def test_click_a_ringing_tile_double_click_an_idle_one() -> None:
     refused = resolve_click(panel, model.tile("6002"), double=True)
     assert isinstance(refused, Refusal) and "no phone of its own" in refused.reason
     assert Place("bridge") != Place("queue")
+
+
+def test_queue_and_room_tiles_show_what_waits_inside() -> None:
+    client, model = office()
+    assert (model.tile("610").lamp, model.tile("610").talking_to) == (LampState.IDLE, "")
+    join = {"Event": "QueueCallerJoin", "Queue": "sales", "Channel": "IAX2/6001-1"}
+    feed(client, {**join, "Uniqueid": "q1", "Position": "1", "CallerIDNum": "6001"})
+    assert (model.tile("610").lamp, model.tile("610").talking_to) == (
+        LampState.RINGING,
+        "1 waiting",
+    )
+    feed(
+        client,
+        {
+            "Event": "ConfbridgeJoin",
+            "Conference": "800",
+            "Channel": "IAX2/6002-2",
+            "Uniqueid": "r1",
+        },
+    )
+    assert (model.tile("800").lamp, model.tile("800").talking_to) == (
+        LampState.IN_USE,
+        "1 in the room",
+    )

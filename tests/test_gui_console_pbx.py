@@ -55,22 +55,29 @@ def test_drop_a_tiles_call_on_another_tile_then_park_it_from_the_keyboard(
             window.resize(1280, 800)
             window.show()
             call, _answered = await answered_call(dave, erin, pbx, 6004, "6005")
-            ref = await watch.until(lambda: model.tile("6005").call)
+            ref = await watch.until(
+                lambda: (t := model.tile("6005")).talking_since is not None and t.call
+            )
+            window.refresh_clocks()  # what the next redraw shows, now
             assert window.tiles["6005"].status.text().startswith("Dave Dunn")
             # Drop 6005's caller (Dave) on Frank's tile: a blind transfer.
             assert drop_call(window.tiles["6006"], ref.uniqueid)
             ringing = await asyncio.wait_for(frank.incoming.get(), 5)
             ringing.answer()
             await wait_pair(model, "IAX2/6004", "IAX2/6006")  # the PBX: Dave talks to Frank
-            await watch.until(lambda: model.tile("6006").lamp is LampState.IN_USE)
-            await watch.until(lambda: window.tiles["6006"].status.text().startswith("Dave Dunn"))
+            await watch.until(
+                lambda: (t := model.tile("6006")).lamp is LampState.IN_USE and t.talking_since
+            )
+            window.refresh_clocks()
+            assert window.tiles["6006"].status.text().startswith("Dave Dunn")
             # Keyboard: select Frank's tile, type "park", Enter.
             window.view.select("6006")
             window.target.setText("park")
             window._send_typed()
             parked = await watch.until(model.parking)
             assert parked[0].caller_number == "6004"
-            await watch.until(lambda: window.parking.tree.topLevelItemCount() == 1)
+            window.refresh_clocks()
+            assert window.parking.tree.topLevelItemCount() == 1
             (listed,) = await model.client.list_items("ParkedCall", Action="ParkedCalls")
             assert listed["ParkeeChannel"] == ref.channel  # the PBX parked Dave's leg
             screenshot(window, "console-live-parked")

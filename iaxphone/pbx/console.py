@@ -298,6 +298,18 @@ class ConsoleModel:
             lamp, presence = LampState.IDLE, Presence.NOT_SET
         counts = self.client.state.mailboxes.get(entry.mailbox, (0, 0))
         talking_to, since, call = "", None, None
+        # A queue's or a room's hint state means something else than a phone's
+        # ("no member free", "nobody in"): their tiles show what waits inside.
+        if entry.kind is Kind.QUEUE:
+            queue = self.queue_tracker.queues.get(entry.target)
+            waiting = queue.waiting if queue is not None else 0
+            lamp = LampState.RINGING if waiting else LampState.IDLE
+            talking_to = f"{waiting} waiting" if waiting else ""
+        elif entry.kind is Kind.ROOM:
+            room = self.room_tracker.rooms.get(entry.target)
+            people = len(room.participants) if room is not None else 0
+            lamp = LampState.IN_USE if people else LampState.IDLE
+            talking_to = f"{people} in the room" if people else ""
         if entry.device:
             mine = self.channels.of_device(entry.device)
             if mine and extension is None:
@@ -330,10 +342,10 @@ class ConsoleModel:
         )
 
     def _who(self, channel: LiveChannel) -> str:
-        """A party as a tile names it: an office phone by its directory entry, else caller ID."""
+        """A party as a tile names it: an office phone by its directory name, else caller ID."""
         number = self._number_of_device(channel.device)
         if number:
-            return _party(self.directory[number].name, number)
+            return self.directory[number].name
         return _party(channel.caller_name, channel.caller_number)
 
     def _caller_of(self, ringing: LiveChannel) -> LiveChannel | None:

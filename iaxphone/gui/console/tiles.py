@@ -39,7 +39,7 @@ def timer_text(tile: Tile, now: float) -> str:
 
 def status_text(tile: Tile, now: float) -> str:
     """The tile's second line: who it talks to (or who rings it), else its state."""
-    if tile.talking_to and tile.talking_since is not None:
+    if tile.talking_to and (tile.talking_since is not None or tile.kind is not Kind.PHONE):
         return tile.talking_to
     if tile.talking_to:
         return f"← {tile.talking_to}"
@@ -65,6 +65,7 @@ class TileWidget(QFrame):
         self.name = QLabel()
         self.name.setStyleSheet("font-weight: 600;")
         self.number = QLabel()
+        self.number.setStyleSheet("color: palette(placeholder-text); font-size: 8pt;")
         self.status = QLabel()
         self.timer = QLabel()
         self.timer.setStyleSheet("font-weight: 600;")
@@ -93,14 +94,18 @@ class TileWidget(QFrame):
         self.tile = tile
         self.lamp.setPixmap(lamp_pixmap(tile.lamp, 20, tile.dnd))
         self.lamp.setToolTip(WORDS[tile.lamp] + (", do not disturb" if tile.dnd else ""))
-        self.name.setText(self._elided(tile.name, TILE_WIDTH - 72))
+        metrics = self.fontMetrics()
+        used = 12 + 20 + 8 + self.number.fontMetrics().horizontalAdvance(tile.number)
+        if tile.voicemail_new:
+            used += metrics.horizontalAdvance(f"✉{tile.voicemail_new}") + 4
+        self.name.setText(self._elided(tile.name, TILE_WIDTH - used))
         self.name.setToolTip(tile.name)
         self.number.setText(tile.number)
         self.voicemail.setText(f"✉{tile.voicemail_new}" if tile.voicemail_new else "")
         self.voicemail.setToolTip(f"{tile.voicemail_new} new voicemail messages")
         timer = timer_text(tile, now)
         self.timer.setText(timer)
-        room = TILE_WIDTH - 16 - (self.fontMetrics().horizontalAdvance(timer) + 6 if timer else 0)
+        room = TILE_WIDTH - 16 - (metrics.horizontalAdvance(timer) + 6 if timer else 0)
         self.status.setText(self._elided(status_text(tile, now), room))
         self.status.setToolTip(status_text(tile, now))
         self._style()
