@@ -175,6 +175,9 @@ class MainWindow(QMainWindow):
             accept_calls_from=saved.accept_calls_from,
             intercom=saved.intercom,
             intercom_muted=saved.intercom_muted,
+            encryption=saved.encryption,
+            trunk=saved.trunk,
+            rsa_private_key=old.rsa_private_key if old is not None else None,
         )
         self.account_name = saved.name
         task = asyncio.ensure_future(

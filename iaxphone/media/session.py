@@ -48,13 +48,14 @@ from collections.abc import Callable
 import numpy as np
 
 from iaxphone.wire.constants import Format
+from iaxphone.wire.report import ReceiverReport
 
 from .codecs import Decoder, Encoder, make_decoder, make_encoder
 from .dtmf import DtmfDetector, DtmfGenerator
 from .jitterbuffer import JitterBuffer, PlayoutKind, TimestampExtender
 from .plc import PitchConcealer
 from .recorder import CallRecorder
-from .stats import CallStats
+from .stats import CallStats, MediaStats
 from .virtual import Samples, Sink, Source
 
 # The level (RMS) above which a frame played counts as speech: the jitter
@@ -129,29 +130,30 @@ class MediaSession:
 
     # ------------------------------------------------------------------ events
 
-    def peer_report(self, rtt_ms: float | None, far_end: dict[str, int]) -> None:
+    def peer_report(self, rtt_ms: float | None, far_end: ReceiverReport | None) -> None:
         """The round-trip time and the far end's view of our stream (PONG receiver report)."""
         if rtt_ms is not None:
             self.stats.rtt_ms = float(rtt_ms)
-        self.stats.far_end.update(far_end)
+        if far_end is not None:
+            self.stats.far_end = far_end
 
     def comfort_noise(self, level_dbov: int) -> None:
         """The far end fell silent (CNG): play noise at this level until voice returns."""
         self.cng_level_dbov = level_dbov
 
-    def receiver_report(self) -> dict[str, int]:
+    def receiver_report(self) -> ReceiverReport:
         """What we tell the far end in PING/PONG (RR IEs): our view of its stream."""
         jitter = self.jitter.stats
         expected = jitter.played + jitter.lost
-        return {
-            "jitter_ms": round(self.stats.received.jitter_ms),
-            "loss_percent": round(100 * jitter.lost / expected) if expected else 0,
-            "lost": jitter.lost,
-            "packets": self.stats.received.packets,
-            "delay_ms": round(jitter.delay_ms),
-            "dropped": jitter.late + jitter.skipped,
-            "out_of_order": jitter.out_of_order,
-        }
+        return ReceiverReport(
+            jitter_ms=round(self.stats.received.jitter_ms),
+            loss_percent=round(100 * jitter.lost / expected) if expected else 0,
+            lost=jitter.lost,
+            packets=self.stats.received.packets,
+            delay_ms=round(jitter.delay_ms),
+            dropped=jitter.late + jitter.skipped,
+            out_of_order=jitter.out_of_order,
+        )
 
     def key_feedback(self, digit: str, duration_ms: int = 100) -> None:
         """Play a key's DTMF beep locally (mixed into what the speaker plays)."""
@@ -268,8 +270,9 @@ class MediaSession:
         if self.call_recorder is not None:
             self.call_recorder.record(self.last_sent, pcm)
 
-    def snapshot(self) -> dict[str, object]:
-        return dict(self.stats.snapshot(self.jitter.stats))
+    def snapshot(self) -> MediaStats:
+        """The call's media statistics now (levels, loss, jitter, jitter buffer, MOS)."""
+        return self.stats.snapshot(self.jitter.stats)
 
     def close(self) -> None:
         self.sink.close()

@@ -38,6 +38,7 @@ from iaxphone.wire.constants import (
 )
 from iaxphone.wire.frames import FullFrame, MiniFrame
 from iaxphone.wire.ies import InformationElements
+from iaxphone.wire.report import ReceiverReport
 
 from .callfeatures import FEATURES, FEATURES_BY_TYPE
 from .callsetup import ANSWERED, ENCRYPTION_REFUSED, ActionInput, CallOptions, CallSetup
@@ -134,7 +135,8 @@ class Call(CallSetup):
         self.clock = VoiceClock()
         self.timeline = ReceiveTimeline()
         self.media = MediaCounters()
-        self.receiver_report: Callable[[], dict[str, int]] | None = None
+        # Our view of the far end's voice, pushed in by the media engine (PING/PONG RR IEs).
+        self.receiver_report: ReceiverReport | None = None
         self.trunk = False
 
     # -- state -----------------------------------------------------------------

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from iaxphone.wire.constants import IE, ControlType, FrameType, IaxCommand
 from iaxphone.wire.frames import FullFrame
 from iaxphone.wire.ies import InformationElements
+from iaxphone.wire.report import ReceiverReport
 
 from .callstate import PINGED, CallAction, CallState, CallTrigger
 from .crypto import DecryptError
@@ -63,7 +64,7 @@ class InCallFeatures(Session):
     ping_interval: float
     next_ping: float | None
     ping_sent: dict[int, float]
-    receiver_report: Callable[[], dict[str, int]] | None
+    receiver_report: ReceiverReport | None
 
     # -- in-call commands ----------------------------------------------------------
 
@@ -199,16 +200,10 @@ class InCallFeatures(Session):
     # -- link quality -----------------------------------------------------------------
 
     def _report_ies(self) -> InformationElements:
-        report = self.receiver_report() if self.receiver_report else {}
-        return InformationElements(
-            rr_jitter=report.get("jitter_ms", 0),
-            rr_loss=(min(report.get("loss_percent", 0), 255) << 24)
-            | (report.get("lost", 0) & 0xFFFFFF),
-            rr_pkts=report.get("packets", self.media.received),
-            rr_delay=min(report.get("delay_ms", 0), 0xFFFF),
-            rr_dropped=report.get("dropped", 0),
-            rr_ooo=report.get("out_of_order", self.media.out_of_order),
+        report = self.receiver_report or ReceiverReport(
+            packets=self.media.received, out_of_order=self.media.out_of_order
         )
+        return report.to_ies()
 
     def _ping_if_due(self, now: float) -> None:
         if self.next_ping is None or now < self.next_ping or self.machine.state not in PINGED:
@@ -227,21 +222,7 @@ class InCallFeatures(Session):
         self.send_ack(frame)
         sent = self.ping_sent.pop(frame.timestamp, None)
         rtt = round((now - sent) * 1000) if sent is not None else None
-        ies = frame.ies
-        loss = ies.rr_loss
-        self.host.emit(
-            PeerReport(
-                self.local_call,
-                rtt,
-                jitter_ms=ies.rr_jitter,
-                loss_percent=(loss >> 24) if loss is not None else None,
-                lost=(loss & 0xFFFFFF) if loss is not None else None,
-                packets=ies.rr_pkts,
-                delay_ms=ies.rr_delay,
-                dropped=ies.rr_dropped,
-                out_of_order=ies.rr_ooo,
-            )
-        )
+        self.host.emit(PeerReport(self.local_call, rtt, ReceiverReport.from_ies(frame.ies)))
 
     def _on_lagrq(self, frame: FullFrame, now: float) -> None:
         self.send_iax(IaxCommand.LAGRP, now, timestamp=frame.timestamp)

@@ -46,7 +46,7 @@ import contextlib
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -62,6 +62,7 @@ from iaxphone.wire.frames import (
     parse_frame,
 )
 from iaxphone.wire.ies import InformationElements
+from iaxphone.wire.report import ReceiverReport
 from iaxphone.wire.seqnum import seq_diff
 
 from .call import Call, CallOptions, CallState, CallStateError
@@ -451,8 +452,8 @@ class Endpoint:
     ) -> None:
         self._call(call_id).blind_transfer(number, now, context)
 
-    def set_receiver_report(self, call_id: int, report: Callable[[], dict[str, int]]) -> None:
-        """Where PING/PONG receiver-report IEs come from (the media engine's statistics)."""
+    def update_receiver_report(self, call_id: int, report: ReceiverReport) -> None:
+        """Our latest view of the far end's voice, sent in the next PING or PONG (RR IEs)."""
         self._call(call_id).receiver_report = report
 
     # ================================================================== queries (read-only)
