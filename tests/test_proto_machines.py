@@ -39,7 +39,7 @@ from iaxphone.proto.registration import (
     RegState,
     RegTrigger,
 )
-from iaxphone.wire.constants import AuthMethod, Format, FrameType, IaxCommand
+from iaxphone.wire.constants import AuthMethod, Cause, Format, FrameType, IaxCommand, cause_of
 from iaxphone.wire.frames import FullFrame, parse_frame
 from iaxphone.wire.ies import InformationElements
 from tests.proto_link import Link, establish_call, make_link, options
@@ -291,3 +291,13 @@ def test_a_second_challenge_means_the_password_was_wrong() -> None:
     assert isinstance(failed, RegistrationFailed)
     assert failed.reason == "wrong password" and failed.auth_rejected
     assert endpoint.registration_state(name) is RegState.REJECTED
+
+
+def test_a_received_cause_is_a_cause_member_when_it_is_one(link: Link) -> None:
+    a, b = link["a"], link["b"]
+    _, call_b = establish_call(link, "a", "b", options())
+    b.endpoint.hangup(call_b, link.now, "user busy", 17)
+    link.settle()
+    (ended,) = a.of_type(CallEnded)
+    assert ended.cause_code is Cause.USER_BUSY and f"{ended.cause_code}" == "17"
+    assert cause_of(250) == 250 and cause_of(None) is None

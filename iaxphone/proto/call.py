@@ -35,6 +35,7 @@ from iaxphone.wire.constants import (
     ControlType,
     FrameType,
     IaxCommand,
+    cause_of,
 )
 from iaxphone.wire.frames import FullFrame, MiniFrame
 from iaxphone.wire.ies import InformationElements
@@ -224,7 +225,8 @@ class Call(CallSetup):
         assert given.frame is not None and given.frame.ies is not None
         ies = given.frame.ies
         self.reliability.forget()
-        self._report_end(given.now, ies.cause or "hung up", ies.cause_code, by_remote=True)
+        cause = ies.cause or "hung up"
+        self._report_end(given.now, cause, cause_of(ies.cause_code), by_remote=True)
 
     def _end_by_reject(self, given: ActionInput) -> None:
         assert given.frame is not None and given.frame.ies is not None
@@ -237,7 +239,8 @@ class Call(CallSetup):
             and "auth" in cause.lower()
         ):
             cause = f"{cause} (wrong username or password)"
-        self._report_end(given.now, cause, ies.cause_code or Cause.CALL_REJECTED, by_remote=True)
+        code = cause_of(ies.cause_code) or Cause.CALL_REJECTED
+        self._report_end(given.now, cause, code, by_remote=True)
 
     def on_no_answer(self, frame: FullFrame | None, now: float) -> None:
         self._fire(CallTrigger.TIMED_OUT, ActionInput(now, frame))

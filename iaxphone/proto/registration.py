@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from iaxphone.errors import LocalProtocolError
-from iaxphone.wire.constants import FrameType, IaxCommand
+from iaxphone.wire.constants import FrameType, IaxCommand, cause_of
 from iaxphone.wire.frames import FullFrame
 from iaxphone.wire.ies import InformationElements
 
@@ -341,7 +341,7 @@ class RegistrationTransaction(Session):
         # once credentials were sent; without credentials it is something
         # else (ACL, no such peer) that retrying will not mend either.
         reason = f"{cause} (wrong username or password)" if authenticated else cause
-        self._fail(now, reason, permanent=True, cause_code=frame.ies.cause_code)
+        self._fail(now, reason, permanent=True, cause_code=cause_of(frame.ies.cause_code))
 
     def on_no_answer(self, frame: FullFrame, now: float) -> None:
         if self.machine.fire(TxTrigger.NO_ANSWER) is None:
