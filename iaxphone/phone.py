@@ -309,12 +309,15 @@ class Phone:
         endpoint_config: EndpointConfig | None = None,
         register: bool = True,
         line_audio: LineAudio | None = None,
+        line_stats: bool = True,
     ) -> None:
         """``call_log`` (else one over ``history``) records every call;
         ``endpoint_config`` gives trunk and key settings (``formats`` wins, and
         callers are admitted per account); ``register=False`` leaves
         registering to :meth:`register`; ``line_audio`` gives each line its own
-        devices in place of the shared ``source`` and ``sink``.
+        devices in place of the shared ``source`` and ``sink``;
+        ``line_stats=False`` sends no :class:`LineStats` events (a front end
+        that draws no graphs asks :meth:`line_stats` when it wants them).
         """
         if not accounts:
             raise ValueError("a phone needs at least one account")
@@ -328,6 +331,7 @@ class Phone:
         self.policies: dict[str, CallerPolicy] = {}
         self.gate = DeviceGate(source or SilenceSource(8000), sink or NullSink(8000))
         self.line_audio = line_audio
+        self.stats_events = line_stats
         self.history = history
         self.call_log = call_log or CallLog(history)
         self.register_on_start = register
@@ -545,7 +549,7 @@ class Phone:
             source,
             sink,
             frame_ms=self.frame_ms,
-            on_stats=self._stats_listener(line.id),
+            on_stats=self._stats_listener(line.id) if self.stats_events else None,
         ).start()
         line.audio.session.mute_mode = self.mute_mode
         line.audio.session.muted = line.info.muted  # muted before the answer stays muted

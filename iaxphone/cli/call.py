@@ -210,6 +210,7 @@ async def run_call(args: argparse.Namespace) -> int:
         endpoint_config=me.endpoint_config(),
         register=False,
         line_audio=audio.open,
+        line_stats=False,  # the status line asks for them once a second
     )
     try:
         async with running(phone, log):
