@@ -169,9 +169,14 @@ def server() -> str:
 @dataclass(frozen=True)
 class Attack:
     name: str
-    datagrams: Callable[[int], list[tuple[int, bytes]]]  # (victim port) -> [(source, data)]
-    rate: float | None  # datagrams per second; None: as fast as the sender goes
+    datagrams: Callable[[int, int], list[tuple[int, bytes]]]  # (port, count) -> [(source, data)]
+    rate: float  # datagrams per second
+    count: int
     ports: int  # source ports on 127.0.0.2
+
+    @property
+    def seconds(self) -> float:
+        return self.count / self.rate
 
 
 def _full(command: IaxCommand, ies: InformationElements, source_call: int) -> bytes:
@@ -187,8 +192,11 @@ def _full(command: IaxCommand, ies: InformationElements, source_call: int) -> by
     ).to_bytes()
 
 
-def fuzz(count: int) -> Callable[[int], list[tuple[int, bytes]]]:
-    def make(_port: int) -> list[tuple[int, bytes]]:
+Make = Callable[[int, int], list[tuple[int, bytes]]]
+
+
+def fuzz() -> Make:
+    def make(_port: int, count: int) -> list[tuple[int, bytes]]:
         # The stranger does not know the call numbers: it aims at the low ones,
         # where a freshly started phone allocates.
         rng = random.Random(2)
@@ -198,16 +206,16 @@ def fuzz(count: int) -> Callable[[int], list[tuple[int, bytes]]]:
     return make
 
 
-def garbage(count: int) -> Callable[[int], list[tuple[int, bytes]]]:
-    def make(_port: int) -> list[tuple[int, bytes]]:
+def garbage() -> Make:
+    def make(_port: int, count: int) -> list[tuple[int, bytes]]:
         rng = random.Random(3)
         return [(0, rng.randbytes(rng.randrange(1, 200))) for _ in range(count)]
 
     return make
 
 
-def pokes(command: IaxCommand, count: int, ports: int) -> Callable[[int], list[tuple[int, bytes]]]:
-    def make(_port: int) -> list[tuple[int, bytes]]:
+def pokes(command: IaxCommand, ports: int) -> Make:
+    def make(_port: int, count: int) -> list[tuple[int, bytes]]:
         rng = random.Random(4)
         out = []
         for i in range(count):
@@ -221,10 +229,10 @@ def pokes(command: IaxCommand, count: int, ports: int) -> Callable[[int], list[t
     return make
 
 
-def token_news(count: int, ports: int) -> Callable[[int], list[tuple[int, bytes]]]:
+def token_news(ports: int) -> Make:
     """NEWs with call tokens the victim handed out to each of the stranger's ports."""
 
-    def make(port: int) -> list[tuple[int, bytes]]:
+    def make(port: int, count: int) -> list[tuple[int, bytes]]:
         tokens = fetch_tokens(port, ports)
         TOKENS_OBTAINED.append(len(tokens))
         rng = random.Random(5)
@@ -269,7 +277,7 @@ def fetch_tokens(port: int, ports: int) -> dict[int, bytes]:
         ies.called_number = "6002"
         sock.sendto(_full(IaxCommand.NEW, ies, 1 + index), ("127.0.0.1", port))
     deadline = time.monotonic() + 5.0
-    pending = set(range(ports))
+    pending = set(range(ports))  # one answer each; a refused NEW gets none
     while pending and time.monotonic() < deadline:
         for index in list(pending):
             sock = _SOCKETS[index]
@@ -323,6 +331,7 @@ def send(port: int, datagrams: list[tuple[int, bytes]], rate: float | None) -> S
 class Outcome:
     sent: Sent
     kernel_drops: int
+    caller_exit: int  # 0: the call was answered and ended normally
     setup_ms: float
     victim_loss_percent: float
     victim_jb_mean_ms: float
@@ -338,6 +347,8 @@ class Outcome:
 
 
 def one_run(attack: Attack | None) -> Outcome:
+    attack_s = attack.seconds if attack else ATTACK_S
+    call_s = max(CALL_S, attack_s + 6.0)  # the call outlasts the attack, to see it recover
     with tempfile.TemporaryDirectory(prefix="iaxphone-hostile-") as tmp:
         folder = Path(tmp)
         victim, victim_out = start(
@@ -365,7 +376,7 @@ def one_run(attack: Attack | None) -> Outcome:
             sock = udp_socket_of(victim.pid)
             if sock is None:
                 raise RuntimeError("the victim has no UDP socket")
-            datagrams = attack.datagrams(sock.port) if attack else []
+            datagrams = attack.datagrams(sock.port, attack.count) if attack else []
             rss_before, files_before = rss_kib(victim.pid), open_files(victim.pid)
             drops_before = sock.drops
             sent = Sent(0, 0.0)
@@ -408,9 +419,11 @@ def one_run(attack: Attack | None) -> Outcome:
             after = udp_socket_of(victim.pid)
             drops = (after.drops if after else drops_before) - drops_before
             rss_after, files_after = rss_kib(victim.pid), open_files(victim.pid)
-            caller.wait(timeout=CALL_S + 60)
+            caller_exit = caller.wait(timeout=call_s + 60)
+            if caller_exit != 0:
+                victim.terminate()
             try:
-                victim_exit = victim.wait(timeout=30)
+                victim_exit = victim.wait(timeout=30) if caller_exit == 0 else 0
             except subprocess.TimeoutExpired:
                 victim.kill()
                 raise RuntimeError(
@@ -425,17 +438,24 @@ def one_run(attack: Attack | None) -> Outcome:
                     process.kill()
             close_sockets()
         output = victim_out.text() + "\n" + caller_out.text()
-        heard = json.loads((folder / "victim.json").read_text())[0]
-        said = json.loads((folder / "caller.json").read_text())
+        nan = {"setup_ms": None}
+        said = json.loads((folder / "caller.json").read_text()) if caller_exit == 0 else nan
+        heard = json.loads((folder / "victim.json").read_text())[0] if caller_exit == 0 else nan
+
+        def number(stats: dict[str, float | None], key: str) -> float:
+            value = stats.get(key)
+            return float("nan") if value is None else float(value)
+
         return Outcome(
             sent,
             drops,
-            float(said["setup_ms"]),
-            float(heard["loss_percent"]),
-            float(heard["jb_mean_delay_ms"]),
-            float(heard["jb_delay_ms"]),
-            float(heard["mos"]),
-            float(said["loss_percent"]),
+            caller_exit,
+            number(said, "setup_ms"),
+            number(heard, "loss_percent"),
+            number(heard, "jb_mean_delay_ms"),
+            number(heard, "jb_delay_ms"),
+            number(heard, "mos"),
+            number(said, "loss_percent"),
             rss_before,
             rss_after,
             files_before,
@@ -447,21 +467,16 @@ def one_run(attack: Attack | None) -> Outcome:
 
 def attacks() -> list[Attack]:
     return [
-        Attack("fuzz 1,000,000 at 100,000/s", fuzz(1_000_000), 100_000, 1),
-        Attack("garbage 20,000/s for 10 s", garbage(200_000), 20_000, 1),
-        Attack(
-            "NEW flood with valid tokens, 5,000/s from 1,000 ports",
-            token_news(50_000, 1000),
-            5_000,
-            1000,
-        ),
-        Attack(
-            "POKE flood 2,000/s from 200 ports", pokes(IaxCommand.POKE, 20_000, 200), 2_000, 200
-        ),
-        Attack(
-            "REGREQ flood 2,000/s from 200 ports", pokes(IaxCommand.REGREQ, 20_000, 200), 2_000, 200
-        ),
-    ]
+        Attack("fuzz 1,000,000 at 40,000/s", fuzz(), 40_000, 1_000_000, 1),
+        Attack("fuzz 1,000,000 at 100,000/s", fuzz(), 100_000, 1_000_000, 1),
+        Attack("garbage 20,000/s for 10 s", garbage(), 20_000, 200_000, 1),
+        Attack("NEW flood with valid tokens, 5,000/s from 1,000 ports", token_news(1000),
+               5_000, 50_000, 1000),
+        Attack("POKE flood 2,000/s from 200 ports", pokes(IaxCommand.POKE, 200), 2_000, 20_000,
+               200),
+        Attack("REGREQ flood 2,000/s from 200 ports", pokes(IaxCommand.REGREQ, 200), 2_000,
+               20_000, 200),
+    ]  # fmt: skip
 
 
 def rows(name: str, o: Outcome, clean: Outcome | None) -> Iterator[Result]:
@@ -478,6 +493,9 @@ def rows(name: str, o: Outcome, clean: Outcome | None) -> Iterator[Result]:
         yield r("absorbed rate", absorbed / o.sent.seconds, "datagrams/s")
     if "token" in name and TOKENS_OBTAINED:
         yield r("source ports holding a valid call token", TOKENS_OBTAINED[-1], "")
+    if o.caller_exit != 0:
+        yield r(f"the call did not get through (caller exit {o.caller_exit})", 0, "")
+        return
     yield r("call set-up", o.setup_ms, "ms")
     extra = o.victim_loss_percent - (clean.victim_loss_percent if clean else 0.0)
     if clean is None:

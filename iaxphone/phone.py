@@ -15,10 +15,19 @@ held line active again and holds the one that was (swap).  A line's media
 session reads the device only while its line is active; a held line sends
 nothing (the PBX plays music) and hears nothing.
 
-Line states::
+Line states: :mod:`iaxphone.linestate` holds the table of (state, trigger)
+-> (next state, action); every state change goes through it, and a command
+the table does not allow raises :class:`~iaxphone.linestate.LocalProtocolError`::
 
     dialing -> ringing -> talking <-> held -> ended
     incoming (ringing here) -> talking ...      incoming -> ended (rejected, missed)
+
+Events (:mod:`iaxphone.subscriptions`): the phone keeps no event log.  Each
+subscriber has its own delivery - a callback (:meth:`Phone.subscribe`) or a
+bounded queue it drains (:meth:`Phone.event_queue`; a slow reader loses the
+oldest statistics, never a line's or a registration's change) - and
+:meth:`Phone.wait_line` has a one-shot waiter of its own, so waiters never
+take each other's events.
 
 Who may call: each account takes calls only from the sources its
 ``accept_calls_from`` names - by default its own PBX (every address the
@@ -48,8 +57,8 @@ each other.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import enum
 import itertools
 import logging
 import time
@@ -65,12 +74,14 @@ from iaxphone.aio.callers import caller_policy
 from iaxphone.aio.client import (
     CallFailedError,
     CallHandle,
+    DatagramOpener,
     IaxClient,
     RegistrationError,
     UnreachableError,
 )
 from iaxphone.callrecord import CallLog
 from iaxphone.history import History
+from iaxphone.linestate import LineAction, LineState, LineTrigger, LocalProtocolError, Step, step
 from iaxphone.media.codecs import codec_info
 from iaxphone.media.recorder import CallRecorder
 from iaxphone.media.session import MuteMode
@@ -88,19 +99,13 @@ from iaxphone.proto.events import (
 )
 from iaxphone.proto.registration import Account
 from iaxphone.proto.trust import NOBODY, CallerPolicy
+from iaxphone.subscriptions import DEFAULT_MAX_DROPPABLE, EventHub, EventQueue, Subscription
 from iaxphone.target import Target, check_number, parse_target
 from iaxphone.wire.constants import Cause
 
 log = logging.getLogger("iaxphone.phone")
 
-
-class LineState(enum.Enum):
-    DIALING = "dialing"
-    RINGING = "ringing"  # outgoing, the far end rings
-    INCOMING = "incoming"  # ringing here
-    TALKING = "talking"
-    HELD = "held"
-    ENDED = "ended"
+ENDED_LINES_KEPT = 64  # the last snapshots of ended lines, for wait_line after the fact
 
 
 @dataclass(frozen=True)
@@ -309,25 +314,31 @@ class Phone:
         endpoint_config: EndpointConfig | None = None,
         register: bool = True,
         line_audio: LineAudio | None = None,
+        network: DatagramOpener | None = None,
+        wall_clock: Callable[[], float] = time.time,
         line_stats: bool = True,
     ) -> None:
         """``call_log`` (else one over ``history``) records every call;
         ``endpoint_config`` gives trunk and key settings (``formats`` wins, and
         callers are admitted per account); ``register=False`` leaves
         registering to :meth:`register`; ``line_audio`` gives each line its own
-        devices in place of the shared ``source`` and ``sink``;
-        ``line_stats=False`` sends no :class:`LineStats` events (a front end
-        that draws no graphs asks :meth:`line_stats` when it wants them).
+        devices in place of the shared ``source`` and ``sink``; ``network``
+        opens the phone's socket (default: a real UDP one; tests give an
+        in-memory network's); ``wall_clock`` stamps when calls start and are
+        answered; ``line_stats=False`` sends no :class:`LineStats` events (a
+        front end that draws no graphs asks :meth:`line_stats` when it wants
+        them).
         """
         if not accounts:
             raise ValueError("a phone needs at least one account")
         self.accounts = {a.name: a for a in accounts}
         self.default_account = accounts[0].name
+        self.wall_clock = wall_clock
         # Nobody may call until start() has looked up whom each account takes calls from.
         config = replace(
             endpoint_config or EndpointConfig(), formats=list(formats), accept_calls_from=NOBODY
         )
-        self.client = IaxClient(local, config)
+        self.client = IaxClient(local, config, opener=network)
         self.policies: dict[str, CallerPolicy] = {}
         self.gate = DeviceGate(source or SilenceSource(8000), sink or NullSink(8000))
         self.line_audio = line_audio
@@ -343,8 +354,8 @@ class Phone:
         self.voicemail: dict[str, tuple[int, int]] = {}
         self.registered: dict[str, bool] = {}
         self._ids = itertools.count(1)
-        self._listeners: list[Callable[[PhoneEvent], None]] = []
-        self.events: asyncio.Queue[PhoneEvent] = asyncio.Queue()
+        self.hub: EventHub[PhoneEvent] = EventHub(droppable=_is_statistics)
+        self.ended_lines: collections.OrderedDict[int, LineInfo] = collections.OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ life cycle
@@ -376,13 +387,24 @@ class Phone:
             task.cancel()
         await self.client.close()
 
-    def subscribe(self, listener: Callable[[PhoneEvent], None]) -> None:
-        self._listeners.append(listener)
+    def subscribe(self, listener: Callable[[PhoneEvent], None]) -> Subscription:
+        """Call ``listener`` with every event from now on (``close()`` the result to stop)."""
+        return self.hub.subscribe(listener)
+
+    def event_queue(
+        self, *kinds: type[PhoneEvent], max_stats: int = DEFAULT_MAX_DROPPABLE
+    ) -> EventQueue[PhoneEvent]:
+        """A queue of the events of ``kinds`` (all if none) from now on, for its owner to
+        drain; it keeps at most ``max_stats`` LineStats (the oldest go first) and every
+        other event.  ``close()`` it when done."""
+        return self.hub.queue(*kinds, max_droppable=max_stats)
 
     def _emit(self, event: PhoneEvent) -> None:
-        self.events.put_nowait(event)
-        for listener in self._listeners:
-            listener(event)
+        if isinstance(event, LineChanged) and event.line.state is LineState.ENDED:
+            self.ended_lines[event.line.id] = event.line
+            while len(self.ended_lines) > ENDED_LINES_KEPT:
+                self.ended_lines.popitem(last=False)
+        self.hub.emit(event)
 
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
@@ -497,6 +519,24 @@ class Phone:
         line.info = replace(line.info, **changes)  # type: ignore[arg-type]
         self._emit(LineChanged(line.info))
 
+    def _fire(self, line: Line, trigger: LineTrigger) -> None:
+        """Move a line by the state table and take the action the table names."""
+        found = step(line.id, line.info.state, trigger)
+        act: dict[LineAction, Callable[[Line, Step], None]] = {
+            LineAction.NOTHING: lambda line, found: self._update(line, state=found.next),
+            LineAction.START_MEDIA: self._talking,
+            LineAction.PAUSE_MEDIA: self._hold_one,
+            LineAction.RESUME_MEDIA: self._unhold_one,
+        }
+        act[found.action](line, found)
+
+    def _far_end(self, line: Line, trigger: LineTrigger) -> None:
+        """A far-end trigger: one the table does not allow now is logged, not raised."""
+        try:
+            self._fire(line, trigger)
+        except LocalProtocolError:
+            log.info("line %d: ignored '%s' while %s", line.id, trigger.value, line.info.state)
+
     def _make_line(
         self, account: PhoneAccount, call: CallHandle, direction: str, number: str, name: str | None
     ) -> Line:
@@ -509,7 +549,7 @@ class Phone:
             number,
             name,
             state,
-            started=time.time(),
+            started=self.wall_clock(),
             called_number=offer.called_number if offer is not None else None,
         )
         line = Line(info.id, account, call, info)
@@ -523,16 +563,16 @@ class Phone:
         while True:
             event = await line.call.events.get()
             if isinstance(event, CallRinging):
-                self._update(line, state=LineState.RINGING)
+                self._far_end(line, LineTrigger.FAR_RINGING)
             elif isinstance(event, CallAnswered) and line.info.direction == "out":
-                self._talking(line)
+                self._far_end(line, LineTrigger.FAR_ANSWERED)
             elif isinstance(event, HoldChanged):
                 log.info("line %d: far end %s", line.id, "holds" if event.held else "resumed")
             elif isinstance(event, CallEnded):
                 await self._ended(line, event)
                 return
 
-    def _talking(self, line: Line) -> None:
+    def _talking(self, line: Line, found: Step) -> None:
         codec = codec_info(line.call.format)
         if self.line_audio is not None:  # a line of its own: the others carry on
             source, sink = self.line_audio(line.info, codec.sample_rate)
@@ -556,10 +596,10 @@ class Phone:
         self.call_log.answered(line.id, codec.name)
         self._update(
             line,
-            state=LineState.TALKING,
+            state=found.next,
             codec=codec.name,
             encrypted=line.call.encrypted,
-            answered=time.time(),
+            answered=self.wall_clock(),
         )
 
     def _stats_listener(self, line_id: int) -> Callable[[MediaStats], None]:
@@ -569,6 +609,7 @@ class Phone:
         return emit
 
     async def _ended(self, line: Line, ended: CallEnded) -> None:
+        step(line.id, line.info.state, LineTrigger.ENDED)  # the table's STOP_MEDIA: below
         line.active = False
         for conference in (self.gate.conference, self.held_conference):
             if line in conference:
@@ -679,16 +720,15 @@ class Phone:
     def answer(self, line_id: int) -> None:
         """Answer a ringing line; the active call, if any, goes on hold (call waiting)."""
         line = self.line(line_id)
-        if line.info.state is not LineState.INCOMING:
-            raise ValueError(f"line {line_id} is not ringing here")
+        step(line_id, line.info.state, LineTrigger.ANSWER)  # raises unless it rings here
         line.call.answer()
-        self._talking(line)
+        self._fire(line, LineTrigger.ANSWER)
 
     def reject(self, line_id: int) -> None:
         """Decline a call ringing here (it was accepted, so it is hung up, cause 21)."""
         line = self.line(line_id)
         if line.info.state is not LineState.INCOMING:
-            raise ValueError(f"line {line_id} is not ringing here")
+            raise LocalProtocolError(f"line {line_id} is not ringing here")
         self._spawn(line.call.hangup("rejected", Cause.CALL_REJECTED))
 
     async def hangup(
@@ -717,21 +757,20 @@ class Phone:
             self.gate.conference.clear()
             self.held_conference = members
             for member in members:
-                self._hold_one(member)
+                self._fire(member, LineTrigger.HOLD)
             return
-        self._hold_one(line)
+        self._fire(line, LineTrigger.HOLD)
 
-    def _hold_one(self, line: Line) -> None:
+    def _hold_one(self, line: Line, found: Step) -> None:
         line.call.hold()
         line.active = False
         if line.audio is not None:
             line.audio.session.on_hold = True
-        self._update(line, state=LineState.HELD)
+        self._update(line, state=found.next)
 
     def hold(self, line_id: int) -> None:
         line = self.line(line_id)
-        if line.info.state is not LineState.TALKING:
-            raise ValueError(f"line {line_id} is not talking")
+        step(line_id, line.info.state, LineTrigger.HOLD)  # raises unless it talks
         self._hold(line)
 
     def resume(self, line_id: int) -> None:
@@ -741,8 +780,7 @@ class Phone:
         conference back.
         """
         line = self.line(line_id)
-        if line.info.state is not LineState.HELD:
-            raise ValueError(f"line {line_id} is not on hold")
+        step(line_id, line.info.state, LineTrigger.RESUME)  # raises unless it is held
         members = self.held_conference if line in self.held_conference else [line]
         for other in self.lines.values():
             if other not in members and other.active:
@@ -750,14 +788,14 @@ class Phone:
         if len(members) > 1:
             self.conference(*(member.id for member in members))
             return
-        self._unhold_one(line)
+        self._fire(line, LineTrigger.RESUME)
 
-    def _unhold_one(self, line: Line) -> None:
+    def _unhold_one(self, line: Line, found: Step) -> None:
         line.call.unhold()
         line.active = True
         if line.audio is not None:
             line.audio.session.on_hold = False
-        self._update(line, state=LineState.TALKING)
+        self._update(line, state=found.next)
 
     def mute(self, line_id: int, on: bool = True) -> None:
         line = self.line(line_id)
@@ -773,6 +811,8 @@ class Phone:
         """
         line = self.line(line_id)
         for digit in digits:
+            if line.call.ended.done():
+                return  # hung up while the digits were playing: the rest is moot
             if digit == ",":
                 await asyncio.sleep(0.5)
                 continue
@@ -780,6 +820,8 @@ class Phone:
                 line.audio.session.key_feedback(digit)
             line.call.send_dtmf(digit, begin=True)
             await asyncio.sleep(0.1)
+            if line.call.ended.done():
+                return
             line.call.send_dtmf(digit)
             await asyncio.sleep(0.1)
 
@@ -815,13 +857,13 @@ class Phone:
         """Join talking and held lines in a local three-way (or more) conference."""
         lines = [self.line(i) for i in line_ids]
         if len(lines) < 2:
-            raise ValueError("a conference needs at least two lines")
+            raise LocalProtocolError("a conference needs at least two lines")
         for line in lines:
             if line.info.state not in (LineState.TALKING, LineState.HELD):
-                raise ValueError(f"line {line.id} is not in a call")
+                raise LocalProtocolError(f"line {line.id} is not in a call")
         for line in lines:
             if line.info.state is LineState.HELD:
-                self._unhold_one(line)
+                self._fire(line, LineTrigger.RESUME)
             line.active = True
         self.held_conference = []
         self.gate.conference[:] = lines
@@ -855,22 +897,32 @@ class Phone:
         self.blind_transfer(line_id, number)
 
     async def wait_line(self, line_id: int, state: LineState, timeout: float = 10.0) -> LineInfo:
-        """Wait until a line reaches ``state`` (for scripts and tests)."""
+        """The line's snapshot once it is in ``state`` (at once if it is now).
 
-        async def wait() -> LineInfo:
-            while True:
-                line = self.lines.get(line_id)
-                if line is not None and line.info.state is state:
-                    return line.info
-                event = await self.events.get()
-                if (
-                    isinstance(event, LineChanged)
-                    and event.line.id == line_id
-                    and event.line.state is state
-                ):
-                    return event.line
+        For scripts and tests.  Each call waits on a one-shot waiter of its
+        own, so any number of them can wait at once.  A line that already
+        ended answers ``ENDED`` with its last snapshot (the last
+        ``ENDED_LINES_KEPT`` lines are remembered); it can reach no other state.
+        """
+        line = self.lines.get(line_id)
+        if line is not None and line.info.state is state:
+            return line.info
+        ended = self.ended_lines.get(line_id)
+        if ended is not None:
+            if state is LineState.ENDED:
+                return ended
+            raise LocalProtocolError(f"line {line_id} ended: it will never be {state.value}")
+        event = await self.hub.wait_for(
+            lambda e: isinstance(e, LineChanged) and e.line.id == line_id and e.line.state is state,
+            timeout,
+        )
+        assert isinstance(event, LineChanged)
+        return event.line
 
-        return await asyncio.wait_for(wait(), timeout)
+
+def _is_statistics(event: PhoneEvent) -> bool:
+    """What a slow subscriber may lose: statistics (the next ones say as much)."""
+    return isinstance(event, LineStats)
 
 
 __all__ = [
@@ -880,6 +932,7 @@ __all__ = [
     "LineInfo",
     "LineState",
     "LineStats",
+    "LocalProtocolError",
     "Phone",
     "PhoneAccount",
     "PhoneEvent",

@@ -107,3 +107,91 @@ def test_modules_loaded_exist_in_the_debian_package_list() -> None:
     assert modules["autoload"] == ["no"]
     required = set(modules.get("require", []))
     assert {"chan_iax2.so", "pbx_config.so", "res_parking.so", "app_confbridge.so"} <= required
+
+
+def _dialplan(context: str) -> dict[str, list[str]]:
+    """{extension: [its priorities' applications in order]} of one context."""
+    parsed = asterisk.config.Config(str(CONF / "extensions.conf"))
+    (category,) = [c for c in parsed.categories if c.name == context]
+    out: dict[str, list[str]] = {}
+    last = ""
+    for item in category.items:
+        if item.name == "exten":
+            last, priority, app = item.value.strip().split(",", 2)
+            if priority == "hint":
+                continue
+        elif item.name == "same":
+            app = item.value.strip().split(",", 1)[1]
+        else:
+            continue
+        out.setdefault(last, []).append(app.strip())
+    return out
+
+
+def _hints() -> dict[str, str]:
+    hints = {}
+    for value in load("extensions.conf")["office"]["exten"]:
+        exten, priority, rest = value.split(",", 2)
+        if priority == "hint":
+            hints[exten] = rest
+    return hints
+
+
+def test_queues_have_desk_phones_as_members_and_a_dialplan_entry() -> None:
+    queues = load("queues.conf")
+    for name, number, members in (
+        ("sales", "610", {"6001", "6002", "6003"}),
+        ("support", "611", {"6004", "6005", "6006"}),
+    ):
+        queue = queues[name]
+        interfaces = {m.split(",")[0] for m in queue["member"]}
+        assert interfaces == {f"IAX2/{n}" for n in members}, name
+        for member in queue["member"]:
+            assert member.split(",")[2], f"{name}: every member has a name"
+        assert queue["joinempty"] == ["yes"] and queue["leavewhenempty"] == ["no"]
+        assert queue["servicelevel"] == ["30"]
+        assert _hints()[number] == f"Queue:{name}_avail"
+        text = (CONF / "extensions.conf").read_text()
+        assert f"Queue({name}," in text
+    assert "app_queue.so" in load("modules.conf")["modules"]["require"]
+
+
+def test_conference_rooms_send_talk_detection_events() -> None:
+    bridge = load("confbridge.conf")
+    assert bridge["office_user"]["talk_detection_events"] == ["yes"]
+    text = (CONF / "extensions.conf").read_text()
+    for room in ("800", "801", "802"):
+        assert f"ConfBridge({room},office_bridge,office_user)" in text
+        assert _hints()[room] == f"confbridge:{room}"
+
+
+def test_supervision_uses_chanspy_with_listen_whisper_and_barge_options() -> None:
+    plan = _dialplan("supervision")
+    spy = {mode: [a for a in apps if a.startswith("ChanSpy(")] for mode, apps in plan.items()}
+    assert spy == {
+        "listen": ["ChanSpy(${SPY_CHANNEL},qE)"],
+        "whisper": ["ChanSpy(${SPY_CHANNEL},qwE)"],
+        "barge": ["ChanSpy(${SPY_CHANNEL},qBE)"],
+    }
+    office = load("extensions.conf")["office"]
+    assert "supervision" not in office.get("include", [])  # phones cannot dial it
+    assert "app_chanspy.so" in load("modules.conf")["modules"]["require"]
+
+
+def test_every_mailbox_has_a_full_name() -> None:
+    for number, value in load("voicemail.conf")["office"].items():
+        pin, name = value[0].split(",")[:2]
+        assert pin.isdigit() and name.strip(), number
+
+
+def test_operator_may_supervise_and_frontdesk_may_not() -> None:
+    manager = load("manager.conf")
+    operator = set(manager["operator"]["write"][0].split(","))
+    frontdesk = set(manager["frontdesk"]["write"][0].split(","))
+    assert {"call", "originate", "agent", "system"} <= operator
+    assert "command" not in operator and "config" not in operator
+    assert "call" in frontdesk
+    assert not {"originate", "agent", "system", "command"} & frontdesk
+    for name in ("operator", "frontdesk", "console"):
+        assert "agent" in manager[name]["read"][0].split(","), name  # queue events
+        assert manager[name]["deny"] == ["0.0.0.0/0.0.0.0"]

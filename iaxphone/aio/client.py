@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import ipaddress
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,13 @@ from .protocol import Address, EndpointProtocol
 log = logging.getLogger("iaxphone.aio")
 
 T = TypeVar("T")
+
+DatagramOpener = Callable[
+    [Callable[[], EndpointProtocol], Address],
+    Awaitable[tuple[asyncio.DatagramTransport, EndpointProtocol]],
+]
+"""Opens the client's one datagram socket: ``loop.create_datagram_endpoint`` unless a
+test gives an in-memory network's (``opener(protocol_factory, local_address)``)."""
 
 
 class RegistrationError(IaxphoneError):
@@ -202,10 +210,13 @@ class IaxClient:
         local: Address = ("0.0.0.0", 0),
         config: EndpointConfig | None = None,
         formats: list[int] | None = None,
+        *,
+        opener: DatagramOpener | None = None,
     ) -> None:
         if config is None:
             config = EndpointConfig(formats=list(formats or []))
         self.local = local
+        self.opener = opener
         self.endpoint = Endpoint(config)
         self.protocol: EndpointProtocol | None = None
         self.transport: asyncio.DatagramTransport | None = None
@@ -228,10 +239,14 @@ class IaxClient:
         await self.close()
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        transport, protocol = await loop.create_datagram_endpoint(
-            lambda: EndpointProtocol(self.endpoint, self._on_event), local_addr=self.local
-        )
+        factory = lambda: EndpointProtocol(self.endpoint, self._on_event)  # noqa: E731
+        if self.opener is not None:
+            transport, protocol = await self.opener(factory, self.local)
+        else:
+            loop = asyncio.get_running_loop()
+            transport, protocol = await loop.create_datagram_endpoint(
+                factory, local_addr=self.local
+            )
         self.transport = transport
         self.protocol = protocol
         _widen_buffers(transport.get_extra_info("socket"))
@@ -278,6 +293,9 @@ class IaxClient:
     async def resolve(self, address: Address) -> Address:
         """A host name to the IP address replies will come from (sessions are keyed by it)."""
         host, port = address
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address(host).version == 4:
+                return host, port  # already an address: nothing to look up
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(

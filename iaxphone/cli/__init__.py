@@ -7,6 +7,7 @@
     iaxphone devices           list sound devices
     iaxphone keygen NAME       make an RSA key pair for auth=rsa
     iaxphone gui               the handset window (also a bare "iaxphone" on a desktop)
+    iaxphone console           the operator console: lamps, queues, parking, rooms (AMI)
     iaxphone pbx ACTION ...    the PBX through AMI: status, watch, park, transfer,
                                originate, pickup, dnd, presence (see --help)
     iaxphone decode HEX        pretty-print one IAX2 datagram, like Asterisk's
@@ -37,6 +38,7 @@ from iaxphone.wire.frames import describe, parse_frame
 
 from . import exitcodes
 from .call import add_call_parser
+from .console import add_console_parser
 from .errors import CommandError
 from .gui import add_gui_parser, display_available
 from .listen import add_listen_parser
@@ -126,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_listen_parser(commands)
     add_pbx_parser(commands)
     add_gui_parser(commands)
+    add_console_parser(commands)
     keygen = commands.add_parser("keygen", help="make an RSA key pair for auth=rsa")
     keygen.add_argument("name", help="key name (NAME.key and NAME.pub)")
     keygen.add_argument(

@@ -147,7 +147,7 @@ def run_gui(args: argparse.Namespace) -> int:
                     no_ami_reason=reason,
                 )
                 if note:
-                    window.handset.message.setText(note)
+                    window.handset.model.say(note)  # kept on the display until news
                 window.show()
                 await closed
                 if pbx is not None:

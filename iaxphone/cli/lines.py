@@ -11,6 +11,7 @@ options name, at its codec's rate.
 from __future__ import annotations
 
 import asyncio
+import collections
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,11 +113,18 @@ class LineDevices:
 class LineWatch:
     """Futures for each line of one phone: it talks, it is new, its summary."""
 
+    RECENT_KEPT = 64  # ended lines remembered, for ended() asked after the fact
+
     def __init__(self, phone: Phone, log: CallLog) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._talking: dict[int, asyncio.Future[LineInfo]] = {}
+        # Live lines' futures; an ended line's moves to the bounded _recent, so a
+        # long-running listen keeps nothing per call it has finished with.
         self._ended: dict[int, asyncio.Future[CallSummary]] = {}
+        self._recent: collections.OrderedDict[int, asyncio.Future[CallSummary]] = (
+            collections.OrderedDict()
+        )
         self._seen: set[int] = set()
         self.on_new: Callable[[LineInfo], None] | None = None
         self.on_talking: Callable[[LineInfo], None] | None = None
@@ -131,7 +139,7 @@ class LineWatch:
         return future
 
     def ended(self, line_id: int) -> asyncio.Future[CallSummary]:
-        future = self._ended.get(line_id)
+        future = self._ended.get(line_id) or self._recent.get(line_id)
         if future is None:
             future = self._ended[line_id] = self._loop.create_future()
         return future
@@ -140,6 +148,8 @@ class LineWatch:
         if not isinstance(event, LineChanged):
             return
         line = event.line
+        if line.state is LineState.ENDED:
+            return  # the call log's summary says how it ended
         if line.id not in self._seen:
             self._seen.add(line.id)
             if self.on_new is not None:
@@ -155,6 +165,11 @@ class LineWatch:
         ended = self.ended(summary.line_id)
         if not ended.done():
             ended.set_result(summary)
+        self._talking.pop(summary.line_id, None)
+        self._seen.discard(summary.line_id)
+        self._recent[summary.line_id] = self._ended.pop(summary.line_id, ended)
+        while len(self._recent) > self.RECENT_KEPT:
+            self._recent.popitem(last=False)
         if self.on_ended is not None:
             self.on_ended(summary)
 

@@ -19,6 +19,12 @@ Actions return plain values or raise :class:`AmiError` with Asterisk's own
 message; a refused privilege raises :class:`AmiPermissionError` naming the
 AMI class the user lacks.  Losing the AMI link never touches calls: those
 are IAX2.
+
+The operator console's trackers (:mod:`iaxphone.pbx.console`) hook in
+with :meth:`PbxClient.add_source`: each gets every raw AMI event and is
+re-read, after the state above, at every resync; ``Resynced`` follows
+once all of them are current.  :meth:`PbxClient.permissions` asks the PBX
+(``ListCommands``) which actions this AMI user may send.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ import contextlib
 import logging
 import re
 import ssl
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,21 +52,13 @@ from .models import (
     Presence,
     lamp_from_status,
 )
+from .permissions import ACTION_CLASSES, Permissions, needed_classes
 
 log = logging.getLogger("iaxphone.pbx")
 
-# The AMI privilege each action needs (manager.conf read/write classes).
-PRIVILEGE = {
-    "Setvar": "call",
-    "Originate": "originate",
-    "Park": "call",
-    "Redirect": "call",
-    "BlindTransfer": "call",
-    "Atxfer": "call",
-    "CancelAtxfer": "call",
-    "Hangup": "system or call",
-    "Command": "command",
-}
+# The AMI privilege each action needs (manager.conf write classes): the
+# table in permissions.py, from Asterisk 22's registrations.
+PRIVILEGE = {action: needed_classes(action) for action in ACTION_CLASSES}
 
 
 class AmiError(IaxphoneError):
@@ -67,7 +66,12 @@ class AmiError(IaxphoneError):
 
 
 class AmiPermissionError(AmiError):
-    """The AMI user lacks the privilege an action needs."""
+    """The AMI user lacks the privilege an action needs; ``needed`` names the class(es)."""
+
+    def __init__(self, message: str, action: str = "", needed: str = "") -> None:
+        super().__init__(message)
+        self.action = action
+        self.needed = needed
 
 
 class AmiLoginError(AmiError):
@@ -93,8 +97,22 @@ ORIGINATE_REASONS = {
 
 # Actions answered with an event list; every other action gets one response.
 LIST_ACTIONS = frozenset(
-    {"ExtensionStateList", "PresenceStateList", "ParkedCalls", "CoreShowChannels"}
+    {
+        "ExtensionStateList",
+        "PresenceStateList",
+        "ParkedCalls",
+        "CoreShowChannels",
+        "QueueStatus",
+        "QueueSummary",
+        "ConfbridgeList",
+        "ConfbridgeListRooms",
+        "IAXpeerlist",
+        "VoicemailUsersList",
+    }
 )
+
+# A message as the trackers see it: header name -> value.
+AmiMessage = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -194,8 +212,11 @@ class PbxClient:
         reconnect_timeout: float = 1.0,
         max_reconnect_timeout: float = 30.0,
         tls: ssl.SSLContext | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.context = context
+        self.clock = clock  # wall-clock seconds: when a call was parked, since when offline
+        self._sources: list[tuple[Callable[[AmiMessage], None], Callable[[], Awaitable[None]]]] = []
         self.state = PbxState()
         self._listeners: list[Callable[[PbxEvent], None]] = []
         self._logged_in = asyncio.Event()
@@ -233,6 +254,7 @@ class PbxClient:
             ("Hangup", self._on_hangup),
         ):
             self.manager.register_event(name, self._wrap(handler))
+        self.manager.register_event("*", self._wrap(self._to_sources))
 
     # ------------------------------------------------------------------ life cycle
 
@@ -267,6 +289,27 @@ class PbxClient:
 
     def subscribe(self, listener: Callable[[PbxEvent], None]) -> None:
         self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[PbxEvent], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def add_source(
+        self, on_event: Callable[[AmiMessage], None], resync: Callable[[], Awaitable[None]]
+    ) -> None:
+        """A tracker: ``on_event`` sees every AMI event, ``resync`` runs at every resync."""
+        self._sources.append((on_event, resync))
+
+    def emit(self, event: PbxEvent) -> None:
+        """Tell the listeners (the trackers' own typed events go out this way too)."""
+        self._emit(event)
+
+    def _to_sources(self, message: Any) -> None:
+        for on_event, _resync in self._sources:
+            try:
+                on_event(message)
+            except Exception:
+                log.exception("AMI event %s could not be tracked", message.get("Event"))
 
     def _emit(self, event: PbxEvent) -> None:
         for listener in list(self._listeners):
@@ -332,12 +375,24 @@ class PbxClient:
         if first is not None and first.get("Response") == "Error":
             message = str(first.get("Message", "error"))
             if message == "Permission denied":
-                needed = PRIVILEGE.get(fields.get("Action", ""), "a privilege")
+                action = fields.get("Action", "")
+                needed = PRIVILEGE.get(action, "a privilege")
                 raise AmiPermissionError(
-                    f"AMI {fields.get('Action')}: permission denied (the AMI user needs {needed})"
+                    f"AMI {action}: permission denied (the AMI user needs {needed})",
+                    action,
+                    needed,
                 )
             raise AmiError(f"AMI {fields.get('Action')}: {message}")
         return messages
+
+    async def list_items(self, event: str, **fields: str) -> list[AmiMessage]:
+        """The ``event`` messages of a list action's answer (e.g. QueueStatus -> QueueEntry)."""
+        return [m for m in await self.action(**fields) if m.get("Event") == event]
+
+    async def permissions(self) -> Permissions:
+        """Which actions this AMI user may send, from the PBX's own ``ListCommands``."""
+        (reply,) = (await self.action(Action="ListCommands"))[:1]
+        return Permissions.from_list_commands(dict(reply))
 
     async def resync(self) -> None:
         """Re-read extensions, presence and parked calls (after every login)."""
@@ -363,11 +418,13 @@ class PbxClient:
             )
         for message in await self.action(Action="ParkedCalls"):
             if message.get("Event") == "ParkedCall":
-                parked = _parked(message)
+                parked = _parked(message, self.clock())
                 state.parked[parked.slot] = parked
         known_mailboxes, self.state = list(self.state.mailboxes), state
         for mailbox in known_mailboxes:  # counts may have changed while we were away
             await self.mailbox_count(mailbox)
+        for _on_event, source_resync in self._sources:
+            await source_resync()
         self.resyncs += 1
         self._emit(Resynced(len(state.extensions), len(state.parked)))
 
@@ -538,7 +595,7 @@ class PbxClient:
         self._emit(MailboxChanged(mailbox, *counts))
 
     def _on_parked(self, message: Any) -> None:
-        parked = _parked(message)
+        parked = _parked(message, self.clock())
         self.state.parked[parked.slot] = parked
         self._emit(ParkingChanged(parked.slot, parked))
 
@@ -548,8 +605,13 @@ class PbxClient:
             self._emit(ParkingChanged(slot, None))
 
 
-def _parked(message: Any) -> ParkedCall:
+def _parked(message: Any, now: float = 0.0) -> ParkedCall:
+    """A ParkedCall event: ParkingTimeout is the seconds left until it rings back,
+    ParkingDuration the seconds it has been parked (both at ``now``)."""
     timeout = message.get("ParkingTimeout")
+    duration = str(message.get("ParkingDuration", "0"))
+    parked_s = int(duration) if duration.isdigit() else 0
+    timeout_s = int(timeout) if timeout and str(timeout).isdigit() else None
     return ParkedCall(
         slot=str(message.get("ParkingSpace", "")),
         lot=str(message.get("Parkinglot", "")),
@@ -557,7 +619,10 @@ def _parked(message: Any) -> ParkedCall:
         caller_number=str(message.get("ParkeeCallerIDNum", "")),
         caller_name=str(message.get("ParkeeCallerIDName", "")),
         parked_by=str(message.get("ParkerDialString", "")),
-        timeout_s=int(timeout) if timeout and str(timeout).isdigit() else None,
+        timeout_s=timeout_s,
+        parked_at=now - parked_s,
+        rings_back_at=None if timeout_s is None else now + timeout_s,
+        uniqueid=str(message.get("ParkeeUniqueid", "")),
     )
 
 

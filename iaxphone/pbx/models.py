@@ -90,6 +90,21 @@ class ParkedCall:
     caller_name: str
     parked_by: str
     timeout_s: int | None = None
+    parked_at: float = 0.0  # wall-clock seconds
+    rings_back_at: float | None = None  # wall-clock seconds; None: never
+    uniqueid: str = ""
+
+    def parked_for(self, now: float) -> float:
+        return max(0.0, now - self.parked_at)
+
+    def rings_back_in(self, now: float) -> float | None:
+        """Seconds until the PBX rings the parker back (None: it never does)."""
+        return None if self.rings_back_at is None else max(0.0, self.rings_back_at - now)
+
+    @property
+    def parked_by_number(self) -> str:
+        """ "IAX2/6003" -> "6003" (the parker's device, as a number)."""
+        return self.parked_by.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 With a :class:`~iaxphone.pbx.ami.PbxClient` (AMI), :meth:`Parker.park`
 finds the far end of the line among the PBX's channels (the party bridged
-to our channel for that line, :func:`~iaxphone.gui.pbxlines.line_channels`),
+to our channel for that line, :func:`~iaxphone.viewmodels.pbxlines.line_channels`),
 asks the PBX to ``park`` it and waits for the
 :class:`~iaxphone.pbx.ami.ParkingChanged` event naming that channel: its
 slot ("701") is the answer.  The PBX then hangs up our leg.

@@ -1,0 +1,116 @@
+"""Who is on the PBX: every extension a console shows a tile for, with its name.
+
+Nothing here is a hand-kept list.  The extensions are the PBX's hints in
+the console's context (``ExtensionStateList``) plus its numeric IAX2 peers
+that have none (``IAXpeerlist``); each hint says what is behind it (a
+phone ``IAX2/6001``, a queue ``Queue:sales_avail``, a room
+``confbridge:800``).  A phone's name is its voicemail full name
+(``VoicemailUsersList``), else its caller ID name (``IAXPEER(6001,
+callerid_name)`` through ``Getvar``), else the number; the mailbox listing
+also gives the voicemail counts.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class Kind(enum.Enum):
+    PHONE = "phone"
+    QUEUE = "queue"
+    ROOM = "room"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    number: str
+    name: str
+    kind: Kind
+    hint: str = ""
+    device: str = ""  # "IAX2/6001" for a phone
+    target: str = ""  # the queue ("sales") or the room ("800") behind the hint
+    mailbox: str = ""  # "6001@office" when one exists
+    registered: bool | None = None  # from IAXpeerlist, for peers without a hint
+
+
+def classify(hint: str) -> tuple[Kind, str, str]:
+    """(kind, device, target) of a hint."""
+    parts = re.split(r"[&,]", hint)
+    for part in parts:
+        if part.startswith(("IAX2/", "SIP/", "PJSIP/", "DAHDI/")):
+            return Kind.PHONE, part, ""
+    for part in parts:
+        if part.startswith("Queue:"):
+            return Kind.QUEUE, "", part[len("Queue:") :].removesuffix("_avail")
+        if part.lower().startswith("confbridge:"):
+            return Kind.ROOM, "", part.split(":", 1)[1]
+    return Kind.OTHER, "", ""
+
+
+def build(
+    hints: Mapping[str, str],
+    peers: list[Mapping[str, Any]],
+    mailboxes: list[Mapping[str, Any]],
+    caller_names: Mapping[str, str],
+    context: str,
+) -> dict[str, DirectoryEntry]:
+    """The directory from the PBX's answers.
+
+    ``hints``: number -> hint (ExtensionStateList, this context);
+    ``peers``: IAXpeerlist PeerEntry messages; ``mailboxes``:
+    VoicemailUsersList entries; ``caller_names``: number -> IAXPEER caller ID
+    name, for the phones whose mailbox has no name.
+    """
+    full_names = {
+        str(m.get("VoiceMailbox", "")): str(m.get("Fullname", "") or "")
+        for m in mailboxes
+        if m.get("Event") == "VoicemailUserEntry" and str(m.get("VMContext", "")) == context
+    }
+    entries: dict[str, DirectoryEntry] = {}
+    for number, hint in hints.items():
+        kind, device, target = classify(hint)
+        if kind is Kind.PHONE:
+            name = full_names.get(number) or caller_names.get(number) or number
+        elif kind is Kind.QUEUE:
+            name = f"Queue {target}"
+        elif kind is Kind.ROOM:
+            name = f"Room {target}"
+        else:
+            name = number
+        entries[number] = DirectoryEntry(
+            number=number,
+            name=name,
+            kind=kind,
+            hint=hint,
+            device=device,
+            target=target,
+            mailbox=f"{number}@{context}" if number in full_names else "",
+        )
+    for peer in peers:
+        number = str(peer.get("ObjectName", ""))
+        if peer.get("Event") != "PeerEntry" or not number.isdigit() or number in entries:
+            continue
+        entries[number] = DirectoryEntry(
+            number=number,
+            name=full_names.get(number) or caller_names.get(number) or number,
+            kind=Kind.PHONE,
+            device=f"IAX2/{number}",
+            mailbox=f"{number}@{context}" if number in full_names else "",
+            registered=str(peer.get("IPaddress", "(null)")) not in ("(null)", "", "0.0.0.0"),
+        )
+    return entries
+
+
+def mailbox_counts(mailboxes: list[Mapping[str, Any]], context: str) -> dict[str, tuple[int, int]]:
+    """ "6001@office" -> (new, old) from a VoicemailUsersList answer."""
+    out = {}
+    for m in mailboxes:
+        if m.get("Event") == "VoicemailUserEntry" and str(m.get("VMContext", "")) == context:
+            new, old = m.get("NewMessageCount", 0), m.get("OldMessageCount", 0)
+            out[f"{m.get('VoiceMailbox')}@{context}"] = (int(new or 0), int(old or 0))
+    return out
