@@ -291,3 +291,34 @@ def test_offline_is_shown_with_its_time(qtbot: QtBot) -> None:
     window.refresh_clocks()
     assert window.link.text().startswith("▲ PBX offline since ")
     assert Presence.NOT_SET is model.tile("6001").presence
+
+
+def test_busy_office_in_a_dark_scheme(qtbot: QtBot, qapp: QApplication) -> None:
+    from PyQt6.QtGui import QColor, QPalette  # noqa: PLC0415
+
+    before = qapp.palette()
+    dark = QPalette()
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#202124"),
+        (QPalette.ColorRole.WindowText, "#e8e8e8"),
+        (QPalette.ColorRole.Base, "#2b2c30"),
+        (QPalette.ColorRole.AlternateBase, "#33353a"),
+        (QPalette.ColorRole.Text, "#e8e8e8"),
+        (QPalette.ColorRole.Button, "#33353a"),
+        (QPalette.ColorRole.ButtonText, "#e8e8e8"),
+        (QPalette.ColorRole.Mid, "#55575c"),
+        (QPalette.ColorRole.PlaceholderText, "#a0a0a0"),
+        (QPalette.ColorRole.Highlight, "#3d7bd9"),
+    ):
+        dark.setColor(role, QColor(colour))
+    qapp.setPalette(dark)
+    try:
+        client, model, clock = office()
+        busy_office(client, model, clock)
+        window = show(qtbot, model, clock)
+        tile = window.tiles["6001"]
+        # The tile's text follows the scheme: light text on a dark tile.
+        assert tile.name.palette().color(QPalette.ColorRole.WindowText).lightness() > 200
+        screenshot(window, "console-busy-dark")
+    finally:
+        qapp.setPalette(before)
