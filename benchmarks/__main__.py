@@ -1,6 +1,8 @@
 """Run every benchmark and write benchmarks/RESULTS.md.
 
     python -m benchmarks            (the bundled PBX must be up: docker/pbx up)
+    python -m benchmarks NAME ...   only these (e.g. hostile lossy_setup); their
+                                    sections of RESULTS.md are replaced, the rest kept
 
 Benchmarks measure; they never fail the test suite.  Figures below target
 are marked in RESULTS.md.
@@ -9,18 +11,21 @@ are marked in RESULTS.md.
 from __future__ import annotations
 
 import sys
+from types import ModuleType
 
 from benchmarks import (
     call_setup,
     console_tiles,
+    hostile,
     lamps,
     latency,
     live_quality,
     load,
+    lossy_setup,
     quality,
     wire_speed,
 )
-from benchmarks.results import RESULTS_FILE, Result, write
+from benchmarks.results import RESULTS_FILE, Result, update, write
 
 NOTES = {
     "Signalling against the bundled PBX (loopback)": (
@@ -51,9 +56,9 @@ NOTES = {
 }
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     results: list[Result] = []
-    steps = (
+    steps: tuple[tuple[str, ModuleType], ...] = (
         ("wire speed", wire_speed),
         ("call set-up", call_setup),
         ("lamps", lamps),
@@ -62,14 +67,23 @@ def main() -> int:
         ("latency", latency),
         ("quality (offline replays)", quality),
         ("quality (live, through the PBX)", live_quality),
+        ("hostile traffic", hostile),
+        ("set-up through 30 % loss", lossy_setup),
     )
-    for name, module in steps:
+    chosen = [s for s in steps if not argv or s[1].__name__.rsplit(".", 1)[1] in argv]
+    if argv and len(chosen) != len(set(argv)):
+        names = ", ".join(m.__name__.rsplit(".", 1)[1] for _, m in steps)
+        print(f"benchmarks: unknown name in {' '.join(argv)} (known: {names})", file=sys.stderr)
+        return 2
+    for name, module in chosen:
         print(f"benchmarks: {name} ...", flush=True)
         results += module.run()
     notes = {
         **NOTES,
         **quality.notes(),
         latency.SCENARIO: latency.NOTE,
+        hostile.SCENARIO: hostile.NOTE,
+        lossy_setup.SCENARIO: lossy_setup.NOTE,
         live_quality.SCENARIO: live_quality.NOTE,
         live_quality.ASTERISK: (
             "The same u-law speech, jittered on its way *to* a second PBX whose chan_iax2 "
@@ -78,7 +92,7 @@ def main() -> int:
             "'Echo heard after' is the whole round trip, from the alignment lag."
         ),
     }
-    write(results, notes)
+    (update if argv else write)(results, notes)
     for result in results:
         print(result.row())
     print(f"benchmarks: wrote {RESULTS_FILE}")
@@ -86,4 +100,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

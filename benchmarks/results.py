@@ -86,3 +86,34 @@ def write(
             lines += ["", notes[scenario]]
         lines.append("")
     path.write_text("\n".join(lines))
+
+
+def update(
+    results: list[Result], notes: dict[str, str] | None = None, path: Path = RESULTS_FILE
+) -> None:
+    """Replace (or add) only the sections of ``results`` in RESULTS.md, each stamped.
+
+    ``python -m benchmarks NAME ...`` runs some benchmarks; the other sections
+    keep the figures of their own run, so each updated one says when and at
+    which commit it was measured.
+    """
+    text = path.read_text() if path.exists() else ""
+    head, *bodies = text.split("\n## ")
+    sections = {body.split("\n", 1)[0]: "## " + body for body in bodies}
+    stamp = (
+        f"Measured {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} at commit {commit()}."
+    )
+    scenarios: dict[str, list[Result]] = {}
+    for result in results:
+        scenarios.setdefault(result.scenario, []).append(result)
+    for scenario, rows in scenarios.items():
+        lines = [f"## {scenario}", "", stamp, "", "| metric | measured | target | verdict |",
+                 "|---|---|---|---|", *(r.row() for r in rows)]  # fmt: skip
+        if notes and scenario in notes:
+            lines += ["", notes[scenario]]
+        sections[scenario] = "\n".join(lines) + "\n"
+    if not head.strip():
+        head = "# iaxphone benchmark results\n"
+    path.write_text(
+        head.rstrip("\n") + "\n\n" + "\n".join(s.rstrip("\n") + "\n" for s in sections.values())
+    )

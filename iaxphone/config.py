@@ -59,13 +59,14 @@ import keyring
 import platformdirs
 from keyring.errors import KeyringError
 
+from iaxphone.errors import IaxphoneError
 from iaxphone.media.codecs import parse_codec_list
 
 APP = "iaxphone"
 log = logging.getLogger("iaxphone.config")
 
 
-class ConfigError(Exception):
+class ConfigError(IaxphoneError):
     """A configuration mistake; ``str()`` is one line naming file, line and key."""
 
 

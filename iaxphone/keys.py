@@ -9,18 +9,23 @@ with mode 0600 in the user's config directory unless told otherwise.
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from iaxphone import config
+from iaxphone.errors import IaxphoneError
+
+log = logging.getLogger("iaxphone")
 
 KEY_BITS = 1024  # AST_CRYPTO_RSA_KEY_BITS: Asterisk refuses other sizes
 
 
-class RsaKeyError(Exception):
+class RsaKeyError(IaxphoneError):
     """A key that cannot be made or found (one line for the user)."""
 
 
@@ -58,10 +63,15 @@ def load_private(name_or_path: str) -> bytes:
         path = keys_dir() / f"{name_or_path}.key"
     try:
         pem = path.read_bytes()
+        mode = stat.S_IMODE(path.stat().st_mode)
     except OSError as exc:
         raise RsaKeyError(
             f"RSA key {name_or_path!r}: cannot read {path} ({exc.strerror or exc})"
         ) from None
+    if mode & 0o077:
+        log.warning(
+            "private key %s: others may read it (mode %04o): chmod 600 %s", path, mode, path
+        )
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:

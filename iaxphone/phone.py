@@ -15,10 +15,19 @@ held line active again and holds the one that was (swap).  A line's media
 session reads the device only while its line is active; a held line sends
 nothing (the PBX plays music) and hears nothing.
 
-Line states::
+Line states: :mod:`iaxphone.linestate` holds the table of (state, trigger)
+-> (next state, action); every state change goes through it, and a command
+the table does not allow raises :class:`~iaxphone.linestate.LocalProtocolError`::
 
     dialing -> ringing -> talking <-> held -> ended
     incoming (ringing here) -> talking ...      incoming -> ended (rejected, missed)
+
+Events (:mod:`iaxphone.subscriptions`): the phone keeps no event log.  Each
+subscriber has its own delivery - a callback (:meth:`Phone.subscribe`) or a
+bounded queue it drains (:meth:`Phone.event_queue`; a slow reader loses the
+oldest statistics, never a line's or a registration's change) - and
+:meth:`Phone.wait_line` has a one-shot waiter of its own, so waiters never
+take each other's events.
 
 Who may call: each account takes calls only from the sources its
 ``accept_calls_from`` names - by default its own PBX (every address the
@@ -32,15 +41,24 @@ account) answers every call at once.  A caller's own request to be
 auto-answered (the AUTOANSWER IE: paging and intercom from the PBX) is
 honoured only from a source the account names (never through "any") and
 only when the account allows intercom; such a line is marked ``intercom``
-and its microphone starts muted unless the account says otherwise.  Every
-call is written to the history (start, answer, end).
+and its microphone starts muted unless the account says otherwise.
+
+Every call goes through the phone's one :class:`~iaxphone.callrecord.CallLog`:
+its history row (start, answer, end), its final statistics (``--stats``)
+and the cause it ended with, each written once.
+
+Audio: by default every line shares the one device (the gate below).  A
+front end that gives each call its own audio (``iaxphone listen`` records
+each call to its own file) passes ``line_audio``: each answered line then
+gets its own source and sink at its codec's rate, and lines do not hold
+each other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import enum
 import itertools
 import logging
 import time
@@ -53,32 +71,41 @@ import soxr
 
 from iaxphone.aio.audio import CallAudio
 from iaxphone.aio.callers import caller_policy
-from iaxphone.aio.client import CallFailedError, CallHandle, IaxClient, RegistrationError
+from iaxphone.aio.client import (
+    CallFailedError,
+    CallHandle,
+    DatagramOpener,
+    IaxClient,
+    RegistrationError,
+    UnreachableError,
+)
+from iaxphone.callrecord import CallLog
 from iaxphone.history import History
+from iaxphone.linestate import LineAction, LineState, LineTrigger, LocalProtocolError, Step, step
 from iaxphone.media.codecs import codec_info
 from iaxphone.media.recorder import CallRecorder
 from iaxphone.media.session import MuteMode
-from iaxphone.media.virtual import Samples, Sink, Source
+from iaxphone.media.stats import MediaStats
+from iaxphone.media.virtual import NullSink, Samples, SilenceSource, Sink, Source
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import EndpointConfig
-from iaxphone.proto.events import CallAnswered, CallEnded, CallRinging, HoldChanged, MessageWaiting
+from iaxphone.proto.events import (
+    CallAnswered,
+    CallEnded,
+    CallRinging,
+    HoldChanged,
+    MessageWaiting,
+    Registered,
+)
 from iaxphone.proto.registration import Account
 from iaxphone.proto.trust import NOBODY, CallerPolicy
+from iaxphone.subscriptions import DEFAULT_MAX_DROPPABLE, EventHub, EventQueue, Subscription
 from iaxphone.target import Target, check_number, parse_target
+from iaxphone.wire.constants import Cause
 
 log = logging.getLogger("iaxphone.phone")
 
-CAUSE_BUSY = 17
-CAUSE_REJECTED = 21
-
-
-class LineState(enum.Enum):
-    DIALING = "dialing"
-    RINGING = "ringing"  # outgoing, the far end rings
-    INCOMING = "incoming"  # ringing here
-    TALKING = "talking"
-    HELD = "held"
-    ENDED = "ended"
+ENDED_LINES_KEPT = 64  # the last snapshots of ended lines, for wait_line after the fact
 
 
 @dataclass(frozen=True)
@@ -86,12 +113,15 @@ class PhoneAccount:
     name: str
     server: tuple[str, int]
     user: str
-    secret: str
+    secret: str | None  # None: no shared secret (an RSA key, or a guest)
     caller_name: str | None = None
     auto_answer: bool = False
     accept_calls_from: tuple[str, ...] = ("server",)  # config.parse_accept_from's entries
     intercom: bool = True  # honour the PBX's auto-answer request (paging, intercom)
     intercom_muted: bool = True  # and start such a call with the microphone muted
+    encryption: str = "allowed"  # or "required" (the call fails if refused), or "off"
+    trunk: bool = False  # send voice in meta trunk frames
+    rsa_private_key: bytes | None = None  # answer auth=rsa peers with a signature
 
 
 # ------------------------------------------------------------------------------- events
@@ -128,7 +158,7 @@ class LineStats(PhoneEvent):
     """Media statistics of a line, about ten times a second while it talks."""
 
     line_id: int
-    stats: dict[str, object]
+    stats: MediaStats
 
 
 @dataclass(frozen=True)
@@ -148,6 +178,7 @@ class LineInfo:
     started: float = 0.0
     answered: float | None = None
     intercom: bool = False  # answered at once because the PBX asked (paging, intercom)
+    called_number: str | None = None  # the number an incoming call asked for
 
 
 # ------------------------------------------------------------------------------- lines
@@ -255,7 +286,6 @@ class Line:
     account: PhoneAccount
     call: CallHandle
     info: LineInfo
-    history_row: int | None = None
     audio: CallAudio | None = None
     active: bool = False
     watcher: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -264,30 +294,54 @@ class Line:
 # ------------------------------------------------------------------------------- the phone
 
 
+LineAudio = Callable[[LineInfo, int], tuple[Source, Sink]]
+"""A line's own source and sink, at the given sample rate (the line's codec's)."""
+
+
 class Phone:
     def __init__(
         self,
         accounts: list[PhoneAccount],
         *,
-        source: Source,
-        sink: Sink,
+        source: Source | None = None,
+        sink: Sink | None = None,
         formats: list[int],
         history: History | None = None,
         local: tuple[str, int] = ("0.0.0.0", 0),
         frame_ms: int = 20,
         mute_mode: MuteMode = MuteMode.SILENCE,
+        call_log: CallLog | None = None,
+        endpoint_config: EndpointConfig | None = None,
+        register: bool = True,
+        line_audio: LineAudio | None = None,
+        network: DatagramOpener | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        """``call_log`` (else one over ``history``) records every call;
+        ``endpoint_config`` gives trunk and key settings (``formats`` wins, and
+        callers are admitted per account); ``register=False`` leaves
+        registering to :meth:`register`; ``line_audio`` gives each line its own
+        devices in place of the shared ``source`` and ``sink``; ``network``
+        opens the phone's socket (default: a real UDP one; tests give an
+        in-memory network's); ``wall_clock`` stamps when calls start and are
+        answered.
+        """
         if not accounts:
             raise ValueError("a phone needs at least one account")
         self.accounts = {a.name: a for a in accounts}
         self.default_account = accounts[0].name
+        self.wall_clock = wall_clock
         # Nobody may call until start() has looked up whom each account takes calls from.
-        self.client = IaxClient(
-            local, EndpointConfig(formats=list(formats), accept_calls_from=NOBODY)
+        config = replace(
+            endpoint_config or EndpointConfig(), formats=list(formats), accept_calls_from=NOBODY
         )
+        self.client = IaxClient(local, config, opener=network)
         self.policies: dict[str, CallerPolicy] = {}
-        self.gate = DeviceGate(source, sink)
+        self.gate = DeviceGate(source or SilenceSource(8000), sink or NullSink(8000))
+        self.line_audio = line_audio
         self.history = history
+        self.call_log = call_log or CallLog(history)
+        self.register_on_start = register
         self.frame_ms = frame_ms
         self.held_conference: list[Line] = []  # a local conference on hold as a whole
         self.mute_mode = mute_mode  # muted lines send silence, or nothing at all
@@ -296,8 +350,8 @@ class Phone:
         self.voicemail: dict[str, tuple[int, int]] = {}
         self.registered: dict[str, bool] = {}
         self._ids = itertools.count(1)
-        self._listeners: list[Callable[[PhoneEvent], None]] = []
-        self.events: asyncio.Queue[PhoneEvent] = asyncio.Queue()
+        self.hub: EventHub[PhoneEvent] = EventHub(droppable=_is_statistics)
+        self.ended_lines: collections.OrderedDict[int, LineInfo] = collections.OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ life cycle
@@ -315,23 +369,38 @@ class Phone:
             await self._admit(account)
         self._spawn(self._take_incoming())
         self._spawn(self._watch_client_events())
-        await asyncio.gather(*(self._register(a) for a in self.accounts.values()))
+        if self.register_on_start:
+            await asyncio.gather(*(self._register(a) for a in self.accounts.values()))
 
     async def stop(self) -> None:
+        watchers = [line.watcher for line in self.lines.values() if line.watcher is not None]
         for line in list(self.lines.values()):
             if line.info.state is not LineState.ENDED:
                 await self.hangup(line.id)
+        if watchers:  # let each line finish its record (history, statistics)
+            await asyncio.wait(watchers, timeout=2.0)
         for task in list(self._tasks):
             task.cancel()
         await self.client.close()
 
-    def subscribe(self, listener: Callable[[PhoneEvent], None]) -> None:
-        self._listeners.append(listener)
+    def subscribe(self, listener: Callable[[PhoneEvent], None]) -> Subscription:
+        """Call ``listener`` with every event from now on (``close()`` the result to stop)."""
+        return self.hub.subscribe(listener)
+
+    def event_queue(
+        self, *kinds: type[PhoneEvent], max_stats: int = DEFAULT_MAX_DROPPABLE
+    ) -> EventQueue[PhoneEvent]:
+        """A queue of the events of ``kinds`` (all if none) from now on, for its owner to
+        drain; it keeps at most ``max_stats`` LineStats (the oldest go first) and every
+        other event.  ``close()`` it when done."""
+        return self.hub.queue(*kinds, max_droppable=max_stats)
 
     def _emit(self, event: PhoneEvent) -> None:
-        self.events.put_nowait(event)
-        for listener in self._listeners:
-            listener(event)
+        if isinstance(event, LineChanged) and event.line.state is LineState.ENDED:
+            self.ended_lines[event.line.id] = event.line
+            while len(self.ended_lines) > ENDED_LINES_KEPT:
+                self.ended_lines.popitem(last=False)
+        self.hub.emit(event)
 
     def _spawn(self, coro: object) -> None:
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
@@ -355,16 +424,32 @@ class Phone:
         log.info("%s takes calls from %s", account.name, policy.describe())
 
     async def _register(self, account: PhoneAccount) -> None:
+        with contextlib.suppress(RegistrationError):
+            await self.register(account.name)
+
+    async def register(self, name: str | None = None) -> Registered:
+        """Register an account (the default one) and wait for the answer.
+
+        Raises :class:`~iaxphone.aio.client.RegistrationError` with the reason
+        (and :class:`~iaxphone.aio.client.UnreachableError` for a name that
+        does not resolve); a refusal is also told as :class:`RegistrationChanged`.
+        """
+        account = self.accounts[name or self.default_account]
+        login = Account(
+            account.user,
+            account.secret or "",
+            account.server,
+            rsa_private_key=account.rsa_private_key,
+        )
         try:
-            await self.client.register(
-                Account(account.user, account.secret, account.server), timeout=None
-            )
+            registered = await self.client.register(login, timeout=None)
         except RegistrationError as exc:
             self.registered[account.name] = False
             self._emit(RegistrationChanged(account.name, False, str(exc)))
-            return
+            raise
         self.registered[account.name] = True
         self._emit(RegistrationChanged(account.name, True))
+        return registered
 
     async def reconfigure(
         self,
@@ -382,7 +467,7 @@ class Phone:
         new one.  ``replaces`` names the account this one was (renamed).
         """
         if formats:
-            self.client.endpoint.config.formats = list(formats)
+            self.client.endpoint.set_formats(formats)
         if frame_ms:
             self.frame_ms = frame_ms
         old = self.accounts.pop(replaces or account.name, None)
@@ -401,7 +486,7 @@ class Phone:
             return
         if was_registered:
             with contextlib.suppress(Exception):  # the old server may be gone: register anyway
-                await self.client.unregister(Account(old.user, old.secret, old.server).name)
+                await self.client.unregister(Account(old.user, old.secret or "", old.server).name)
         await self._register(account)
 
     async def _watch_client_events(self) -> None:
@@ -430,16 +515,41 @@ class Phone:
         line.info = replace(line.info, **changes)  # type: ignore[arg-type]
         self._emit(LineChanged(line.info))
 
+    def _fire(self, line: Line, trigger: LineTrigger) -> None:
+        """Move a line by the state table and take the action the table names."""
+        found = step(line.id, line.info.state, trigger)
+        act: dict[LineAction, Callable[[Line, Step], None]] = {
+            LineAction.NOTHING: lambda line, found: self._update(line, state=found.next),
+            LineAction.START_MEDIA: self._talking,
+            LineAction.PAUSE_MEDIA: self._hold_one,
+            LineAction.RESUME_MEDIA: self._unhold_one,
+        }
+        act[found.action](line, found)
+
+    def _far_end(self, line: Line, trigger: LineTrigger) -> None:
+        """A far-end trigger: one the table does not allow now is logged, not raised."""
+        try:
+            self._fire(line, trigger)
+        except LocalProtocolError:
+            log.info("line %d: ignored '%s' while %s", line.id, trigger.value, line.info.state)
+
     def _make_line(
         self, account: PhoneAccount, call: CallHandle, direction: str, number: str, name: str | None
     ) -> Line:
         state = LineState.DIALING if direction == "out" else LineState.INCOMING
+        offer = call.incoming
         info = LineInfo(
-            next(self._ids), account.name, direction, number, name, state, started=time.time()
+            next(self._ids),
+            account.name,
+            direction,
+            number,
+            name,
+            state,
+            started=self.wall_clock(),
+            called_number=offer.called_number if offer is not None else None,
         )
         line = Line(info.id, account, call, info)
-        if self.history is not None:
-            line.history_row = self.history.start(direction, number, name, account.name)
+        self.call_log.start(line.id, direction, number, name, account.name)
         self.lines[line.id] = line
         line.watcher = asyncio.ensure_future(self._watch_line(line))
         self._emit(LineChanged(info))
@@ -449,92 +559,117 @@ class Phone:
         while True:
             event = await line.call.events.get()
             if isinstance(event, CallRinging):
-                self._update(line, state=LineState.RINGING)
+                self._far_end(line, LineTrigger.FAR_RINGING)
             elif isinstance(event, CallAnswered) and line.info.direction == "out":
-                self._talking(line)
+                self._far_end(line, LineTrigger.FAR_ANSWERED)
             elif isinstance(event, HoldChanged):
                 log.info("line %d: far end %s", line.id, "holds" if event.held else "resumed")
             elif isinstance(event, CallEnded):
                 await self._ended(line, event)
                 return
 
-    def _talking(self, line: Line) -> None:
+    def _talking(self, line: Line, found: Step) -> None:
         codec = codec_info(line.call.format)
-        for other in self.lines.values():
-            if other is not line and other.active:
-                self._hold(other)
-        self.gate.conference.clear()
+        if self.line_audio is not None:  # a line of its own: the others carry on
+            source, sink = self.line_audio(line.info, codec.sample_rate)
+        else:
+            for other in self.lines.values():
+                if other is not line and other.active:
+                    self._hold(other)
+            self.gate.conference.clear()
+            source = self.gate.source_for(line, codec.sample_rate)
+            sink = self.gate.sink_for(line, codec.sample_rate)
         line.active = True
         line.audio = CallAudio(
             line.call,
-            self.gate.source_for(line, codec.sample_rate),
-            self.gate.sink_for(line, codec.sample_rate),
+            source,
+            sink,
             frame_ms=self.frame_ms,
             on_stats=self._stats_listener(line.id),
         ).start()
         line.audio.session.mute_mode = self.mute_mode
         line.audio.session.muted = line.info.muted  # muted before the answer stays muted
-        if self.history is not None and line.history_row is not None:
-            self.history.answered(line.history_row, codec.name)
+        self.call_log.answered(line.id, codec.name)
         self._update(
             line,
-            state=LineState.TALKING,
+            state=found.next,
             codec=codec.name,
             encrypted=line.call.encrypted,
-            answered=time.time(),
+            answered=self.wall_clock(),
         )
 
-    def _stats_listener(self, line_id: int) -> Callable[[dict[str, object]], None]:
-        def emit(stats: dict[str, object]) -> None:
+    def _stats_listener(self, line_id: int) -> Callable[[MediaStats], None]:
+        def emit(stats: MediaStats) -> None:
             self._emit(LineStats(line_id, stats))
 
         return emit
 
     async def _ended(self, line: Line, ended: CallEnded) -> None:
+        step(line.id, line.info.state, LineTrigger.ENDED)  # the table's STOP_MEDIA: below
         line.active = False
         for conference in (self.gate.conference, self.held_conference):
             if line in conference:
                 conference.remove(line)
                 if len(conference) < 2:
                     conference.clear()
-        mos = None
+        media = None
         if line.audio is not None:
-            snapshot = line.audio.session.snapshot()
-            mos = snapshot.get("mos") if isinstance(snapshot.get("mos"), float) else None
             await line.audio.stop()
-        if self.history is not None and line.history_row is not None:
-            self.history.ended(line.history_row, ended.cause, ended.cause_code, mos)  # type: ignore[arg-type]
+            media = line.audio.session.snapshot()
+        self.call_log.ended(
+            line.id,
+            ended.cause,
+            ended.cause_code,
+            by_remote=ended.by_remote,
+            encrypted=line.call.encrypted,
+            media=media,
+        )
         self._update(line, state=LineState.ENDED, cause=ended.cause, cause_code=ended.cause_code)
         self.lines.pop(line.id, None)
 
     # ------------------------------------------------------------------ calls
 
-    async def dial(self, number: str, account: str | None = None) -> int:
+    def line_stats(self, line_id: int) -> MediaStats | None:
+        """The line's media statistics now; None before it talks."""
+        audio = self.line(line_id).audio
+        return audio.session.snapshot() if audio is not None else None
+
+    async def dial(self, number: str | Target, account: str | None = None) -> int:
         """Call ``number`` or an ``iax:`` URI; an active call is put on hold first.
 
         A URI naming the account's own server dials its number there as the
         account; any other server is called as a guest (the URI's user, no
         secret), the way a desk phone follows a link.  Raises
-        :class:`~iaxphone.target.TargetError` for something that is neither.
-        Returns the line id.
+        :class:`~iaxphone.target.TargetError` for something that is neither,
+        :class:`~iaxphone.aio.client.UnreachableError` for a server name that
+        does not resolve (the history keeps the attempt).  A parsed
+        :class:`~iaxphone.target.Target` is taken as it is.  Returns the line id.
         """
         acct = self.accounts[account or self.default_account]
-        text = number.strip()
-        if text.lower().startswith("iax:"):
-            target = parse_target(text, None)
+        if isinstance(number, Target):
+            target = number
+        elif number.strip().lower().startswith("iax:"):
+            target = parse_target(number.strip(), None)
         else:
-            target = Target(acct.server[0], acct.server[1], check_number(text))
+            target = Target(acct.server[0], acct.server[1], check_number(number.strip()))
         server = (target.host, target.port)
         own = server == acct.server and target.user in (None, acct.user)
         options = CallOptions(
             target.number,
-            username=acct.user if own else target.user,
+            username=(acct.user or None) if own else target.user,
             secret=acct.secret if own else None,
             context=target.context,
-            caller_number=acct.user,
+            caller_number=acct.user or None,
             caller_name=acct.caller_name,
+            encryption=acct.encryption,
+            trunk=acct.trunk,
+            rsa_private_key=acct.rsa_private_key if own else None,
         )
-        call = await self.client.dial(server, options)
+        try:
+            call = await self.client.dial(server, options)
+        except UnreachableError as exc:
+            self.call_log.failed("out", target.number, acct.name, str(exc))
+            raise
         return self._make_line(acct, call, "out", target.number, None).id
 
     async def redial(self) -> int:
@@ -550,12 +685,12 @@ class Phone:
             assert offer is not None
             account = self._account_for(offer.peer)
             if account is None:  # the policy changed while the NEW was on its way
-                call.reject("call rejected", CAUSE_REJECTED)
+                call.reject("call rejected", Cause.CALL_REJECTED)
                 continue
             number = offer.caller_number or "unknown"
             line = self._make_line(account, call, "in", number, offer.caller_name)
             if self.dnd:
-                call.reject("do not disturb", CAUSE_BUSY)
+                call.reject("do not disturb", Cause.USER_BUSY)
                 continue
             call.accept()  # ACCEPT + RINGING
             intercom = offer.auto_answer and self._intercom_allowed(account, offer.peer)
@@ -581,27 +716,31 @@ class Phone:
     def answer(self, line_id: int) -> None:
         """Answer a ringing line; the active call, if any, goes on hold (call waiting)."""
         line = self.line(line_id)
-        if line.info.state is not LineState.INCOMING:
-            raise ValueError(f"line {line_id} is not ringing here")
+        step(line_id, line.info.state, LineTrigger.ANSWER)  # raises unless it rings here
         line.call.answer()
-        self._talking(line)
+        self._fire(line, LineTrigger.ANSWER)
 
     def reject(self, line_id: int) -> None:
         """Decline a call ringing here (it was accepted, so it is hung up, cause 21)."""
         line = self.line(line_id)
         if line.info.state is not LineState.INCOMING:
-            raise ValueError(f"line {line_id} is not ringing here")
-        self._spawn(line.call.hangup("rejected", CAUSE_REJECTED))
+            raise LocalProtocolError(f"line {line_id} is not ringing here")
+        self._spawn(line.call.hangup("rejected", Cause.CALL_REJECTED))
 
-    async def hangup(self, line_id: int) -> None:
+    async def hangup(
+        self, line_id: int, cause: str | None = None, cause_code: int | None = None
+    ) -> None:
         """End a call; a call ringing here is declined (cause 21, call rejected).
 
         A ringing call was already accepted (ACCEPT + RINGING), so declining it
         is a HANGUP with that cause: IAX2 allows REJECT only before ACCEPT.
+        ``cause`` and ``cause_code`` say why instead (say, no answer, 19).
         """
         line = self.line(line_id)
-        if line.info.state is LineState.INCOMING:
-            await line.call.hangup("rejected", CAUSE_REJECTED)
+        if cause is not None and cause_code is not None:
+            await line.call.hangup(cause, cause_code)
+        elif line.info.state is LineState.INCOMING:
+            await line.call.hangup("rejected", Cause.CALL_REJECTED)
         else:
             await line.call.hangup()
 
@@ -614,21 +753,20 @@ class Phone:
             self.gate.conference.clear()
             self.held_conference = members
             for member in members:
-                self._hold_one(member)
+                self._fire(member, LineTrigger.HOLD)
             return
-        self._hold_one(line)
+        self._fire(line, LineTrigger.HOLD)
 
-    def _hold_one(self, line: Line) -> None:
+    def _hold_one(self, line: Line, found: Step) -> None:
         line.call.hold()
         line.active = False
         if line.audio is not None:
             line.audio.session.on_hold = True
-        self._update(line, state=LineState.HELD)
+        self._update(line, state=found.next)
 
     def hold(self, line_id: int) -> None:
         line = self.line(line_id)
-        if line.info.state is not LineState.TALKING:
-            raise ValueError(f"line {line_id} is not talking")
+        step(line_id, line.info.state, LineTrigger.HOLD)  # raises unless it talks
         self._hold(line)
 
     def resume(self, line_id: int) -> None:
@@ -638,8 +776,7 @@ class Phone:
         conference back.
         """
         line = self.line(line_id)
-        if line.info.state is not LineState.HELD:
-            raise ValueError(f"line {line_id} is not on hold")
+        step(line_id, line.info.state, LineTrigger.RESUME)  # raises unless it is held
         members = self.held_conference if line in self.held_conference else [line]
         for other in self.lines.values():
             if other not in members and other.active:
@@ -647,14 +784,14 @@ class Phone:
         if len(members) > 1:
             self.conference(*(member.id for member in members))
             return
-        self._unhold_one(line)
+        self._fire(line, LineTrigger.RESUME)
 
-    def _unhold_one(self, line: Line) -> None:
+    def _unhold_one(self, line: Line, found: Step) -> None:
         line.call.unhold()
         line.active = True
         if line.audio is not None:
             line.audio.session.on_hold = False
-        self._update(line, state=LineState.TALKING)
+        self._update(line, state=found.next)
 
     def mute(self, line_id: int, on: bool = True) -> None:
         line = self.line(line_id)
@@ -662,14 +799,25 @@ class Phone:
             line.audio.session.muted = on
         self._update(line, muted=on)
 
-    async def dtmf(self, line_id: int, digits: str) -> None:
-        """Send digits (100 ms each, as a desk phone does) with the local key beep."""
+    async def dtmf(self, line_id: int, digits: str, feedback: bool = True) -> None:
+        """Send digits (100 ms each with 100 ms gaps, as a desk phone does).
+
+        ``,`` pauses 500 ms.  ``feedback`` plays each key's beep locally (not
+        for scripts, whose recording would hear it).
+        """
         line = self.line(line_id)
         for digit in digits:
-            if line.audio is not None:
+            if line.call.ended.done():
+                return  # hung up while the digits were playing: the rest is moot
+            if digit == ",":
+                await asyncio.sleep(0.5)
+                continue
+            if feedback and line.audio is not None:
                 line.audio.session.key_feedback(digit)
             line.call.send_dtmf(digit, begin=True)
             await asyncio.sleep(0.1)
+            if line.call.ended.done():
+                return
             line.call.send_dtmf(digit)
             await asyncio.sleep(0.1)
 
@@ -705,13 +853,13 @@ class Phone:
         """Join talking and held lines in a local three-way (or more) conference."""
         lines = [self.line(i) for i in line_ids]
         if len(lines) < 2:
-            raise ValueError("a conference needs at least two lines")
+            raise LocalProtocolError("a conference needs at least two lines")
         for line in lines:
             if line.info.state not in (LineState.TALKING, LineState.HELD):
-                raise ValueError(f"line {line.id} is not in a call")
+                raise LocalProtocolError(f"line {line.id} is not in a call")
         for line in lines:
             if line.info.state is LineState.HELD:
-                self._unhold_one(line)
+                self._fire(line, LineTrigger.RESUME)
             line.active = True
         self.held_conference = []
         self.gate.conference[:] = lines
@@ -745,30 +893,42 @@ class Phone:
         self.blind_transfer(line_id, number)
 
     async def wait_line(self, line_id: int, state: LineState, timeout: float = 10.0) -> LineInfo:
-        """Wait until a line reaches ``state`` (for scripts and tests)."""
+        """The line's snapshot once it is in ``state`` (at once if it is now).
 
-        async def wait() -> LineInfo:
-            while True:
-                line = self.lines.get(line_id)
-                if line is not None and line.info.state is state:
-                    return line.info
-                event = await self.events.get()
-                if (
-                    isinstance(event, LineChanged)
-                    and event.line.id == line_id
-                    and event.line.state is state
-                ):
-                    return event.line
+        For scripts and tests.  Each call waits on a one-shot waiter of its
+        own, so any number of them can wait at once.  A line that already
+        ended answers ``ENDED`` with its last snapshot (the last
+        ``ENDED_LINES_KEPT`` lines are remembered); it can reach no other state.
+        """
+        line = self.lines.get(line_id)
+        if line is not None and line.info.state is state:
+            return line.info
+        ended = self.ended_lines.get(line_id)
+        if ended is not None:
+            if state is LineState.ENDED:
+                return ended
+            raise LocalProtocolError(f"line {line_id} ended: it will never be {state.value}")
+        event = await self.hub.wait_for(
+            lambda e: isinstance(e, LineChanged) and e.line.id == line_id and e.line.state is state,
+            timeout,
+        )
+        assert isinstance(event, LineChanged)
+        return event.line
 
-        return await asyncio.wait_for(wait(), timeout)
+
+def _is_statistics(event: PhoneEvent) -> bool:
+    """What a slow subscriber may lose: statistics (the next ones say as much)."""
+    return isinstance(event, LineStats)
 
 
 __all__ = [
     "CallFailedError",
+    "LineAudio",
     "LineChanged",
     "LineInfo",
     "LineState",
     "LineStats",
+    "LocalProtocolError",
     "Phone",
     "PhoneAccount",
     "PhoneEvent",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from iaxphone.errors import IaxphoneError
 from iaxphone.wire.constants import DEFAULT_PORT
 
 _URI = re.compile(
@@ -16,7 +17,7 @@ _URI = re.compile(
 )
 
 
-class TargetError(ValueError):
+class TargetError(IaxphoneError, ValueError):
     """A destination or server that cannot be understood (one line for the user)."""
 
 

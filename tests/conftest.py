@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
+import keyring
+import keyring.backends.fail
+import platformdirs
 import pytest
 
 from tests.pbx import Pbx, run_pbx
@@ -19,6 +23,60 @@ from tests.pbx import Pbx, run_pbx
 # No screen on CI machines: Qt draws offscreen (set before pytest-qt creates the app).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from tests.require import in_ci
+
+# -- no test touches the user's own config, history or keyring ------------------------
+#
+# Every test gets its own config and data folders (XDG_CONFIG_HOME, XDG_DATA_HOME,
+# XDG_STATE_HOME, inherited by the iaxphone processes the tests start), and no
+# keyring at all (a test that needs one installs its own in-memory keyring).  The
+# user's real iaxphone folders are fingerprinted when the suite starts and checked
+# when it ends: any change fails the run.
+
+_OVERRIDES = ("IAXPHONE_CONFIG", "IAXPHONE_DATA_DIR", "IAXPHONE_SECRET", "IAXPHONE_AMI_USER",
+              "IAXPHONE_AMI_SECRET", "IAXPHONE_AMI", "IAXPHONE_ACCOUNT")  # fmt: skip
+USER_FOLDERS = (
+    Path(platformdirs.user_config_dir("iaxphone")),
+    Path(platformdirs.user_data_dir("iaxphone")),
+    Path(platformdirs.user_state_dir("iaxphone")),
+)
+
+
+def fingerprint(folders: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
+    """Every file under ``folders``: path -> (size, modification time)."""
+    seen: dict[str, tuple[int, int]] = {}
+    for folder in folders:
+        if folder.is_dir():
+            for path in folder.rglob("*"):
+                if path.is_file():
+                    stat = path.stat()
+                    seen[str(path)] = (stat.st_size, stat.st_mtime_ns)
+    return seen
+
+
+_USER_BEFORE = fingerprint(USER_FOLDERS)
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+keyring.set_keyring(keyring.backends.fail.Keyring())
+
+
+@pytest.fixture(autouse=True)
+def own_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's own config, data and state folders (the user's are never seen)."""
+    home = tmp_path_factory.mktemp("user")
+    for variable, name in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"),
+                           ("XDG_STATE_HOME", "state")):  # fmt: skip
+        (home / name).mkdir()
+        monkeypatch.setenv(variable, str(home / name))
+    for variable in _OVERRIDES:
+        monkeypatch.delenv(variable, raising=False)
+    return home
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    changed = sorted(set(fingerprint(USER_FOLDERS).items()) ^ set(_USER_BEFORE.items()))
+    if changed:
+        files = sorted({path for path, _ in changed})
+        print(f"\ntests wrote into the user's own iaxphone folders: {', '.join(files)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -53,8 +53,9 @@ async def until(phone: Phone, holds: Callable[[], bool], timeout: float = 10) ->
     """Wait, event by event from the phone, until the window shows ``holds``."""
 
     async def wait() -> None:
-        while not holds():
-            await phone.events.get()
+        with phone.event_queue() as events:
+            while not holds():
+                await events.get()
 
     await asyncio.wait_for(wait(), timeout)
 

@@ -61,6 +61,15 @@ class Pbx:
         manager.send_action({"Action": "Events", "EventMask": "off"})
         return manager
 
+    def mailbox_count(self, number: int) -> tuple[int, int]:
+        """(new, old) voicemail messages of a desk phone, as the PBX counts them."""
+        manager = self.ami(admin=True)
+        try:
+            reply = manager.send_action({"Action": "MailboxCount", "Mailbox": f"{number}@office"})
+            return int(reply.get_header("NewMessages")), int(reply.get_header("OldMessages"))
+        finally:
+            close_quietly(manager)
+
     def cli(self, command: str) -> str:
         """Run an Asterisk CLI command through AMI (admin) and return its output lines."""
         manager = self.ami(admin=True)

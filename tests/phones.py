@@ -88,10 +88,8 @@ def drain_audio(call: CallHandle) -> list[bytes]:
 async def next_incoming(phone: Phone, timeout: float = 10.0) -> int:
     """The id of the next line that rings on a :class:`~iaxphone.phone.Phone`."""
 
-    async def wait() -> int:
-        while True:
-            event = await phone.events.get()
-            if isinstance(event, LineChanged) and event.line.state is LineState.INCOMING:
-                return event.line.id
-
-    return await asyncio.wait_for(wait(), timeout)
+    event = await phone.hub.wait_for(
+        lambda e: isinstance(e, LineChanged) and e.line.state is LineState.INCOMING, timeout
+    )
+    assert isinstance(event, LineChanged)
+    return event.line.id

@@ -100,9 +100,9 @@ def test_corrupted_ciphertext_is_dropped_and_counted(damage: str) -> None:
         CallOptions("600"),
         0.0,
     )
-    call = endpoint.call(call_id)
+    call = endpoint._call(call_id)
     call.remote_call = 9
-    endpoint.bind_remote(call)
+    endpoint._host.bind_remote(call)
     call.cipher = FrameCipher(derive_key("1", "2"))
     answer = FullFrame(
         source_call=9,
@@ -151,9 +151,9 @@ def test_decrypted_frames_that_do_not_fit_the_call_are_dropped(fields: dict[str,
         CallOptions("600"),
         0.0,
     )
-    call = endpoint.call(call_id)
+    call = endpoint._call(call_id)
     call.remote_call = 9
-    endpoint.bind_remote(call)
+    endpoint._host.bind_remote(call)
     call.cipher = FrameCipher(derive_key("1", "2"))
     frame = {"timestamp": 5, "oseqno": 0, "iseqno": 1} | fields
     answer = FullFrame(
@@ -192,7 +192,7 @@ def test_an_acknowledged_authrep_that_is_never_answered_ends_the_call() -> None:
         ),
     )
     endpoint.receive_datagram(authreq.to_bytes(), peer, 0.01)
-    call = endpoint.call(call_id)
+    call = endpoint._call(call_id)
     assert call.cipher is not None and call.reliability.pending  # our encrypted AUTHREP
     retransmitted = dataclasses.replace(authreq, iseqno=2, retransmitted=True)
     endpoint.receive_datagram(retransmitted.to_bytes(), peer, 0.3)

@@ -519,6 +519,9 @@ def test_recover_goes_to_the_default_device(backend: FakeBackend) -> None:
 
 def test_sink_close_closes_the_card(backend: FakeBackend) -> None:
     card = SoundCard(rate=8000, backend=backend, stall_timeout=None)
+    running = card.stats()
+    assert running.capture is not None and running.playback is not None
+    assert running.playback.trimmed == 0 and running.failures == 0
     card.sink.close()
     assert backend.streams[0].closed
     assert card.closed
@@ -526,7 +529,7 @@ def test_sink_close_closes_the_card(backend: FakeBackend) -> None:
     card.sink.write(np.ones(160, dtype=np.int16))
     assert len(backend.streams) == 1  # a closed card does not reopen
     stats = card.stats()
-    assert stats["reopened"] == 0
+    assert stats.reopened == 0 and stats.capture is None and stats.playback is None
 
 
 def test_unopenable_device_raises_device_error(backend: FakeBackend) -> None:

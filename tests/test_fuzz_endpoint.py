@@ -23,7 +23,7 @@ def test_a_phone_under_fuzz_keeps_its_call_and_its_size(policy: CallerPolicy) ->
     link = make_link(11, b=EndpointConfig(formats=[Format.ULAW], accept_calls_from=policy))
     a, b = link["a"], link["b"]
     call_a, call_b = establish_call(link, "a", "b", options())
-    session = b.endpoint.call(call_b)
+    session = b.endpoint._call(call_b)
     fuzz = Fuzzer(2026, lambda: [(session.local_call, session.remote_call)])
     rng = random.Random(7)
     sources = [(f"10.{rng.randrange(1, 255)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
@@ -38,17 +38,17 @@ def test_a_phone_under_fuzz_keeps_its_call_and_its_size(policy: CallerPolicy) ->
             link.inject(fuzz.datagram(), rng.choice(sources), "b")
             sent += 1
         link.advance(0.02)  # fails the test if the endpoint logged an exception
-        largest = max(largest, len(b.endpoint.sessions))
+        largest = max(largest, len(b.endpoint.open_sessions))
     link.settle()
     assert sent == DATAGRAMS and min(fuzz.counts.values()) > DATAGRAMS // 5
     heard = [e.payload[:4] for e in b.events[mark:] if isinstance(e, AudioReceived)]
     assert heard == [i.to_bytes(4, "big") for i in range(int(SECONDS / 0.02))]  # every frame
     others = [e for e in b.events[mark:] if not isinstance(e, AudioReceived | PeerReport)]
     assert others == []  # no call, no ring, no voicemail from the fuzz
-    assert b.endpoint.call(call_b).active and a.endpoint.call(call_a).active
+    assert b.endpoint._call(call_b).active and a.endpoint._call(call_a).active
     # Bounded: sessions at any moment, trunk receivers, the refusal log.
     assert largest <= 1 + b.endpoint.config.max_poke_replies
-    assert len(b.endpoint.trunk_receivers) <= 1
+    assert len(b.endpoint._trunk_receivers) <= 1
     assert b.endpoint.strangers.sources <= b.endpoint.strangers.remember
     link.advance(5.0)
-    assert set(b.endpoint.sessions) == {call_b}
+    assert b.endpoint.open_sessions == {call_b}

@@ -68,10 +68,9 @@ async def stats_ticks(phone: Phone, count: int, timeout: float = 10.0) -> None:
     """Wait for ``count`` LineStats events (a tenth of a second each)."""
 
     async def wait() -> None:
-        seen = 0
-        while seen < count:
-            if isinstance(await phone.events.get(), LineStats):
-                seen += 1
+        with phone.event_queue(LineStats) as stats:
+            for _ in range(count):
+                await stats.get()
 
     await asyncio.wait_for(wait(), timeout)
 

@@ -10,6 +10,7 @@ import pytest
 from iaxphone.aio.audio import CallAudio
 from iaxphone.aio.client import CallFailedError
 from iaxphone.media.codecs import CODECS, is_available
+from iaxphone.media.stats import MediaStats
 from iaxphone.media.virtual import MemorySink, SilenceSource, ToneSource
 from iaxphone.proto.call import CallOptions
 from iaxphone.wire.constants import Format
@@ -56,8 +57,8 @@ async def test_tone_through_the_echo_test(pbx: Pbx, codec: Format) -> None:
     tail = heard.samples[-rate:]  # the last second, long after the jitter buffer filled
     assert dominant_frequency(tail, rate) == pytest.approx(1000, abs=10)
     assert rms_dbfs(tail) == pytest.approx(-15, abs=4)  # a -12 dBFS peak sine is -15 dBFS RMS
-    assert stats["packets_received"] >= 80 and stats["loss_percent"] <= 2.0
-    assert stats["codec"] == CODECS[codec].name
+    assert stats.traffic.packets_received >= 80 and stats.loss.percent <= 2.0
+    assert stats.codec == CODECS[codec].name
 
 
 async def test_g729_passes_through_asterisk_between_two_phones(pbx: Pbx) -> None:
@@ -90,7 +91,7 @@ async def test_statistics_arrive_ten_times_a_second_with_a_peer_report(pbx: Pbx)
     async with phone(pbx, 6002, formats=[Format.ULAW], ping_interval=0.5) as client:
         call = await call_from(client, pbx, 6002, "600")
         await call.wait_answered(timeout=5)
-        snapshots: list[dict[str, object]] = []
+        snapshots: list[MediaStats] = []
         audio = CallAudio(
             call, ToneSource(500, 8000), MemorySink(8000), on_stats=snapshots.append
         ).start()
@@ -99,11 +100,8 @@ async def test_statistics_arrive_ten_times_a_second_with_a_peer_report(pbx: Pbx)
         await call.hangup()
     assert 12 <= len(snapshots) <= 16  # 1.5 s at 10 per second
     last = snapshots[-1]
-    assert (
-        isinstance(last["rtt_ms"], float) and 0 <= last["rtt_ms"] < 50
-    )  # our PING, Asterisk's PONG
-    far = last["far_end"]
-    assert isinstance(far, dict) and far.get("packets", 0) > 0  # Asterisk's receiver report
+    assert last.rtt_ms is not None and 0 <= last.rtt_ms < 50  # our PING, Asterisk's PONG
+    assert last.far_end is not None and last.far_end.packets > 0  # Asterisk's receiver report
 
 
 @pytest.mark.parametrize(
@@ -151,10 +149,10 @@ async def test_other_frame_sizes_through_the_echo_test(pbx: Pbx, frame_ms: int) 
         await audio.stop()
         stats = audio.session.snapshot()
         await call.hangup()
-    assert stats["bytes_sent"] == stats["packets_sent"] * 8 * frame_ms  # u-law: 8 bytes per ms
+    assert stats.traffic.bytes_sent == stats.traffic.packets_sent * 8 * frame_ms  # 8 bytes per ms
     tail = heard.samples[-8000:]
     assert dominant_frequency(tail, 8000) == pytest.approx(1200, abs=10)
-    assert stats["loss_percent"] <= 3.0
+    assert stats.loss.percent <= 3.0
 
 
 async def test_encrypted_call_to_a_forceencryption_peer_carries_audio(pbx: Pbx) -> None:
@@ -196,7 +194,7 @@ async def test_asterisk_rotates_its_key_and_the_audio_keeps_coming(pbx: Pbx) -> 
         heard = MemorySink(8000)
         audio = CallAudio(call, ToneSource(900, 8000), heard).start()
         await run_for(1.5)
-        cipher = client.endpoint.call(call.call_id).cipher
+        cipher = client.endpoint._call(call.call_id).cipher
         assert (
             cipher is not None and cipher.rotations >= 1
         )  # Asterisk sends RTKEY with its first voice frame

@@ -9,6 +9,7 @@ from iaxphone.media.dtmf import DtmfGenerator
 from iaxphone.media.session import MediaSession, MuteMode
 from iaxphone.media.virtual import MemorySink, SilenceSource, ToneSource
 from iaxphone.wire.constants import Format
+from iaxphone.wire.report import ReceiverReport
 
 
 def dominant_frequency(samples: np.ndarray, rate: int) -> float:
@@ -51,7 +52,7 @@ def test_transmit_encodes_the_source_every_tick() -> None:
     decoder = make_decoder(Format.ULAW)
     pcm = np.concatenate([decoder.decode(p) for p in wire.sent])
     assert abs(dominant_frequency(pcm, 8000) - 440) < 10
-    assert session.stats.mic_rms_dbfs > -20
+    assert session.snapshot().mic.rms_dbfs > -20
 
 
 def test_receive_plays_what_arrives_after_the_jitter_buffer() -> None:
@@ -60,7 +61,7 @@ def test_receive_plays_what_arrives_after_the_jitter_buffer() -> None:
     heard = sink.samples[-4000:]
     assert abs(dominant_frequency(heard, 8000) - 1000) < 10
     snap = session.snapshot()
-    assert snap["packets_received"] == 100 and snap["lost"] == 0
+    assert snap.traffic.packets_received == 100 and snap.loss.lost == 0
 
 
 def test_mute_sends_silence_or_nothing_and_hold_sends_nothing() -> None:
@@ -81,7 +82,7 @@ def test_gain_changes_levels() -> None:
     quiet.mic_gain_db = -12.0
     loud.tick(0.0)
     quiet.tick(0.0)
-    assert loud.stats.mic_rms_dbfs - quiet.stats.mic_rms_dbfs > 11
+    assert loud.snapshot().mic.rms_dbfs - quiet.snapshot().mic.rms_dbfs > 11
 
 
 def test_in_band_dtmf_in_received_audio_is_reported() -> None:
@@ -123,10 +124,13 @@ def test_receiver_report_and_peer_report() -> None:
     session, _, _ = make()
     feed_tone(session, 1000, 50)
     report = session.receiver_report()
-    assert report["packets"] == 50 and report["lost"] == 0 and report["loss_percent"] == 0
-    session.peer_report(12.0, {"loss_percent": 3, "jitter_ms": 4})
+    assert report.packets == 50 and report.lost == 0 and report.loss_percent == 0
+    assert session.snapshot().far_end is None  # nothing heard from the far end yet
+    far = ReceiverReport(jitter_ms=4, loss_percent=3)
+    session.peer_report(12.0, far)
+    session.peer_report(None, None)  # a LAGRP: no RTT of its own, no report; both stay
     snap = session.snapshot()
-    assert snap["rtt_ms"] == 12.0 and snap["far_end"] == {"loss_percent": 3, "jitter_ms": 4}
+    assert snap.rtt_ms == 12.0 and snap.far_end == far
 
 
 def test_speech_then_a_pause_is_told_to_the_jitter_buffer() -> None:

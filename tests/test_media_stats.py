@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import numpy as np
 import pytest
 
 from iaxphone.media.jitterbuffer import JitterStats
-from iaxphone.media.stats import CallStats, ReceiveStats, level_dbfs, mos_estimate
+from iaxphone.media.stats import (
+    CallStats,
+    Level,
+    Loss,
+    ReceiveStats,
+    level_dbfs,
+    mos_estimate,
+)
 from iaxphone.wire.constants import Format
 
 
@@ -47,19 +55,21 @@ def test_mos_follows_delay_loss_and_codec() -> None:
     assert mos_estimate(40, 1.0, Format.ULAW) >= 1.0
 
 
-def test_snapshot_has_every_field_the_front_ends_use() -> None:
-    stats = CallStats(codec=Format.ULAW)
-    jitter = JitterStats(played=95, lost=5)
+def test_snapshot_is_a_frozen_value_of_the_counters() -> None:
+    stats = CallStats(codec=Format.ULAW, sent_packets=3, rtt_ms=40.04)
+    jitter = JitterStats(played=95, lost=5, target_ms=40.04, delay_ms=41.26)
     snap = stats.snapshot(jitter)
-    assert snap["codec"] == "ulaw"
-    assert snap["loss_percent"] == 5.0
-    for key in (
-        "jitter_ms",
-        "jb_target_ms",
-        "jb_delay_ms",
-        "mos",
-        "rtt_ms",
-        "mic_rms_dbfs",
-        "far_end",
-    ):
-        assert key in snap
+    assert snap.codec == "ulaw" and snap.traffic.packets_sent == 3
+    assert snap.loss == Loss(lost=5, percent=5.0)
+    assert snap.jitter_buffer.target_ms == 40.0 and snap.jitter_buffer.delay_ms == 41.3
+    assert snap.rtt_ms == 40.0 and snap.far_end is None
+    assert snap.mos == mos_estimate(20.02 + 0.0 + 20, 0.05, Format.ULAW)
+    assert snap.mic == Level() and snap.speaker == Level()  # nothing through yet: -120 dBFS
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snap.mos = 1.0  # type: ignore[misc]
+    stats.sent_packets += 1  # the counters run on; the snapshot does not
+    assert snap.traffic.packets_sent == 3 and stats.snapshot(jitter).traffic.packets_sent == 4
+
+
+def test_no_codec_yet_is_none_not_a_name() -> None:
+    assert CallStats().snapshot(JitterStats()).codec is None

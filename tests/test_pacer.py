@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from iaxphone.media.session import FramePacer, _SharedClock
+from iaxphone.aio.pacer import FramePacer, _SharedClock
 
 pytestmark = pytest.mark.asyncio
 

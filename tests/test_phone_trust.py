@@ -125,7 +125,7 @@ async def test_a_strangers_hangups_voice_and_voicemail_counts_change_nothing(
         await seen.wait_for(
             lambda e: isinstance(e, LineChanged) and e.line.state is LineState.TALKING
         )
-        call = desk.client.endpoint.call(desk.line(line_id).call.call_id)
+        call = desk.client.endpoint._call(desk.line(line_id).call.call_id)
         port = desk.client.local_address[1]
         before = desk.client.endpoint.dropped
         forged = [

@@ -54,7 +54,7 @@ def test_setup_with_authentication(link: Link) -> None:
     assert incoming.username == "6001"
     assert incoming.format == Format.ULAW
     call_b = incoming.call_id
-    assert b.endpoint.call(call_b).state is CallState.OFFERED
+    assert b.endpoint.call_info(call_b).state is CallState.OFFERED
     b.endpoint.accept(call_b, link.now)
     link.run_until(lambda: a.count(CallRinging) == 1, 2.0)
     b.endpoint.answer(call_b, link.now)
@@ -66,8 +66,8 @@ def test_setup_with_authentication(link: Link) -> None:
         CallRinging(call_a),
         CallAnswered(call_a),
     ]
-    assert a.endpoint.call(call_a).state is CallState.UP
-    assert b.endpoint.call(call_b).state is CallState.UP
+    assert a.endpoint.call_info(call_a).state is CallState.UP
+    assert b.endpoint.call_info(call_b).state is CallState.UP
 
     a_to_b = [kind(f) for f in link.full_frames("a", "b") if not is_iax(f, IaxCommand.ACK)]
     b_to_a = [kind(f) for f in link.full_frames("b", "a") if not is_iax(f, IaxCommand.ACK)]
@@ -147,11 +147,11 @@ def test_hold_and_unhold(link: Link) -> None:
     a.endpoint.hold(call_a, link.now, "jazz")
     link.settle()
     assert b.of_type(HoldChanged) == [HoldChanged(call_b, True, "jazz")]
-    assert b.endpoint.call(call_b).remote_hold
+    assert b.endpoint.call_info(call_b).remote_hold
     a.endpoint.unhold(call_a, link.now)
     link.settle()
     assert b.of_type(HoldChanged)[1:] == [HoldChanged(call_b, False, None)]
-    assert not b.endpoint.call(call_b).remote_hold
+    assert not b.endpoint.call_info(call_b).remote_hold
     assert not a.of_type(HoldChanged)
 
 
@@ -169,7 +169,7 @@ def test_quelch_flash_and_blind_transfer(link: Link) -> None:
         TransferRequested(call_a, "200", "internal"),
         QuelchChanged(call_a, False),
     ]
-    assert not a.endpoint.call(call_a).quelched
+    assert not a.endpoint.call_info(call_a).quelched
 
 
 @pytest.mark.parametrize("side", ["a", "b"])
@@ -186,7 +186,7 @@ def test_hangup_from_either_side_carries_cause(link: Link, side: str) -> None:
     assert hangups[0].ies is not None and hangups[0].ies.cause_code == 17
     # Both ends forget the call after their linger time; no timers are left behind.
     link.advance(10.0)
-    assert link["a"].endpoint.sessions == {} and link["b"].endpoint.sessions == {}
+    assert link["a"].endpoint.open_sessions == set() and link["b"].endpoint.open_sessions == set()
     assert link["a"].endpoint.get_timer() is None and link["b"].endpoint.get_timer() is None
     assert not any(f.retransmitted for f in link.full_frames())
 
@@ -213,7 +213,7 @@ def test_wrong_password_on_a_call(link: Link) -> None:
     assert not b.of_type(IncomingCall)
     assert any(is_iax(f, IaxCommand.AUTHREP) for f in link.full_frames("a", "b"))
     link.advance(10.0)
-    assert b.endpoint.sessions == {}
+    assert b.endpoint.open_sessions == set()
 
 
 def test_unknown_user_is_refused(link: Link) -> None:

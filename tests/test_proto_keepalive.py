@@ -10,6 +10,7 @@ from iaxphone.proto.registration import Account
 from iaxphone.wire.constants import Format, FrameType, IaxCommand
 from iaxphone.wire.frames import FullFrame, parse_frame
 from iaxphone.wire.ies import InformationElements
+from iaxphone.wire.report import ReceiverReport
 from tests.proto_link import USERS, Datagram, Link, establish_call, is_iax, make_link, options
 
 PROBE = ("10.0.0.9", 4569)
@@ -47,7 +48,7 @@ def test_poke_is_answered_with_pong(who: str) -> None:
     assert not link[who].events
     # The POKE leaves nothing behind.
     link.advance(5.0)
-    assert link[who].endpoint.sessions == {}
+    assert link[who].endpoint.open_sessions == set()
     assert link[who].endpoint.get_timer() is None
 
 
@@ -72,16 +73,10 @@ def test_ping_in_call_answered_with_pong_carrying_receiver_report() -> None:
     link = report_link()
     a, b = link["a"], link["b"]
     call_a, call_b = establish_call(link, "a", "b", options())
-    report = {
-        "jitter_ms": 7,
-        "loss_percent": 3,
-        "lost": 5,
-        "packets": 100,
-        "delay_ms": 40,
-        "dropped": 1,
-        "out_of_order": 2,
-    }
-    b.endpoint.set_receiver_report(call_b, lambda: report)
+    report = ReceiverReport(
+        jitter_ms=7, loss_percent=3, lost=5, packets=100, delay_ms=40, dropped=1, out_of_order=2
+    )
+    b.endpoint.update_receiver_report(call_b, report)
     mark = len(link.wire)
     link.run_until(lambda: a.count(PeerReport) >= 1, 2.0)
     link.settle()
@@ -99,7 +94,7 @@ def test_ping_in_call_answered_with_pong_carrying_receiver_report() -> None:
     assert ies.rr_loss == (3 << 24) | 5 and ies.rr_dropped == 1 and ies.rr_ooo == 2
     (peer_report,) = a.of_type(PeerReport)
     assert peer_report.rtt_ms is not None and abs(peer_report.rtt_ms - 20) <= 1  # 2 x 10 ms
-    assert peer_report == PeerReport(call_a, peer_report.rtt_ms, 7, 3, 5, 100, 40, 1, 2)
+    assert peer_report == PeerReport(call_a, peer_report.rtt_ms, report)
     # The PONG is acknowledged (no retransmission), and PINGs keep coming every second.
     assert any(d.src == a.addr and is_iax(d.full, IaxCommand.ACK) for d in after)
     link.advance(3.5)
@@ -125,7 +120,7 @@ def test_lagrq_answered_with_lagrp() -> None:
     _, call_b = establish_call(link, "a", "b", options())
     link.settle()
     mark = len(link.wire)
-    lagrq = b.endpoint.call(call_b).send_iax(IaxCommand.LAGRQ, link.now)
+    lagrq = b.endpoint._call(call_b).send_iax(IaxCommand.LAGRQ, link.now)
     link.settle()
     after: list[Datagram] = link.wire[mark:]
     lagrps = [d.full for d in after if d.src == a.addr and is_iax(d.full, IaxCommand.LAGRP)]

@@ -48,7 +48,7 @@ def test_mini_frame_timestamps_unwrap_across_65536_ms() -> None:
     drops = [i for i in range(1, len(minis)) if minis[i].timestamp < minis[i - 1].timestamp]
     assert len(drops) == 1
     assert minis[-1].timestamp == stamps[-1] & 0xFFFF
-    assert a.endpoint.call(call_a).active and b.endpoint.call(call_b).active
+    assert a.endpoint._call(call_a).active and b.endpoint._call(call_b).active
 
 
 def test_mini_frame_wrap_is_unwrapped_even_if_the_full_frame_comes_late() -> None:
@@ -100,7 +100,7 @@ def test_simultaneous_calls_do_not_mix_audio() -> None:
     before = len(b.of_type(AudioReceived))
     exchange(link, [p for p in pairs if p[1] != first_a and p[3] != first_a][:2], 5)
     assert len(b.of_type(AudioReceived)) == before + 10
-    assert len(a.endpoint.calls) == 2
+    assert len(a.endpoint.call_ids) == 2
 
 
 def test_two_callers_with_the_same_call_number_are_kept_apart() -> None:
@@ -138,6 +138,6 @@ def test_mini_frames_play_when_the_first_full_voice_frame_is_lost_for_good() -> 
     link.settle()
     got = b.of_type(AudioReceived)
     assert [int.from_bytes(e.payload, "big") for e in got] == list(range(1, 50))
-    assert {e.format for e in got} == {b.endpoint.call(call_b).format} != {0}
+    assert {e.format for e in got} == {b.endpoint._call(call_b).format} != {0}
     stamps = [e.timestamp for e in got]
     assert all(t2 - t1 == 20 for t1, t2 in itertools.pairwise(stamps))

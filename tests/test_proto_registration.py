@@ -115,8 +115,8 @@ def test_transactions_are_released_after_registration() -> None:
     register(link)
     link.run_until(lambda: link["a"].count(Registered) == 1, 2.0)
     link.advance(10.0)
-    assert link["a"].endpoint.sessions == {}
-    assert link["b"].endpoint.sessions == {}
+    assert link["a"].endpoint.open_sessions == set()
+    assert link["b"].endpoint.open_sessions == set()
     assert link["a"].endpoint.get_timer() is not None  # the refresh is still planned
 
 

@@ -58,7 +58,7 @@ def test_new_is_sent_exactly_one_plus_max_retries_times() -> None:
     assert ended.call_id == call_a and ended.cause_code == 41 and "no answer" in ended.cause
     link.advance(60.0)
     assert len(link.sent("a", "b")) == 1 + RETRY.max_retries  # nothing after giving up
-    assert a.endpoint.sessions == {} and a.endpoint.get_timer() is None
+    assert a.endpoint.open_sessions == set() and a.endpoint.get_timer() is None
 
 
 def test_in_call_frame_to_a_vanished_peer_ends_the_call() -> None:
@@ -94,7 +94,7 @@ def test_hangup_to_a_vanished_peer_is_retransmitted_then_dropped() -> None:
     hangups = [d for d in link.wire[mark:] if is_iax(d.full, IaxCommand.HANGUP)]
     assert len(hangups) == 1 + RETRY.max_retries
     assert a.count(CallEnded) == 1
-    assert a.endpoint.sessions == {} and a.endpoint.get_timer() is None
+    assert a.endpoint.open_sessions == set() and a.endpoint.get_timer() is None
 
 
 def test_lost_full_frame_is_recovered_by_vnak() -> None:
@@ -148,7 +148,7 @@ def test_lost_full_frame_is_recovered_by_vnak() -> None:
         (call_b, "2"),
         (call_b, "3"),
     ]
-    assert b.endpoint.call(call_b).reliability.gaps == 1
+    assert b.endpoint._call(call_b).reliability.gaps == 1
     assert len(b.of_type(AudioReceived)) == 3
 
 
@@ -166,7 +166,7 @@ def test_duplicate_full_frames_are_acked_not_redelivered() -> None:
     assert b.count(TextReceived) == 1
     acks = [d for d in link.wire[mark:] if d.src == b.addr and is_iax(d.full, IaxCommand.ACK)]
     assert len(acks) == 2 * 3  # each copy of each frame acknowledged
-    assert b.endpoint.call(b.of_type(DtmfReceived)[0].call_id).reliability.duplicates == 4
+    assert b.endpoint._call(b.of_type(DtmfReceived)[0].call_id).reliability.duplicates == 4
 
 
 def test_retransmitted_new_does_not_create_a_second_call() -> None:
@@ -189,5 +189,5 @@ def test_retransmitted_new_does_not_create_a_second_call() -> None:
     news = [f for f in link.full_frames("a", "b") if is_iax(f, IaxCommand.NEW)]
     assert any(f.retransmitted for f in news)
     assert b.count(IncomingCall) == 1
-    calls = [s for s in b.endpoint.sessions.values() if isinstance(s, Call)]
+    calls = [s for s in b.endpoint._sessions.values() if isinstance(s, Call)]
     assert len(calls) == 1

@@ -35,7 +35,7 @@ def call_frame(
     link: Link, sender: str, receiver_call: int, sender_call: int, **kw: object
 ) -> FullFrame:
     """A full frame from ``sender``'s call with the next sequence numbers it would use."""
-    session = link[sender].endpoint.call(sender_call)
+    session = link[sender].endpoint._call(sender_call)
     fields: dict[str, object] = {
         "source_call": sender_call,
         "dest_call": receiver_call,
@@ -110,11 +110,11 @@ def test_fuzzing_mid_call_neither_raises_nor_disturbs_the_call() -> None:
     # call is still there.
     assert [e for e in b.events[mark_b:] if not isinstance(e, PeerReport)] == []
     assert [e for e in a.events[mark_a:] if not isinstance(e, PeerReport)] == []
-    assert b.endpoint.call(call_b).active and a.endpoint.call(call_a).active
+    assert b.endpoint._call(call_b).active and a.endpoint._call(call_a).active
     audio_still_flows(link, call_a, call_b)
     # The junk left no sessions behind (POKE replies etc. expire).
-    assert set(b.endpoint.sessions) == {call_b}
-    assert set(a.endpoint.sessions) == {call_a}
+    assert b.endpoint.open_sessions == {call_b}
+    assert a.endpoint.open_sessions == {call_a}
 
 
 def test_mutated_datagrams_from_the_peer_itself_never_raise() -> None:
@@ -152,7 +152,7 @@ def test_frames_for_the_call_from_another_address_are_ignored() -> None:
         link.inject(frame.to_bytes(), ATTACKER, "b")
     link.settle()
     assert b.events[mark:] == []
-    assert b.endpoint.call(call_b).active
+    assert b.endpoint._call(call_b).active
     audio_still_flows(link, call_a, call_b)
 
 
@@ -173,8 +173,8 @@ def test_frames_with_the_wrong_source_call_are_ignored() -> None:
     link.inject(MiniFrame(wrong, 300, b"not this call").to_bytes(), A_ADDR, "b")
     link.settle()
     assert b.events[mark:] == []
-    assert b.endpoint.call(call_b).active
-    assert b.endpoint.call(call_b).remote_call == call_a
+    assert b.endpoint._call(call_b).active
+    assert b.endpoint._call(call_b).remote_call == call_a
     audio_still_flows(link, call_a, call_b)
     # The genuine frame with the right numbers is still accepted.
     link.inject(call_frame(link, "a", call_b, call_a).to_bytes(), A_ADDR, "b")
@@ -187,7 +187,7 @@ def test_wrong_source_call_is_ignored_when_the_sequence_number_wraps_to_zero() -
     link = make_link()
     a, b = link["a"], link["b"]
     call_a, call_b = establish_call(link, "a", "b", options())
-    session = b.endpoint.call(call_b)
+    session = b.endpoint._call(call_b)
     while session.reliability.iseqno != 0:
         a.endpoint.send_dtmf(call_a, "1", link.now)
         link.advance(0.02)
@@ -198,7 +198,7 @@ def test_wrong_source_call_is_ignored_when_the_sequence_number_wraps_to_zero() -
     link.inject(forged.to_bytes(), A_ADDR, "b")
     link.settle()
     assert b.events[mark:] == []
-    assert b.endpoint.call(call_b).active
+    assert b.endpoint._call(call_b).active
 
 
 def new_frame(source_call: int, token: bytes | None, *, username: str = "6001") -> FullFrame:
@@ -252,7 +252,7 @@ def test_new_without_calltoken_ie_is_rejected() -> None:
     (reply,) = replies_to(link, ATTACKER, mark)
     assert is_iax(reply, IaxCommand.REJECT)
     assert reply.dest_call == 600 and reply.ies is not None and reply.ies.cause_code == 21
-    assert not b.of_type(IncomingCall) and b.endpoint.sessions == {}
+    assert not b.of_type(IncomingCall) and b.endpoint.open_sessions == set()
 
 
 def test_new_with_forged_or_foreign_or_expired_token_is_dropped() -> None:
@@ -276,7 +276,7 @@ def test_new_with_forged_or_foreign_or_expired_token_is_dropped() -> None:
     link.inject(new_frame(800, good).to_bytes(), ATTACKER, "b")
     link.settle()
     assert replies_to(link, ATTACKER, mark) == []  # dropped silently, not answered
-    assert not b.of_type(IncomingCall) and b.endpoint.sessions == {}
+    assert not b.of_type(IncomingCall) and b.endpoint.open_sessions == set()
 
 
 def test_new_with_a_fresh_genuine_token_is_accepted() -> None:
@@ -345,7 +345,7 @@ def test_hangup_for_a_call_that_no_longer_exists_is_acked() -> None:
     link.settle()
     (reply,) = [d.full for d in link.sent(dst=ATTACKER)]
     assert reply is not None and is_iax(reply, IaxCommand.ACK) and reply.dest_call == 42
-    assert not b.events and b.endpoint.sessions == {}
+    assert not b.events and b.endpoint.open_sessions == set()
 
 
 # ------------------------------------------------------------------ odd frames from the peer
@@ -370,7 +370,7 @@ def test_structured_fuzz_of_in_call_frames_from_the_peer() -> None:
     fields = list(IE_FIELDS.values())
     for _ in range(150):
         sender, call = ("a", call_a) if rng.random() < 0.5 else ("b", call_b)
-        session = link[sender].endpoint.call(call)
+        session = link[sender].endpoint._call(call)
         kind = rng.choice(kinds)
         ies = None
         payload = b""
@@ -399,7 +399,7 @@ def test_structured_fuzz_of_in_call_frames_from_the_peer() -> None:
     link.advance(12.0)
     assert len(link.wire) > 300
     assert len(a.events) + len(b.events) > 40  # DTMF, text, hold, quelch, transfer, ...
-    assert a.endpoint.call(call_a).active and b.endpoint.call(call_b).active
+    assert a.endpoint._call(call_a).active and b.endpoint._call(call_b).active
     assert not any(f.retransmitted for f in link.full_frames() if f.timestamp < 10)
     audio_still_flows(link, call_a, call_b)
     before = len(link.wire)
@@ -417,11 +417,11 @@ def test_unknown_iax_command_gets_one_unsupport_not_a_ping_pong(command: IaxComm
     call_a, call_b = establish_call(link, "a", "b", options())
     link.settle()
     mark = len(link.wire)
-    a.endpoint.call(call_a).send_iax(command, link.now)
+    a.endpoint._call(call_a).send_iax(command, link.now)
     link.advance(1.0)
     unsupports = [d for d in link.wire[mark:] if is_iax(d.full, IaxCommand.UNSUPPORT)]
     assert len(unsupports) <= 1
-    assert b.endpoint.call(call_b).active
+    assert b.endpoint._call(call_b).active
 
 
 def test_authreq_on_an_incoming_call_is_ignored() -> None:
@@ -429,9 +429,9 @@ def test_authreq_on_an_incoming_call_is_ignored() -> None:
     a, b = link["a"], link["b"]
     call_a, call_b = establish_call(link, "a", "b", options())
     challenge = InformationElements(auth_methods=2, challenge="12345", username="x")
-    a.endpoint.call(call_a).send_iax(IaxCommand.AUTHREQ, link.now, challenge)
+    a.endpoint._call(call_a).send_iax(IaxCommand.AUTHREQ, link.now, challenge)
     link.advance(2.0)  # fails if b logged an exception
-    assert b.endpoint.call(call_b).active
+    assert b.endpoint._call(call_b).active
     assert not any(f.retransmitted for f in link.full_frames("a", "b"))
 
 
@@ -441,7 +441,7 @@ def test_calltoken_inside_an_established_call_does_not_wedge_it() -> None:
     call_a, call_b = establish_call(link, "a", "b", options())
     link.settle()
     mark = len(link.wire)
-    a.endpoint.call(call_a).send_iax(
+    a.endpoint._call(call_a).send_iax(
         IaxCommand.CALLTOKEN, link.now, InformationElements(call_token=b"1?x")
     )
     a.endpoint.send_dtmf(call_a, "5", link.now)

@@ -89,7 +89,7 @@ def test_a_strangers_call_is_refused_without_ringing() -> None:
     (reply,) = replies_to(link, STRANGER, mark)
     assert is_iax(reply, IaxCommand.REJECT) and reply.dest_call == 900
     assert reply.ies is not None and reply.ies.cause_code == 21
-    assert not phone.of_type(IncomingCall) and phone.endpoint.sessions == {}
+    assert not phone.of_type(IncomingCall) and phone.endpoint.open_sessions == set()
     assert phone.endpoint.strangers_refused == 1
 
 
@@ -97,7 +97,7 @@ def test_the_pbx_still_rings_the_phone() -> None:
     link = phone_link()
     _, call_phone = establish_call(link, "a", "b", options())
     assert [e.peer for e in link["b"].of_type(IncomingCall)] == [A_ADDR]
-    assert link["b"].endpoint.call(call_phone).active and link["b"].endpoint.strangers_refused == 0
+    assert link["b"].endpoint._call(call_phone).active and link["b"].endpoint.strangers_refused == 0
 
 
 def test_a_strangers_auto_answer_request_never_reaches_the_phone() -> None:
@@ -151,7 +151,7 @@ def test_pokes_are_answered_for_the_pbx_only() -> None:
     pongs = [f for f in replies_to(link, A_ADDR, 0) if is_iax(f, IaxCommand.PONG)]
     assert len(pongs) == 1 and pongs[0].dest_call == 71
     assert link["b"].endpoint.strangers_refused == 1
-    assert len(link["b"].endpoint.sessions) == 1  # the PBX's poke only
+    assert len(link["b"].endpoint.open_sessions) == 1  # the PBX's poke only
 
 
 def mwi(count: int) -> FullFrame:

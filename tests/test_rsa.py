@@ -80,6 +80,20 @@ def test_keygen_writes_a_private_key_only_we_can_read(tmp_path: Path) -> None:
         keys.load_private(str(tmp_path / "big.key"))
 
 
+def test_a_private_key_others_may_read_gets_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    private, _public = keys.generate("desk", tmp_path)
+    with caplog.at_level("WARNING", logger="iaxphone"):
+        keys.load_private(str(private))
+        assert caplog.records == []
+        private.chmod(0o644)
+        keys.load_private(str(private))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"private key {private}: others may read it (mode 0644): chmod 600 {private}"
+    ]
+
+
 def iaxphone(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "iaxphone.cli", *args], capture_output=True, text=True, timeout=60

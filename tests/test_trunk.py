@@ -84,11 +84,11 @@ def test_receiver_rebuilds_call_timestamps_without_per_call_stamps() -> None:
 def test_an_encrypted_call_is_never_trunked() -> None:
     endpoint = Endpoint(EndpointConfig(formats=[Format.ULAW]))
     call_id = endpoint.dial(("10.0.0.2", 4569), CallOptions("600", trunk=True), 0.0)
-    call = endpoint.call(call_id)
+    call = endpoint._call(call_id)
     call.remote_call, call.format = 9, Format.ULAW
-    call.state = call.state.__class__.UP
+    call.machine.state = call.state.__class__.UP
     call.cipher = FrameCipher(derive_key("1", "2"))
-    call.last_full_voice_ts, call.last_voice_format, call.voice_ts, call.voice_next_due = (
+    call.clock.last_full_ts, call.clock.last_format, call.clock.ts, call.clock.next_due = (
         0,
         Format.ULAW,
         0,

@@ -3,22 +3,25 @@
 ``CallAudio`` wires one :class:`~iaxphone.aio.client.CallHandle` to a
 source and a sink: it builds the media session for the call's codec,
 attaches itself so received voice goes straight into the jitter buffer
-(and receiver reports and comfort-noise levels reach the session), gives
-the endpoint the session's receiver report for PING/PONG, and ticks the
-session every frame interval until stopped.  ``on_stats`` receives the
-session's statistics snapshot every ``stats_interval`` (0.1 s: the handset
-graphs' ten updates a second).
+(and receiver reports and comfort-noise levels reach the session), and
+ticks the session every frame interval until stopped.  Every
+``stats_interval`` (0.1 s: the handset graphs' ten updates a second) it
+pushes the session's :class:`~iaxphone.wire.report.ReceiverReport` into the
+endpoint (for the next PING or PONG) and hands ``on_stats`` the session's
+:class:`~iaxphone.media.stats.MediaStats`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from iaxphone.media.session import FramePacer, MediaSession
+from iaxphone.media.session import MediaSession
+from iaxphone.media.stats import MediaStats
 from iaxphone.media.virtual import Sink, Source
 from iaxphone.proto.events import ComfortNoise, Event, PeerReport
 
 from .client import CallHandle
+from .pacer import FramePacer
 
 
 class CallAudio:
@@ -30,7 +33,7 @@ class CallAudio:
         *,
         frame_ms: int = 20,
         recorder: Sink | None = None,
-        on_stats: Callable[[dict[str, object]], None] | None = None,
+        on_stats: Callable[[MediaStats], None] | None = None,
         stats_interval: float = 0.1,
     ) -> None:
         if not call.format:
@@ -45,8 +48,11 @@ class CallAudio:
 
     def _tick(self, now: float) -> None:
         self.session.tick(now)
-        if self.on_stats is not None and self.pacer.ticks % self.stats_every == 0:
-            self.on_stats(self.session.snapshot())
+        if self.pacer.ticks % self.stats_every == 0:
+            if not self.call.ended.done():
+                self.call.update_receiver_report(self.session.receiver_report())
+            if self.on_stats is not None:
+                self.on_stats(self.session.snapshot())
 
     def _send(self, payload: bytes, duration_ms: int) -> None:
         if not self.call.ended.done():
@@ -58,24 +64,12 @@ class CallAudio:
     def on_event(self, event: Event) -> None:
         """Protocol events that concern the media, translated for the media session."""
         if isinstance(event, PeerReport):
-            far = {
-                "jitter_ms": event.jitter_ms,
-                "loss_percent": event.loss_percent,
-                "lost": event.lost,
-                "packets": event.packets,
-                "delay_ms": event.delay_ms,
-                "dropped": event.dropped,
-                "out_of_order": event.out_of_order,
-            }
-            self.session.peer_report(event.rtt_ms, {k: v for k, v in far.items() if v is not None})
+            self.session.peer_report(event.rtt_ms, event.report)
         elif isinstance(event, ComfortNoise):
             self.session.comfort_noise(event.level_dbov)
 
     def start(self) -> CallAudio:
         self.call.media = self
-        self.call.client.endpoint.set_receiver_report(
-            self.call.call_id, self.session.receiver_report
-        )
         self.pacer.start()
         return self
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import ipaddress
 import logging
 import socket
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Protocol, TypeVar
 
+from iaxphone.errors import IaxphoneError
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import Endpoint, EndpointConfig
 from iaxphone.proto.events import (
@@ -42,7 +44,9 @@ from iaxphone.proto.events import (
     RegistrationFailed,
     Unregistered,
 )
-from iaxphone.proto.registration import Account
+from iaxphone.proto.registration import Account, RegState
+from iaxphone.wire.constants import Cause
+from iaxphone.wire.report import ReceiverReport
 
 from .protocol import Address, EndpointProtocol
 
@@ -50,8 +54,15 @@ log = logging.getLogger("iaxphone.aio")
 
 T = TypeVar("T")
 
+DatagramOpener = Callable[
+    [Callable[[], EndpointProtocol], Address],
+    Awaitable[tuple[asyncio.DatagramTransport, EndpointProtocol]],
+]
+"""Opens the client's one datagram socket: ``loop.create_datagram_endpoint`` unless a
+test gives an in-memory network's (``opener(protocol_factory, local_address)``)."""
 
-class RegistrationError(Exception):
+
+class RegistrationError(IaxphoneError):
     """Registration refused or unanswered; ``str()`` says why in plain words."""
 
     def __init__(self, failure: RegistrationFailed) -> None:
@@ -59,11 +70,11 @@ class RegistrationError(Exception):
         self.failure = failure
 
 
-class UnreachableError(Exception):
+class UnreachableError(IaxphoneError):
     """The server's name does not resolve."""
 
 
-class CallFailedError(Exception):
+class CallFailedError(IaxphoneError):
     """The call ended before it was answered."""
 
     def __init__(self, ended: CallEnded) -> None:
@@ -147,12 +158,14 @@ class CallHandle:
     def answer(self) -> None:
         self.client.run(lambda now: self.client.endpoint.answer(self.call_id, now))
 
-    def reject(self, cause: str = "rejected", cause_code: int = 21) -> None:
+    def reject(self, cause: str = "rejected", cause_code: int = Cause.CALL_REJECTED) -> None:
         self.client.run(
             lambda now: self.client.endpoint.reject(self.call_id, now, cause, cause_code)
         )
 
-    async def hangup(self, cause: str = "normal clearing", cause_code: int = 16) -> CallEnded:
+    async def hangup(
+        self, cause: str = "normal clearing", cause_code: int = Cause.NORMAL_CLEARING
+    ) -> CallEnded:
         if not self.ended.done():
             self.client.run(
                 lambda now: self.client.endpoint.hangup(self.call_id, now, cause, cause_code)
@@ -178,6 +191,10 @@ class CallHandle:
             lambda now: self.client.endpoint.blind_transfer(self.call_id, number, now, context)
         )
 
+    def update_receiver_report(self, report: ReceiverReport) -> None:
+        """Our view of the far end's voice for the next PING/PONG (nothing is sent now)."""
+        self.client.endpoint.update_receiver_report(self.call_id, report)
+
     def send_text(self, text: str) -> None:
         self.client.run(lambda now: self.client.endpoint.send_text(self.call_id, text, now))
 
@@ -193,10 +210,13 @@ class IaxClient:
         local: Address = ("0.0.0.0", 0),
         config: EndpointConfig | None = None,
         formats: list[int] | None = None,
+        *,
+        opener: DatagramOpener | None = None,
     ) -> None:
         if config is None:
             config = EndpointConfig(formats=list(formats or []))
         self.local = local
+        self.opener = opener
         self.endpoint = Endpoint(config)
         self.protocol: EndpointProtocol | None = None
         self.transport: asyncio.DatagramTransport | None = None
@@ -219,10 +239,14 @@ class IaxClient:
         await self.close()
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        transport, protocol = await loop.create_datagram_endpoint(
-            lambda: EndpointProtocol(self.endpoint, self._on_event), local_addr=self.local
-        )
+        factory = lambda: EndpointProtocol(self.endpoint, self._on_event)  # noqa: E731
+        if self.opener is not None:
+            transport, protocol = await self.opener(factory, self.local)
+        else:
+            loop = asyncio.get_running_loop()
+            transport, protocol = await loop.create_datagram_endpoint(
+                factory, local_addr=self.local
+            )
         self.transport = transport
         self.protocol = protocol
         _widen_buffers(transport.get_extra_info("socket"))
@@ -241,8 +265,11 @@ class IaxClient:
         for call in list(self.calls.values()):
             if not call.ended.done():
                 pending.append(call.hangup())
-        for name, registration in list(self.endpoint.registrations.items()):
-            if registration.state.value in ("registered", "registering"):
+        for name in self.endpoint.registration_names():
+            if self.endpoint.registration_state(name) in (
+                RegState.REGISTERED,
+                RegState.REGISTERING,
+            ):
                 pending.append(self.unregister(name))
         if pending:
             with contextlib.suppress(Exception):
@@ -266,6 +293,9 @@ class IaxClient:
     async def resolve(self, address: Address) -> Address:
         """A host name to the IP address replies will come from (sessions are keyed by it)."""
         host, port = address
+        with contextlib.suppress(ValueError):
+            if ipaddress.ip_address(host).version == 4:
+                return host, port  # already an address: nothing to look up
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(
@@ -290,7 +320,7 @@ class IaxClient:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._unregistrations[account_name] = future
         self.run(lambda now: self.endpoint.unregister(account_name, now))
-        if future.done() or self.endpoint.registrations[account_name].state.value == "idle":
+        if future.done() or self.endpoint.registration_state(account_name) is RegState.IDLE:
             return
         await asyncio.wait_for(future, timeout)
 

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from iaxphone import __version__, config, keys
+from iaxphone.errors import IaxphoneError
 from iaxphone.history import History
 from iaxphone.media import devices
 from iaxphone.wire.errors import FrameParseError
@@ -44,7 +45,7 @@ from .listen import add_listen_parser
 from .pbx import add_pbx_parser
 
 
-class UsageError(Exception):
+class UsageError(IaxphoneError):
     """Bad arguments or input: one line for the user, exit 2."""
 
 

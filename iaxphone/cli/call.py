@@ -5,48 +5,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
+import dataclasses
 import sqlite3
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from iaxphone import config
-from iaxphone.aio.audio import CallAudio
-from iaxphone.aio.client import (
-    CallFailedError,
-    CallHandle,
-    IaxClient,
-    RegistrationError,
-    UnreachableError,
-)
+from iaxphone.aio.client import RegistrationError, UnreachableError
+from iaxphone.callrecord import CallLog, CallSummary, StatsFile
 from iaxphone.history import History
 from iaxphone.media import devices
-from iaxphone.media.codecs import codec_info
-from iaxphone.media.virtual import (
-    AudioFileError,
-    NullSink,
-    SilenceSource,
-    Sink,
-    Source,
-    WavSink,
-    WavSource,
-    load_wav,
-)
-from iaxphone.proto.call import ENCRYPTION_REFUSED, CallOptions
-from iaxphone.proto.events import CallEnded
-from iaxphone.proto.registration import Account
+from iaxphone.media.stats import MediaStats
+from iaxphone.media.virtual import AudioFileError, load_wav
+from iaxphone.phone import Phone, PhoneAccount
+from iaxphone.proto.call import ENCRYPTION_REFUSED
 from iaxphone.target import Target, TargetError, parse_server, parse_target
+from iaxphone.wire.constants import Cause
 
 from . import exitcodes
 from .account import Identity, add_account_options, identity
 from .errors import CommandError
+from .lines import LineDevices, LineWatch, open_audio
 from .stopping import stop_on_signals
-
-DTMF_ON_S = 0.1
-DTMF_GAP_S = 0.1
-DTMF_PAUSE_S = 0.5
-
 
 # ---------------------------------------------------------------------------- arguments
 
@@ -105,19 +88,20 @@ def add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
 # ---------------------------------------------------------------------------- call
 
 
-def describe_end(ended: CallEnded) -> str:
-    code = f" (cause {ended.cause_code})" if ended.cause_code is not None else ""
-    return f"{ended.cause}{code}"
+def describe_end(summary: CallSummary) -> str:
+    code = f" (cause {summary.cause_code})" if summary.cause_code is not None else ""
+    return f"{summary.cause}{code}"
 
 
-def exit_code_for(ended: CallEnded) -> int:
-    if "wrong username or password" in ended.cause:
+def exit_code_for(summary: CallSummary) -> int:
+    """The exit code for a call that ended before it was answered."""
+    if "wrong username or password" in summary.cause:
         return exitcodes.AUTH_REJECTED
-    if ended.cause == ENCRYPTION_REFUSED:
+    if summary.cause == ENCRYPTION_REFUSED:
         return exitcodes.ENCRYPTION_REFUSED
-    if ended.cause.startswith("no answer from"):
+    if summary.cause.startswith("no answer from"):
         return exitcodes.UNREACHABLE
-    return exitcodes.CAUSE_EXIT.get(ended.cause_code or 0, exitcodes.FAILURE)
+    return exitcodes.CAUSE_EXIT.get(summary.cause_code or 0, exitcodes.FAILURE)
 
 
 def add_device_options(parser: argparse.ArgumentParser) -> None:
@@ -129,54 +113,13 @@ def add_device_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_audio(
-    args: argparse.Namespace, rate: int, audio: config.AudioConfig
-) -> tuple[Source, Sink]:
-    """WAV files where given; the sound card for the rest (silence and discard without one).
-
-    The card is ``--input``/``--output`` if given, else the config's ``[audio]`` choice.
-    """
-    device_source: Source | None = None
-    device_sink: Sink | None = None
-    if not args.play or not args.record:
-        configured_input, configured_output = audio.devices()
-        device_source, device_sink, note = devices.open_audio(
-            None if args.play else (args.input or configured_input),
-            None if args.record else (args.output or configured_output),
-            rate,
-        )
-        if note:
-            print(f"iaxphone: {note}", file=sys.stderr)
-    try:
-        source: Source = (
-            WavSource(args.play, rate) if args.play else (device_source or SilenceSource(rate))
-        )
-        sink: Sink = WavSink(args.record, rate) if args.record else (device_sink or NullSink(rate))
-    except AudioFileError as exc:
-        raise CommandError(str(exc), exitcodes.USAGE) from None
-    return source, sink
-
-
-def status_line(call: CallHandle, audio: CallAudio, answered_at: float) -> str:
-    s = audio.session.snapshot()
-    elapsed = time.monotonic() - answered_at
+def status_line(stats: MediaStats, elapsed: float) -> str:
     return (
-        f"{int(elapsed) // 60:02d}:{int(elapsed) % 60:02d} {s['codec']} "
-        f"mic {s['mic_rms_dbfs']:>6.1f} dBFS  spk {s['speaker_rms_dbfs']:>6.1f} dBFS  "
-        f"jitter {s['jitter_ms']:>5.1f} ms  jb {s['jb_delay_ms']:>5.1f} ms  "
-        f"loss {s['loss_percent']:>4.1f} %  MOS {s['mos']}"
+        f"{int(elapsed) // 60:02d}:{int(elapsed) % 60:02d} {stats.codec} "
+        f"mic {stats.mic.rms_dbfs:>6.1f} dBFS  spk {stats.speaker.rms_dbfs:>6.1f} dBFS  "
+        f"jitter {stats.jitter_ms:>5.1f} ms  jb {stats.jitter_buffer.delay_ms:>5.1f} ms  "
+        f"loss {stats.loss.percent:>4.1f} %  MOS {stats.mos}"
     )
-
-
-async def send_digits(call: CallHandle, digits: str) -> None:
-    for digit in digits:
-        if digit == ",":
-            await asyncio.sleep(DTMF_PAUSE_S)
-            continue
-        call.send_dtmf(digit, begin=True)
-        await asyncio.sleep(DTMF_ON_S)
-        call.send_dtmf(digit)
-        await asyncio.sleep(DTMF_GAP_S)
 
 
 def check_dtmf(digits: str | None) -> None:
@@ -184,6 +127,53 @@ def check_dtmf(digits: str | None) -> None:
         raise CommandError(
             f"--dtmf {digits!r}: use 0-9, *, #, A-D and ',' for a pause", exitcodes.USAGE
         )
+
+
+def phone_account(me: Identity, server: tuple[str, int], **settings: Any) -> PhoneAccount:
+    """The command's one account for the phone: who we are, at this server.
+
+    It takes no calls unless ``settings`` say whom from (``accept_calls_from``).
+    """
+    account = PhoneAccount(
+        me.account or me.user or "iaxphone",
+        server,
+        me.user or "",
+        me.secret,
+        encryption=me.encryption,
+        trunk=me.trunk,
+        rsa_private_key=me.rsa_private_key,
+        accept_calls_from=(),
+    )
+    return dataclasses.replace(account, **settings)
+
+
+def open_call_log(stats: Path | None, many: bool = False) -> CallLog:
+    """The command's call log: the history (if it opens) and ``--stats``."""
+    return CallLog(open_history(), StatsFile(stats, many) if stats is not None else None)
+
+
+def close_call_log(log: CallLog) -> None:
+    """Write ``--stats`` (once) and close the history; a file that cannot be written is exit 1."""
+    try:
+        log.close()
+    except OSError as exc:
+        path = log.stats.path if log.stats is not None else "statistics"
+        raise CommandError(
+            f"{path}: cannot write statistics ({exc.strerror or exc})", exitcodes.FAILURE
+        ) from None
+
+
+@contextlib.asynccontextmanager
+async def running(phone: Phone, log: CallLog) -> AsyncIterator[Phone]:
+    """The phone started and, after, stopped; the call log closed once all calls are in."""
+    try:
+        async with phone:
+            yield phone
+    except BaseException:
+        with contextlib.suppress(OSError):
+            log.close()
+        raise
+    close_call_log(log)
 
 
 async def run_call(args: argparse.Namespace) -> int:
@@ -204,19 +194,30 @@ async def run_call(args: argparse.Namespace) -> int:
             load_wav(args.play, 8000)  # refuse a bad file before ringing anyone
         except AudioFileError as exc:
             raise CommandError(str(exc), exitcodes.USAGE) from None
-    history = open_history()
-    async with IaxClient(("0.0.0.0", 0), me.endpoint_config()) as client:
-        try:
+    account = phone_account(
+        me,
+        (target.host, target.port),
+        encryption="required" if args.encrypt else me.encryption,
+        trunk=args.trunk or me.trunk,
+    )
+    log = open_call_log(args.stats)
+    audio = LineDevices(lambda line: args, me.audio)
+    phone = Phone(
+        [account],
+        formats=me.formats,
+        frame_ms=me.frame_ms,
+        call_log=log,
+        endpoint_config=me.endpoint_config(),
+        register=False,
+        line_audio=audio.open,
+    )
+    try:
+        async with running(phone, log):
             if args.register:
-                await register_account(
-                    client, target.host, target.port, me.user, me.secret, me.rsa_private_key
-                )
-            return await place_call(client, args, target, me, history)
-        except UnreachableError as exc:
-            raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
-        finally:
-            if history is not None:
-                history.close()
+                await register_account(phone, target.host, target.port, me)
+            return await place_call(phone, log, audio, args, target)
+    except UnreachableError as exc:
+        raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
 
 
 def open_history() -> History | None:
@@ -228,149 +229,90 @@ def open_history() -> History | None:
 
 
 async def place_call(
-    client: IaxClient,
+    phone: Phone,
+    log: CallLog,
+    audio: LineDevices,
     args: argparse.Namespace,
     target: Target,
-    me: Identity,
-    history: History | None,
 ) -> int:
-    options = CallOptions(
-        target.number,
-        username=me.user,
-        secret=me.secret,
-        context=target.context,
-        caller_number=me.user,
-        encryption="required" if args.encrypt else me.encryption,
-        trunk=args.trunk or me.trunk,
-        rsa_private_key=me.rsa_private_key,
-    )
-    started = time.monotonic()
-    row = history.start("out", target.number, account=me.account) if history else None
-    try:
-        call = await client.dial((target.host, target.port), options)
-    except UnreachableError as exc:
-        if history is not None and row is not None:
-            history.ended(row, str(exc), None)
-        raise
+    watch = LineWatch(phone, log)
+    # The account is ours at this server: the URI's user is already who we are.
+    line_id = await phone.dial(dataclasses.replace(target, user=None))
+    ended = watch.ended(line_id)
     with stop_on_signals() as stop:
-        try:
-            await wait_answer(call, stop, args.answer_timeout)
-        except CommandError as cancelled:
-            if history is not None and row is not None:
-                history.ended(row, str(cancelled), 19)
-            raise
-        except CallFailedError as failure:
-            ended = failure.ended
-            if history is not None and row is not None:
-                history.ended(row, ended.cause, ended.cause_code)
+        await wait_answer(phone, line_id, watch, stop, args.answer_timeout)
+        if not watch.talking(line_id).done():
+            summary = await ended
             where = f"{target.number} at {target.host}:{target.port}"
             raise CommandError(
-                f"call to {where} failed: {describe_end(ended)}", exit_code_for(ended)
-            ) from None
-        setup_ms = (time.monotonic() - started) * 1000
-        answered_at = time.monotonic()
-        codec = codec_info(call.format)
-        if history is not None and row is not None:
-            history.answered(row, codec.name)
-        source, sink = open_audio(args, codec.sample_rate, me.audio)
-        audio = CallAudio(call, source, sink, frame_ms=me.frame_ms).start()
-        tasks = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(call.wait_ended())]
-        if args.dtmf:
-            digits = asyncio.ensure_future(send_digits(call, args.dtmf))
-        if args.verbose:
-            status = asyncio.ensure_future(print_status(call, audio, answered_at))
-        await asyncio.wait(tasks, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED)
-        if args.dtmf:
-            digits.cancel()
-        if args.verbose:
-            status.cancel()
-        await audio.stop()
-        ended = call.ended.result() if call.ended.done() else await call.hangup()
-        for task in tasks:
-            task.cancel()
-        if args.verbose:
-            print(file=sys.stderr)
-        talk_s = time.monotonic() - answered_at
-        if history is not None and row is not None:
-            mos = audio.session.snapshot().get("mos")
-            history.ended(
-                row, ended.cause, ended.cause_code, float(mos) if isinstance(mos, float) else None
+                f"call to {where} failed: {describe_end(summary)}", exit_code_for(summary)
             )
-        write_stats(args.stats, audio, setup_ms, ended, talk_s)
-        who = "far end" if ended.by_remote else "we"
-        print(
-            f"call ended after {talk_s:.1f} s: {who} hung up, {describe_end(ended)}",
-            file=sys.stderr,
-        )
-        return exitcodes.OK
-
-
-async def wait_answer(call: CallHandle, stop: asyncio.Event, timeout: float) -> None:
-    answered = asyncio.ensure_future(call.wait_answered())
-    interrupted = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait(
-        {answered, interrupted}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        answered_at = time.monotonic()
+        helpers = []
+        if args.dtmf:
+            helpers.append(asyncio.ensure_future(phone.dtmf(line_id, args.dtmf, feedback=False)))
+        if args.verbose:
+            helpers.append(asyncio.ensure_future(print_status(phone, line_id, answered_at)))
+        stopping = asyncio.ensure_future(stop.wait())
+        failed = asyncio.ensure_future(audio.failed.wait())
+        waiting: list[asyncio.Future[Any]] = [stopping, failed, ended]
+        await asyncio.wait(waiting, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED)
+        for task in (*helpers, stopping, failed):
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        if not ended.done():
+            await phone.hangup(line_id)
+        summary = await ended
+    if args.verbose:
+        print(file=sys.stderr)
+    if audio.error is not None:
+        raise audio.error
+    who = "far end" if summary.by_remote else "we"
+    print(
+        f"call ended after {summary.duration_s:.1f} s: {who} hung up, {describe_end(summary)}",
+        file=sys.stderr,
     )
+    return exitcodes.OK
+
+
+async def wait_answer(
+    phone: Phone, line_id: int, watch: LineWatch, stop: asyncio.Event, timeout: float
+) -> None:
+    """Until the line talks or ends; a timeout or a signal cancels the call (exit 5)."""
+    talking, ended = watch.talking(line_id), watch.ended(line_id)
+    interrupted = asyncio.ensure_future(stop.wait())
+    waiting: list[asyncio.Future[Any]] = [talking, ended, interrupted]
+    done, _ = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     interrupted.cancel()
-    if answered in done:
-        answered.result()
+    if talking in done or ended in done:
         return
-    answered.cancel()
-    await call.hangup("no answer", 19)
+    await phone.hangup(line_id, "no answer", Cause.NO_ANSWER)
+    await ended
     why = "interrupted" if interrupted in done else f"no answer within {timeout:g} s"
     raise CommandError(f"call cancelled: {why}", exitcodes.NO_ANSWER)
 
 
-async def print_status(call: CallHandle, audio: CallAudio, answered_at: float) -> None:
+async def print_status(phone: Phone, line_id: int, answered_at: float) -> None:
     tty = sys.stderr.isatty()
     while True:
         await asyncio.sleep(1.0)
-        line = status_line(call, audio, answered_at)
+        stats = phone.line_stats(line_id)
+        if stats is None:
+            continue
+        line = status_line(stats, time.monotonic() - answered_at)
         print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
-
-
-def write_stats(
-    path: Path | None, audio: CallAudio, setup_ms: float, ended: CallEnded, talk_s: float
-) -> None:
-    if path is None:
-        return
-    stats = audio.session.snapshot()
-    stats.update(
-        {
-            "setup_ms": round(setup_ms, 1),
-            "duration_s": round(talk_s, 2),
-            "hangup_cause": ended.cause,
-            "hangup_cause_code": ended.cause_code,
-            "hung_up_by": "remote" if ended.by_remote else "local",
-            "encrypted": audio.call.encrypted,
-        }
-    )
-    try:
-        path.write_text(json.dumps(stats, indent=2) + "\n")
-    except OSError as exc:
-        raise CommandError(
-            f"{path}: cannot write statistics ({exc.strerror or exc})", exitcodes.FAILURE
-        ) from None
 
 
 # ---------------------------------------------------------------------------- register
 
 
-async def register_account(
-    client: IaxClient,
-    host: str,
-    port: int,
-    user: str | None,
-    secret: str | None,
-    rsa_private_key: bytes | None = None,
-) -> None:
-    if not user or (secret is None and rsa_private_key is None):
+async def register_account(phone: Phone, host: str, port: int, me: Identity) -> None:
+    if not me.user or (me.secret is None and me.rsa_private_key is None):
         raise CommandError(
             "registering needs --user and --secret (or IAXPHONE_SECRET, or --key)", exitcodes.USAGE
         )
     try:
-        account = Account(user, secret or "", (host, port), rsa_private_key=rsa_private_key)
-        registered = await client.register(account, timeout=None)
+        registered = await phone.register()
     except RegistrationError as exc:
         code = exitcodes.AUTH_REJECTED if exc.failure.auth_rejected else exitcodes.UNREACHABLE
         raise CommandError(
@@ -382,7 +324,9 @@ async def register_account(
     mail = ""
     if registered.new_messages is not None:
         mail = f"; voicemail: {registered.new_messages} new, {registered.old_messages} old"
-    print(f"registered {user} at {host}:{port} for {registered.expires} s{mail}", file=sys.stderr)
+    print(
+        f"registered {me.user} at {host}:{port} for {registered.expires} s{mail}", file=sys.stderr
+    )
 
 
 async def run_register(args: argparse.Namespace) -> int:
@@ -396,9 +340,15 @@ async def run_register(args: argparse.Namespace) -> int:
         host, port = parse_server(me.server)
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
-    async with IaxClient(("0.0.0.0", 0), me.endpoint_config()) as client:
+    phone = Phone(
+        [phone_account(me, (host, port))],
+        formats=me.formats,
+        endpoint_config=me.endpoint_config(),
+        register=False,
+    )
+    async with phone:
         try:
-            await register_account(client, host, port, me.user, me.secret, me.rsa_private_key)
+            await register_account(phone, host, port, me)
         except UnreachableError as exc:
             raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
         if args.watch:
@@ -407,4 +357,4 @@ async def run_register(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
-__all__ = ["CommandError", "add_call_parser"]
+__all__ = ["CommandError", "add_call_parser", "devices", "open_audio"]

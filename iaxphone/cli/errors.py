@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from iaxphone.errors import IaxphoneError
 
-class CommandError(Exception):
+
+class CommandError(IaxphoneError):
     """A failure with its exit code and a one-line message."""
 
     def __init__(self, message: str, code: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from iaxphone.wire.constants import Cause
+
 OK = 0  # the call was answered and ended normally / the command did its job
 FAILURE = 1  # anything else that went wrong (the message says what)
 USAGE = 2  # bad arguments or input files
@@ -13,19 +15,19 @@ ENCRYPTION_REFUSED = 7  # encryption was required and could not be agreed
 NOT_FOUND = 8  # the number or extension does not exist
 
 # Q.931 causes (CallEnded.cause_code) before answer -> exit code.
-CAUSE_EXIT = {
-    1: NOT_FOUND,  # unallocated number
-    3: NOT_FOUND,  # no route to destination (Asterisk: no such extension)
-    17: BUSY,
-    18: NO_ANSWER,
-    19: NO_ANSWER,
-    21: AUTH_REJECTED,  # call rejected
-    27: UNREACHABLE,
-    29: AUTH_REJECTED,  # facility rejected (Asterisk: registration refused)
-    34: UNREACHABLE,
-    38: UNREACHABLE,
-    41: UNREACHABLE,
-    42: UNREACHABLE,
-    50: AUTH_REJECTED,  # facility not subscribed (Asterisk: no authority found)
-    58: FAILURE,  # no common codec
+CAUSE_EXIT: dict[int, int] = {
+    Cause.UNALLOCATED: NOT_FOUND,  # unallocated number
+    Cause.NO_ROUTE_DESTINATION: NOT_FOUND,  # Asterisk: no such extension
+    Cause.USER_BUSY: BUSY,
+    Cause.NO_USER_RESPONSE: NO_ANSWER,
+    Cause.NO_ANSWER: NO_ANSWER,
+    Cause.CALL_REJECTED: AUTH_REJECTED,
+    Cause.DESTINATION_OUT_OF_ORDER: UNREACHABLE,
+    Cause.FACILITY_REJECTED: AUTH_REJECTED,  # Asterisk: registration refused
+    Cause.NORMAL_CIRCUIT_CONGESTION: UNREACHABLE,
+    Cause.NETWORK_OUT_OF_ORDER: UNREACHABLE,
+    Cause.NORMAL_TEMPORARY_FAILURE: UNREACHABLE,
+    Cause.SWITCH_CONGESTION: UNREACHABLE,
+    Cause.FACILITY_NOT_SUBSCRIBED: AUTH_REJECTED,  # Asterisk: no authority found
+    Cause.BEARERCAPABILITY_NOTAVAIL: FAILURE,  # no common codec
 }

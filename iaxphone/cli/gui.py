@@ -109,6 +109,9 @@ def run_gui(args: argparse.Namespace) -> int:
         accept_calls_from=accept_from(args, who),
         intercom=who.intercom,
         intercom_muted=who.intercom_muted,
+        encryption=who.encryption,
+        trunk=who.trunk,
+        rsa_private_key=who.rsa_private_key,
     )
     history = History(config.data_dir() / "history.sqlite3")
     phone = Phone(
@@ -119,6 +122,7 @@ def run_gui(args: argparse.Namespace) -> int:
         history=history,
         frame_ms=who.frame_ms,
         mute_mode=MuteMode(audio.mute),
+        endpoint_config=who.endpoint_config(),
     )
 
     async def main() -> None:
@@ -143,7 +147,7 @@ def run_gui(args: argparse.Namespace) -> int:
                     no_ami_reason=reason,
                 )
                 if note:
-                    window.handset.message.setText(note)
+                    window.handset.model.say(note)  # kept on the display until news
                 window.show()
                 await closed
                 if pbx is not None:

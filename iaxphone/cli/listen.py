@@ -5,19 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import sys
-import time
 from pathlib import Path
 
 from iaxphone import keys
-from iaxphone.aio.audio import CallAudio
-from iaxphone.aio.callers import caller_policy
-from iaxphone.aio.client import CallHandle, IaxClient, UnreachableError
-from iaxphone.config import AudioConfig
-from iaxphone.history import History
-from iaxphone.media.codecs import codec_info
+from iaxphone.aio.client import UnreachableError
+from iaxphone.callrecord import CallLog, CallSummary
 from iaxphone.media.virtual import AudioFileError, load_wav
+from iaxphone.phone import LineInfo, Phone
 from iaxphone.target import TargetError, parse_server
 
 from . import exitcodes
@@ -25,11 +20,13 @@ from .account import accept_from, add_accept_option, add_account_options, identi
 from .call import (
     add_device_options,
     describe_end,
-    open_audio,
-    open_history,
+    open_call_log,
+    phone_account,
     register_account,
+    running,
 )
 from .errors import CommandError
+from .lines import AudioChoice, LineDevices, LineWatch
 from .stopping import stop_on_signals
 
 
@@ -76,6 +73,10 @@ def recording_path(base: Path | None, index: int, many: bool) -> Path | None:
     return base.with_name(f"{base.stem}-{index}{base.suffix}")
 
 
+def caller(name: str | None, number: str) -> str:
+    return f"{name or ''} <{number}>".strip()
+
+
 async def run_listen(args: argparse.Namespace) -> int:
     me = identity(args)
     if not me.server:
@@ -94,126 +95,114 @@ async def run_listen(args: argparse.Namespace) -> int:
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
     auto_answer = args.auto_answer or me.auto_answer
-    accepted = accept_from(args, me)
     caller_key = None
     if args.pbx_key:
         try:
             caller_key = keys.load_public(args.pbx_key)
         except keys.RsaKeyError as exc:
             raise CommandError(str(exc), exitcodes.USAGE) from None
-    history = open_history()
-    results: list[dict[str, object]] = []
-    try:
-        with stop_on_signals() as stop:
-            policy = await caller_policy(accepted, host)
-            config = me.endpoint_config(caller_rsa_key=caller_key, accept_calls_from=policy)
-            async with IaxClient(("0.0.0.0", 0), config) as client:
-                try:
-                    await register_account(
-                        client, host, port, me.user, me.secret, me.rsa_private_key
-                    )
-                except UnreachableError as exc:
-                    raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
-                mode = "on" if auto_answer else "off"
-                print(
-                    f"listening as {me.user} (auto-answer {mode}; calls from {policy.describe()})",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                handled: set[asyncio.Task[None]] = set()
-                count = 0
-                many = args.max_calls != 1
-                waiter = asyncio.ensure_future(stop.wait())
-                while not stop.is_set():
-                    if args.max_calls is not None and count >= args.max_calls:
-                        break
-                    getter = asyncio.ensure_future(client.incoming.get())
-                    await asyncio.wait({getter, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                    if not getter.done():
-                        getter.cancel()
-                        break
-                    count += 1
-                    record = recording_path(args.record, count, many)
-                    call = getter.result()
-                    task = asyncio.ensure_future(
-                        take_call(
-                            call, args, auto_answer, record, results, history, me.frame_ms, me.audio
-                        )
-                    )
-                    handled.add(task)
-                    task.add_done_callback(handled.discard)
-                    if args.max_calls is not None and count >= args.max_calls:
-                        # The last call: wait for it to end, or for a signal to stop.
-                        while handled and not stop.is_set():
-                            await asyncio.wait(
-                                {*handled, waiter}, return_when=asyncio.FIRST_COMPLETED
-                            )
-                waiter.cancel()
-                for task in list(handled):
-                    task.cancel()
-    finally:
-        if history is not None:
-            history.close()
-    if args.stats is not None:
-        try:
-            args.stats.write_text(json.dumps(results, indent=2) + "\n")
-        except OSError as exc:
-            why = exc.strerror or exc
-            raise CommandError(f"{args.stats}: cannot write ({why})", exitcodes.FAILURE) from None
+    account = phone_account(
+        me,
+        (host, port),
+        auto_answer=auto_answer,
+        accept_calls_from=accept_from(args, me),
+        intercom=False,  # listen answers only with --auto-answer
+    )
+    many = args.max_calls != 1
+    # Only incoming calls here, so line N is the Nth call: FILE-N.wav.
+    audio = LineDevices(
+        lambda line: AudioChoice(
+            args.play, recording_path(args.record, line.id, many), args.input, args.output
+        ),
+        me.audio,
+    )
+    log = open_call_log(args.stats, many=True)
+    phone = Phone(
+        [account],
+        formats=me.formats,
+        frame_ms=me.frame_ms,
+        call_log=log,
+        endpoint_config=me.endpoint_config(caller_rsa_key=caller_key),
+        register=False,
+        line_audio=audio.open,
+    )
+    with stop_on_signals() as stop:
+        async with running(phone, log):
+            try:
+                await register_account(phone, host, port, me)
+            except UnreachableError as exc:
+                raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
+            mode = "on" if auto_answer else "off"
+            policy = phone.policies[account.name].describe()
+            print(
+                f"listening as {me.user} (auto-answer {mode}; calls from {policy})",
+                file=sys.stderr,
+                flush=True,
+            )
+            await answer_calls(phone, log, args, stop)
     return exitcodes.OK
 
 
-async def take_call(
-    call: CallHandle,
-    args: argparse.Namespace,
-    auto_answer: bool,
-    record: Path | None,
-    results: list[dict[str, object]],
-    rows: History | None,
-    frame_ms: int,
-    devices: AudioConfig,
+async def answer_calls(
+    phone: Phone, log: CallLog, args: argparse.Namespace, stop: asyncio.Event
 ) -> None:
-    offer = call.incoming
-    assert offer is not None
-    who = f"{offer.caller_name or ''} <{offer.caller_number or 'unknown'}>".strip()
-    print(f"incoming call from {who} to {offer.called_number}", file=sys.stderr, flush=True)
-    row = rows.start("in", offer.caller_number or "unknown", offer.caller_name) if rows else None
-    if not auto_answer:
-        call.accept()  # ring until the caller gives up
-        ended = await call.wait_ended()
-        if rows is not None and row is not None:
-            rows.ended(row, ended.cause, ended.cause_code)
-        print(f"missed call from {who}: {describe_end(ended)}", file=sys.stderr, flush=True)
-        return
-    call.answer()
-    answered = time.monotonic()
-    codec = codec_info(call.format)
-    if rows is not None and row is not None:
-        rows.answered(row, codec.name)
-    files_and_devices = argparse.Namespace(
-        play=args.play, record=record, input=args.input, output=args.output
-    )
-    source, sink = open_audio(files_and_devices, codec.sample_rate, devices)
-    audio = CallAudio(call, source, sink, frame_ms=frame_ms).start()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(call.ended), args.duration)
-    await audio.stop()
-    ended = call.ended.result() if call.ended.done() else await call.hangup()
-    stats = audio.session.snapshot()
-    stats.update(
-        {
-            "caller": offer.caller_number,
-            "duration_s": round(time.monotonic() - answered, 2),
-            "hangup_cause": ended.cause,
-            "hangup_cause_code": ended.cause_code,
-            "hung_up_by": "remote" if ended.by_remote else "local",
-        }
-    )
-    results.append(stats)
-    if rows is not None and row is not None:
-        mos = stats.get("mos")
-        rows.ended(row, ended.cause, ended.cause_code, mos if isinstance(mos, float) else None)
-    took = stats["duration_s"]
-    print(
-        f"call from {who} ended after {took} s: {describe_end(ended)}", file=sys.stderr, flush=True
-    )
+    """Take calls until ``--max-calls`` have ended or a signal; later calls get busy."""
+    watch = LineWatch(phone, log)
+    taken: set[int] = set()
+    done = asyncio.Event()
+    timers: set[asyncio.Task[None]] = set()
+
+    def on_new(line: LineInfo) -> None:
+        if args.max_calls is not None and len(taken) >= args.max_calls:
+            return  # refused busy: the phone is in do-not-disturb by now
+        taken.add(line.id)
+        called = f" to {line.called_number}" if line.called_number else ""
+        print(
+            f"incoming call from {caller(line.name, line.number)}{called}",
+            file=sys.stderr,
+            flush=True,
+        )
+        if args.max_calls is not None and len(taken) >= args.max_calls:
+            # Once this call is taken (not before: it would be refused too), later ones get busy.
+            asyncio.get_running_loop().call_soon(phone.set_dnd, True)
+
+    def on_talking(line: LineInfo) -> None:
+        if args.duration is not None:
+            timer = asyncio.ensure_future(hang_up_later(phone, line.id, args.duration))
+            timers.add(timer)
+            timer.add_done_callback(timers.discard)
+
+    def on_ended(summary: CallSummary) -> None:
+        if summary.line_id not in taken:
+            return
+        who = caller(summary.name, summary.number)
+        if summary.answered:
+            took = round(summary.duration_s, 2)
+            print(
+                f"call from {who} ended after {took} s: {describe_end(summary)}",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print(f"missed call from {who}: {describe_end(summary)}", file=sys.stderr, flush=True)
+        taken.discard(summary.line_id)
+        finished.append(summary.line_id)
+        if args.max_calls is not None and len(finished) >= args.max_calls:
+            done.set()
+
+    finished: list[int] = []
+    watch.on_new, watch.on_talking, watch.on_ended = on_new, on_talking, on_ended
+    stopping = asyncio.ensure_future(stop.wait())
+    all_done = asyncio.ensure_future(done.wait())
+    try:
+        await asyncio.wait({stopping, all_done}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (stopping, all_done, *timers):
+            task.cancel()
+
+
+async def hang_up_later(phone: Phone, line_id: int, seconds: float) -> None:
+    """``--duration``: hang up a call this long after it was answered."""
+    await asyncio.sleep(seconds)
+    with contextlib.suppress(KeyError):  # it ended already
+        await phone.hangup(line_id)

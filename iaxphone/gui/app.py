@@ -93,7 +93,8 @@ class MainWindow(QMainWindow):
         if history is not None:
             self.history_view = HistoryView(history)
             self.history_view.call_requested.connect(self.dial)
-            phone.subscribe(self.history_view.on_phone_event)
+            heard = phone.subscribe(self.history_view.on_phone_event)
+            self.history_view.destroyed.connect(heard.close)  # no events for a deleted panel
             self.tabifyDockWidget(contacts, self._dock("History", self.history_view))
             contacts.raise_()
 
@@ -175,6 +176,9 @@ class MainWindow(QMainWindow):
             accept_calls_from=saved.accept_calls_from,
             intercom=saved.intercom,
             intercom_muted=saved.intercom_muted,
+            encryption=saved.encryption,
+            trunk=saved.trunk,
+            rsa_private_key=old.rsa_private_key if old is not None else None,
         )
         self.account_name = saved.name
         task = asyncio.ensure_future(

@@ -2,28 +2,27 @@
 
 Theory of operation
 -------------------
-:class:`CallGraphs` is fed the stats dict of each
-:class:`~iaxphone.phone.LineStats` event (ten a second while a line talks:
-the media session's ``stats_interval``) through :meth:`CallGraphs.push`.
-Each :class:`CallGraph` keeps the last 60 s of one or more curves in fixed
-numpy arrays (one slot per stats update, NaN where nothing was measured) and
-redraws on every push.  The keys read are those of
-:meth:`iaxphone.media.stats.MediaStats.snapshot`: ``mic_rms_dbfs`` and
-``speaker_rms_dbfs`` (the level graph, two curves), ``jitter_ms``,
-``jb_delay_ms`` (what the jitter buffer currently holds back),
-``loss_percent`` and ``mos``.  Curve pens come from pyqtgraph's generated
+:class:`CallGraphs` is fed the :class:`~iaxphone.media.stats.MediaStats`
+of each :class:`~iaxphone.phone.LineStats` event (ten a second while a line
+talks: the media session's ``stats_interval``) through
+:meth:`CallGraphs.push`.  Each :class:`CallGraph` keeps the last 60 s of one
+or more curves in fixed numpy arrays (one slot per stats update, NaN where
+nothing was measured) and redraws on every push.  It draws the microphone's
+and the speaker's RMS level (the level graph, two curves), the interarrival
+jitter, the jitter buffer's delay (what it currently holds back), the loss
+percentage and the MOS.  Curve pens come from pyqtgraph's generated
 hues and the plot colours from pyqtgraph's defaults: nothing here fixes a
 palette.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
 from PyQt6.QtWidgets import QGridLayout, QLabel, QWidget
+
+from iaxphone.media.stats import MediaStats
 
 HISTORY_S = 60
 STATS_PER_S = 10
@@ -94,22 +93,16 @@ class CallGraphs(QWidget):
     def graphs(self) -> tuple[CallGraph, ...]:
         return (self.levels, self.jitter, self.buffer, self.loss)
 
-    def push(self, stats: Mapping[str, object]) -> None:
+    def push(self, stats: MediaStats) -> None:
         self.levels.push(
-            _number(stats.get("mic_rms_dbfs"), SILENCE_DBFS),
-            _number(stats.get("speaker_rms_dbfs"), SILENCE_DBFS),
+            max(stats.mic.rms_dbfs, SILENCE_DBFS), max(stats.speaker.rms_dbfs, SILENCE_DBFS)
         )
-        self.jitter.push(_number(stats.get("jitter_ms"), 0.0))
-        self.buffer.push(_number(stats.get("jb_delay_ms"), 0.0))
-        self.loss.push(_number(stats.get("loss_percent"), 0.0))
-        mos = stats.get("mos")
-        self.mos.setText(f"MOS {mos:.1f}" if isinstance(mos, int | float) else "")
+        self.jitter.push(max(stats.jitter_ms, 0.0))
+        self.buffer.push(max(stats.jitter_buffer.delay_ms, 0.0))
+        self.loss.push(max(stats.loss.percent, 0.0))
+        self.mos.setText(f"MOS {stats.mos:.1f}")
 
     def clear_history(self) -> None:
         for graph in self.graphs:
             graph.clear_history()
         self.mos.setText("")
-
-
-def _number(value: object, default: float) -> float:
-    return max(float(value), default) if isinstance(value, int | float) else default

@@ -25,11 +25,15 @@ from PyQt6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, Q
 
 from iaxphone.history import CallRecord, History
 from iaxphone.phone import LineChanged, LineState, PhoneEvent
+from iaxphone.wire.constants import Cause
 
 COLUMNS = ("", "Number", "Name", "Time", "Duration")
 NUMBER_ROLE = Qt.ItemDataRole.UserRole
 MISSED_COLOUR = "#d33b2c"
-REFUSED_CODES = (17, 21)  # busy (do-not-disturb) and rejected: turned away on purpose
+REFUSED_CODES = (
+    Cause.USER_BUSY,
+    Cause.CALL_REJECTED,
+)  # busy (do-not-disturb) and rejected: turned away on purpose
 
 
 def is_missed(call: CallRecord) -> bool:

@@ -2,37 +2,27 @@
 
 Theory of operation
 -------------------
-:class:`LineButtons` is given every :class:`~iaxphone.phone.LineInfo`
-snapshot the window hears (:meth:`LineButtons.update`) and keeps one
-checkable button per line that has not ended, labelled with its state and
-number ("talking 6002", "waiting 6003" for a second call ringing while we
-talk, "held 6002").  The button of the window's current line is checked.
-A click only emits :attr:`LineButtons.chosen` with the line id: what that
-does (answer a waiting call, swap to a held one) is the window's business.
-A line that ends loses its button.  Buttons are numbered 1, 2, 3 ... by
-slot, and Alt+1 ... Alt+9 choose them from the keyboard.
+:class:`LineButtons` draws the handset model's line keys
+(:class:`~iaxphone.viewmodels.handset.LineKey`: slot, label such as
+"talking 6002" or "waiting 6003", and whether it is the current line) with
+:meth:`LineButtons.show_keys`: one checkable button per key, the current
+one checked, a line that ended loses its button.  A click only emits
+:attr:`LineButtons.chosen` with the line id: what that does (answer a
+waiting call, swap to a held one) is the model's business.  Alt+1 ... Alt+9
+choose the first nine from the keyboard.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtGui import QKeySequence
 from PyQt6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
-from iaxphone.phone import LineInfo, LineState
+from iaxphone.viewmodels.handset import LineKey, describe
 
-SHOWN = {
-    LineState.DIALING: "dialing",
-    LineState.RINGING: "ringing",
-    LineState.INCOMING: "incoming",
-    LineState.TALKING: "talking",
-    LineState.HELD: "held",
-}
-
-
-def describe(line: LineInfo, waiting: bool = False) -> str:
-    state = "waiting" if waiting and line.state is LineState.INCOMING else SHOWN[line.state]
-    return f"{state} {line.name or line.number}"
+__all__ = ["LineButtons", "describe"]
 
 
 class LineButtons(QWidget):
@@ -42,38 +32,27 @@ class LineButtons(QWidget):
         super().__init__()
         self.layout_ = QHBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
-        self.lines: dict[int, LineInfo] = {}
         self.buttons: dict[int, QPushButton] = {}
 
-    def update_line(self, line: LineInfo, current: int | None) -> None:
-        """Take a line snapshot (add, relabel, or remove its button if it ended)."""
-        if line.state is LineState.ENDED:
-            self.lines.pop(line.id, None)
-            button = self.buttons.pop(line.id, None)
-            if button is not None:
-                self.layout_.removeWidget(button)
-                button.deleteLater()
-        else:
-            self.lines[line.id] = line
-            if line.id not in self.buttons:
-                button = QPushButton()
+    def show_keys(self, keys: Sequence[LineKey]) -> None:
+        wanted = {key.line_id for key in keys}
+        for line_id in [i for i in self.buttons if i not in wanted]:
+            button = self.buttons.pop(line_id)
+            self.layout_.removeWidget(button)
+            button.deleteLater()
+        for key in keys:
+            found = self.buttons.get(key.line_id)
+            button = found if found is not None else QPushButton()
+            if found is None:
                 button.setCheckable(True)
-                button.clicked.connect(lambda _checked=False, i=line.id: self._choose(i))
+                button.clicked.connect(lambda _checked=False, i=key.line_id: self.chosen.emit(i))
                 self.layout_.addWidget(button)
-                self.buttons[line.id] = button
-        self.show_current(current)
-
-    def show_current(self, current: int | None) -> None:
-        talking = any(line.state is LineState.TALKING for line in self.lines.values())
-        for slot, (line_id, button) in enumerate(self.buttons.items(), start=1):
-            label = describe(self.lines[line_id], waiting=talking)
-            button.setText(f"{slot}: {label}")
-            button.setAccessibleName(f"line {slot}: {label}")
-            button.setToolTip(f"line {slot} (Alt+{slot})" if slot < 10 else f"line {slot}")
-            if slot < 10:
-                button.setShortcut(QKeySequence(f"Alt+{slot}"))
-            button.setChecked(line_id == current)
+                self.buttons[key.line_id] = button
+            button.setText(f"{key.slot}: {key.label}")
+            button.setAccessibleName(f"line {key.slot}: {key.label}")
+            shortcut = f" (Alt+{key.slot})" if key.slot < 10 else ""
+            button.setToolTip(f"line {key.slot}{shortcut}")
+            if key.slot < 10:
+                button.setShortcut(QKeySequence(f"Alt+{key.slot}"))
+            button.setChecked(key.current)
         self.setVisible(bool(self.buttons))
-
-    def _choose(self, line_id: int) -> None:
-        self.chosen.emit(line_id)

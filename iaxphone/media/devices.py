@@ -65,6 +65,8 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
+from iaxphone.errors import IaxphoneError
+
 from .ringbuffer import RingBuffer
 from .virtual import NullSink, Samples, SilenceSource, Sink, Source
 
@@ -78,7 +80,7 @@ except Exception:  # OSError (no library) or sounddevice.PortAudioError (no init
     sd = None
 
 
-class DeviceError(Exception):
+class DeviceError(IaxphoneError):
     """A sound device that cannot be found or opened; the message is one line for the user."""
 
 
@@ -642,26 +644,62 @@ class SoundCard:
             self.closed = True
             self._close_streams()
 
-    def stats(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "device": self.description,
-            "reopened": self.reopened,
-            "failures": self.failures,
-            "last_error": self.last_error,
-        }
-        for label, direction in (("capture", self.capture), ("playback", self.playback)):
+    def stats(self) -> CardStats:
+        """How the card has fared: reopenings, failures and each direction's buffer."""
+
+        def of(direction: _Capture | _Playback | None) -> DirectionStats | None:
             if direction is None:
-                continue
-            level = direction.level
-            out[label] = {
-                **direction.ring.counters(),
-                "trimmed": level.trimmed,
-                "trims": level.trims,
-                "gaps": level.gaps,
-                "waiting": level.waiting,
-                "callbacks": direction.callbacks,
-            }
-        return out
+                return None
+            ring, level = direction.ring, direction.level
+            return DirectionStats(
+                available=ring.available,
+                overruns=ring.overruns,
+                overrun_events=ring.overrun_events,
+                underruns=ring.underruns,
+                underrun_events=ring.underrun_events,
+                discarded=ring.discarded,
+                trimmed=level.trimmed,
+                trims=level.trims,
+                gaps=level.gaps,
+                waiting=level.waiting,
+                callbacks=direction.callbacks,
+            )
+
+        return CardStats(
+            device=self.description,
+            reopened=self.reopened,
+            failures=self.failures,
+            last_error=self.last_error,
+            capture=of(self.capture),
+            playback=of(self.playback),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DirectionStats:
+    """One direction of a sound card: its ring buffer and level control, in samples."""
+
+    available: int
+    overruns: int
+    overrun_events: int
+    underruns: int
+    underrun_events: int
+    discarded: int
+    trimmed: int  # dropped to bound latency (drift, stalls)
+    trims: int
+    gaps: int
+    waiting: int  # silence while (re)filling to the target
+    callbacks: int
+
+
+@dataclass(frozen=True, slots=True)
+class CardStats:
+    device: str
+    reopened: int
+    failures: int
+    last_error: str
+    capture: DirectionStats | None
+    playback: DirectionStats | None
 
 
 # ---------------------------------------------------------------------- choosing

@@ -151,13 +151,3 @@ class RingBuffer:
     def drain(self) -> int:
         """Drop everything buffered; returns how many samples went."""
         return self.discard(self.available)
-
-    def counters(self) -> dict[str, int]:
-        return {
-            "available": self.available,
-            "overruns": self.overruns,
-            "overrun_events": self.overrun_events,
-            "underruns": self.underruns,
-            "underrun_events": self.underrun_events,
-            "discarded": self.discarded,
-        }

@@ -33,34 +33,31 @@ end's view of our stream, :meth:`comfort_noise` the CNG level, and
 translates protocol events into these calls, so media knows nothing of
 the protocol.
 
-:class:`FramePacer` calls ``tick`` from a monotonic clock on absolute
-deadlines (start + k * frame), so there is no drift, and catches up (a few
-frames at most) if the event loop was held up.  All pacers of a loop share
-one clock task.
+Nothing here reads a clock or knows an event loop: ``tick`` is called
+with ``now`` by :class:`iaxphone.aio.pacer.FramePacer` (absolute deadlines,
+one clock task per event loop).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import enum
 import logging
 from collections.abc import Callable
-from typing import ClassVar
 
 import numpy as np
 
 from iaxphone.wire.constants import Format
+from iaxphone.wire.report import ReceiverReport
 
 from .codecs import Decoder, Encoder, make_decoder, make_encoder
 from .dtmf import DtmfDetector, DtmfGenerator
 from .jitterbuffer import JitterBuffer, PlayoutKind, TimestampExtender
 from .plc import PitchConcealer
 from .recorder import CallRecorder
-from .stats import CallStats
+from .stats import CallStats, MediaStats
 from .virtual import Samples, Sink, Source
 
-MAX_CATCH_UP_FRAMES = 5
 # The level (RMS) above which a frame played counts as speech: the jitter
 # buffer adjusts its delay only below it, in pauses.
 SPEECH_DBFS = -45.0
@@ -133,29 +130,30 @@ class MediaSession:
 
     # ------------------------------------------------------------------ events
 
-    def peer_report(self, rtt_ms: float | None, far_end: dict[str, int]) -> None:
+    def peer_report(self, rtt_ms: float | None, far_end: ReceiverReport | None) -> None:
         """The round-trip time and the far end's view of our stream (PONG receiver report)."""
         if rtt_ms is not None:
             self.stats.rtt_ms = float(rtt_ms)
-        self.stats.far_end.update(far_end)
+        if far_end is not None:
+            self.stats.far_end = far_end
 
     def comfort_noise(self, level_dbov: int) -> None:
         """The far end fell silent (CNG): play noise at this level until voice returns."""
         self.cng_level_dbov = level_dbov
 
-    def receiver_report(self) -> dict[str, int]:
+    def receiver_report(self) -> ReceiverReport:
         """What we tell the far end in PING/PONG (RR IEs): our view of its stream."""
         jitter = self.jitter.stats
         expected = jitter.played + jitter.lost
-        return {
-            "jitter_ms": round(self.stats.received.jitter_ms),
-            "loss_percent": round(100 * jitter.lost / expected) if expected else 0,
-            "lost": jitter.lost,
-            "packets": self.stats.received.packets,
-            "delay_ms": round(jitter.delay_ms),
-            "dropped": jitter.late + jitter.skipped,
-            "out_of_order": jitter.out_of_order,
-        }
+        return ReceiverReport(
+            jitter_ms=round(self.stats.received.jitter_ms),
+            loss_percent=round(100 * jitter.lost / expected) if expected else 0,
+            lost=jitter.lost,
+            packets=self.stats.received.packets,
+            delay_ms=round(jitter.delay_ms),
+            dropped=jitter.late + jitter.skipped,
+            out_of_order=jitter.out_of_order,
+        )
 
     def key_feedback(self, digit: str, duration_ms: int = 100) -> None:
         """Play a key's DTMF beep locally (mixed into what the speaker plays)."""
@@ -272,8 +270,9 @@ class MediaSession:
         if self.call_recorder is not None:
             self.call_recorder.record(self.last_sent, pcm)
 
-    def snapshot(self) -> dict[str, object]:
-        return dict(self.stats.snapshot(self.jitter.stats))
+    def snapshot(self) -> MediaStats:
+        """The call's media statistics now (levels, loss, jitter, jitter buffer, MOS)."""
+        return self.stats.snapshot(self.jitter.stats)
 
     def close(self) -> None:
         self.sink.close()
@@ -281,83 +280,3 @@ class MediaSession:
             self.recorder.close()
         if self.call_recorder is not None:
             self.call_recorder.close()
-
-
-class FramePacer:
-    """Calls ``tick(now)`` every ``frame_ms`` on absolute deadlines until stopped.
-
-    Every pacer of one frame length on one event loop shares a single clock
-    task: one wake-up per interval ticks all calls in turn (instead of one
-    task and one wake-up per call), which is what lets one process hold
-    hundreds of calls - and puts every call's frame of an interval into the
-    same trunk datagram.  If the loop was held up for more than a few
-    frames the clock skips ahead instead of bursting frames out.
-    """
-
-    def __init__(self, tick: Callable[[float], None], frame_ms: int = 20) -> None:
-        self.tick = tick
-        self.interval = frame_ms / 1000.0
-        self.ticks = 0
-        self.late_ticks = 0
-        self._clock: _SharedClock | None = None
-
-    def start(self) -> None:
-        self._clock = _SharedClock.for_interval(self.interval)
-        self._clock.members.append(self)
-
-    async def stop(self) -> None:
-        clock, self._clock = self._clock, None
-        if clock is not None and self in clock.members:
-            clock.members.remove(self)
-            await clock.stop_if_idle()
-
-
-class _SharedClock:
-    _clocks: ClassVar[dict[tuple[int, float], _SharedClock]] = {}
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:
-        self.loop = loop
-        self.interval = interval
-        self.members: list[FramePacer] = []
-        self.task = loop.create_task(self._run())
-
-    @classmethod
-    def for_interval(cls, interval: float) -> _SharedClock:
-        loop = asyncio.get_running_loop()
-        key = (id(loop), interval)
-        clock = cls._clocks.get(key)
-        if clock is None or clock.task.done() or clock.loop is not loop:
-            clock = cls._clocks[key] = cls(loop, interval)
-        return clock
-
-    async def stop_if_idle(self) -> None:
-        if self.members:
-            return
-        self._clocks.pop((id(self.loop), self.interval), None)
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
-
-    async def _run(self) -> None:
-        start = self.loop.time()
-        count = 0
-        while True:
-            due = start + count * self.interval
-            delay = due - self.loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif -delay > MAX_CATCH_UP_FRAMES * self.interval:
-                skipped = int(-delay / self.interval)
-                count += skipped
-                for member in self.members:
-                    member.late_ticks += skipped
-                    member.ticks += skipped
-                continue
-            now = self.loop.time()
-            for member in list(self.members):
-                try:
-                    member.tick(now)
-                except Exception:  # one broken call must not silence the others
-                    log.exception("media tick failed")
-                member.ticks += 1
-            count += 1

@@ -16,8 +16,11 @@ buffer; then G.107's R-to-MOS mapping.  Wideband codecs are rated on the
 narrowband scale (their benefit is not counted), which keeps the numbers
 comparable between calls.
 
-:class:`CallStats` gathers everything the handset graphs and ``--stats``
-JSON need into one :meth:`snapshot` dict.
+:class:`CallStats` keeps the running counters of one call's media;
+:meth:`CallStats.snapshot` freezes them, with the jitter buffer's, into a
+:class:`MediaStats` value: what the handset graphs, the command's status
+line and the ``--stats`` JSON read (the JSON through
+:func:`iaxphone.callrecord.media_fields`, the one place that names its keys).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from iaxphone.wire.constants import Format
+from iaxphone.wire.report import ReceiverReport
 
 from .jitterbuffer import JitterStats
 
@@ -133,9 +137,60 @@ class LevelMeter:
         return self._read()[1]
 
 
+@dataclass(frozen=True, slots=True)
+class Level:
+    """The level of the last frame through one direction."""
+
+    peak_dbfs: float = -120.0
+    rms_dbfs: float = -120.0
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    packets_sent: int = 0
+    bytes_sent: int = 0
+    packets_received: int = 0
+    bytes_received: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    """What went missing on the way in, as the jitter buffer saw it."""
+
+    lost: int = 0
+    late: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0
+    percent: float = 0.0  # lost / (played + lost)
+    concealed_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class JitterBufferState:
+    target_ms: float = 0.0
+    delay_ms: float = 0.0  # what it holds back now
+    mean_delay_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MediaStats:
+    """One call's media at one moment: a frozen snapshot of :class:`CallStats`."""
+
+    codec: str | None = None  # lower-case codec name, None before the codec is known
+    traffic: Traffic = Traffic()
+    loss: Loss = Loss()
+    jitter_ms: float = 0.0  # RFC 3550 interarrival jitter of what we receive
+    jitter_buffer: JitterBufferState = JitterBufferState()
+    rtt_ms: float | None = None
+    mos: float = 4.5  # E-model estimate, see mos_estimate
+    mic: Level = Level()
+    speaker: Level = Level()
+    far_end: ReceiverReport | None = None  # the far end's view of our stream (PONG)
+
+
 @dataclass(slots=True)
 class CallStats:
-    """Everything measured about one call's media, for events and JSON."""
+    """The running counters of one call's media; :meth:`snapshot` freezes them."""
 
     codec: int = 0
     frame_ms: int = 20
@@ -143,57 +198,45 @@ class CallStats:
     sent_bytes: int = 0
     received: ReceiveStats = field(default_factory=ReceiveStats)
     rtt_ms: float | None = None
-    far_end: dict[str, int] = field(default_factory=dict)
+    far_end: ReceiverReport | None = None
     mic: LevelMeter = field(default_factory=LevelMeter)
     speaker: LevelMeter = field(default_factory=LevelMeter)
     concealed_ms: int = 0
-
-    @property
-    def mic_peak_dbfs(self) -> float:
-        return self.mic.peak_dbfs
-
-    @property
-    def mic_rms_dbfs(self) -> float:
-        return self.mic.rms_dbfs
-
-    @property
-    def speaker_peak_dbfs(self) -> float:
-        return self.speaker.peak_dbfs
-
-    @property
-    def speaker_rms_dbfs(self) -> float:
-        return self.speaker.rms_dbfs
 
     def loss_fraction(self, jitter: JitterStats) -> float:
         expected = jitter.played + jitter.lost
         return jitter.lost / expected if expected else 0.0
 
-    def snapshot(self, jitter: JitterStats) -> dict[str, float | int | str | dict[str, int] | None]:
+    def snapshot(self, jitter: JitterStats) -> MediaStats:
         loss = self.loss_fraction(jitter)
         network_ms = (self.rtt_ms / 2.0) if self.rtt_ms is not None else 0.0
         one_way = network_ms + jitter.mean_delay_ms + self.frame_ms
         name = Format(self.codec).name if self.codec else None
-        return {
-            "codec": name.lower() if name else None,
-            "packets_sent": self.sent_packets,
-            "bytes_sent": self.sent_bytes,
-            "packets_received": self.received.packets,
-            "bytes_received": self.received.bytes,
-            "lost": jitter.lost,
-            "late": jitter.late,
-            "duplicates": jitter.duplicates,
-            "out_of_order": jitter.out_of_order,
-            "loss_percent": round(100.0 * loss, 2),
-            "jitter_ms": round(self.received.jitter_ms, 2),
-            "jb_target_ms": round(jitter.target_ms, 1),
-            "jb_delay_ms": round(jitter.delay_ms, 1),
-            "jb_mean_delay_ms": round(jitter.mean_delay_ms, 1),
-            "concealed_ms": self.concealed_ms,
-            "rtt_ms": None if self.rtt_ms is None else round(self.rtt_ms, 1),
-            "mos": mos_estimate(one_way, loss, self.codec),
-            "mic_peak_dbfs": round(self.mic_peak_dbfs, 1),
-            "mic_rms_dbfs": round(self.mic_rms_dbfs, 1),
-            "speaker_peak_dbfs": round(self.speaker_peak_dbfs, 1),
-            "speaker_rms_dbfs": round(self.speaker_rms_dbfs, 1),
-            "far_end": dict(self.far_end),
-        }
+        return MediaStats(
+            codec=name.lower() if name else None,
+            traffic=Traffic(
+                packets_sent=self.sent_packets,
+                bytes_sent=self.sent_bytes,
+                packets_received=self.received.packets,
+                bytes_received=self.received.bytes,
+            ),
+            loss=Loss(
+                lost=jitter.lost,
+                late=jitter.late,
+                duplicates=jitter.duplicates,
+                out_of_order=jitter.out_of_order,
+                percent=round(100.0 * loss, 2),
+                concealed_ms=self.concealed_ms,
+            ),
+            jitter_ms=round(self.received.jitter_ms, 2),
+            jitter_buffer=JitterBufferState(
+                target_ms=round(jitter.target_ms, 1),
+                delay_ms=round(jitter.delay_ms, 1),
+                mean_delay_ms=round(jitter.mean_delay_ms, 1),
+            ),
+            rtt_ms=None if self.rtt_ms is None else round(self.rtt_ms, 1),
+            mos=mos_estimate(one_way, loss, self.codec),
+            mic=Level(round(self.mic.peak_dbfs, 1), round(self.mic.rms_dbfs, 1)),
+            speaker=Level(round(self.speaker.peak_dbfs, 1), round(self.speaker.rms_dbfs, 1)),
+            far_end=self.far_end,
+        )

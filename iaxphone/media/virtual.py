@@ -31,10 +31,12 @@ import numpy.typing as npt
 import soundfile
 import soxr
 
+from iaxphone.errors import IaxphoneError
+
 Samples = npt.NDArray[np.int16]
 
 
-class AudioFileError(Exception):
+class AudioFileError(IaxphoneError):
     """A WAV file that cannot be used; the message names the file and the reason."""
 
 

@@ -41,6 +41,8 @@ from typing import Any
 
 from panoramisk import Manager
 
+from iaxphone.errors import IaxphoneError
+
 from .models import (
     ChannelInfo,
     Extension,
@@ -59,7 +61,7 @@ log = logging.getLogger("iaxphone.pbx")
 PRIVILEGE = {action: needed_classes(action) for action in ACTION_CLASSES}
 
 
-class AmiError(Exception):
+class AmiError(IaxphoneError):
     """Asterisk answered ``Response: Error``; ``str()`` is its message."""
 
 

@@ -30,6 +30,8 @@ import dataclasses
 import enum
 from dataclasses import dataclass
 
+from iaxphone.errors import IaxphoneError
+
 
 class SpyMode(enum.Enum):
     LISTEN = "listen"
@@ -66,7 +68,7 @@ TRANSITIONS: dict[tuple[SupervisionState, SupervisionTrigger], SupervisionState]
 }
 
 
-class SupervisionError(Exception):
+class SupervisionError(IaxphoneError):
     """A trigger the supervision table does not allow in the session's state."""
 
 

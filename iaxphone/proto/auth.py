@@ -19,11 +19,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from iaxphone.errors import IaxphoneError
 from iaxphone.wire.constants import AuthMethod
 from iaxphone.wire.ies import InformationElements
 
 
-class AuthenticationError(Exception):
+class AuthenticationError(IaxphoneError):
     """We hold no credentials the server's challenge can be answered with."""
 
 

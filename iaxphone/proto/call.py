@@ -1,59 +1,60 @@
-"""One IAX2 call: set-up, media, in-call signalling and tear-down.
+"""One IAX2 call: set-up, authentication and tear-down; the rest is delegated.
 
 Theory of operation
 -------------------
-States and the only transitions allowed (:data:`TRANSITIONS`; anything
-else raises, and every change is logged as ``call N: A -> B``)::
+A :class:`Call` runs its state table (:mod:`.callstate`): each signalling
+frame, timeout and command is a trigger, and this module has one method
+per action of the table.  The call's other jobs live beside it:
 
-    outgoing:  DIALING --ACCEPT--> ACCEPTED --RINGING--> RINGING --ANSWER--> UP
-               (AUTHREQ is answered in DIALING; PROCEEDING keeps the state)
-    incoming:  OFFERED --accept()--> ACCEPTED --answer()--> UP
-                       (RINGING goes out with the ACCEPT)
-    any      --HANGUP/REJECT/BUSY/CONGESTION/hangup()/no answer--> ENDED
+* :mod:`.callfeatures`: in-call commands and frames (DTMF, text, hold,
+  quelch, flash, transfer) and the link reports (PING/PONG, LAGRQ);
+* :mod:`.voice`: the voice clock we send on and the receive timeline;
+* :mod:`.hold` and :mod:`.encryption`: the hold and encryption
+  sub-machines.
 
-An outgoing NEW asks for a call token (empty CALLTOKEN IE); when the peer
-sends one back we send the NEW again with it, sequence numbers restarted.
-On the answering side, :mod:`iaxphone.proto.calltoken` makes the caller do
-the same before a call exists.
+Set-up: an outgoing NEW asks for a call token (empty CALLTOKEN IE); when
+the peer sends one back we send the NEW again with it, sequence numbers
+restarted.  On the answering side, :mod:`iaxphone.proto.calltoken` makes the
+caller do the same before a call exists.
 
 After our AUTHREP, ACCEPT or REJECT must arrive within the retry window
 (about 6 s) even when the AUTHREP itself was acknowledged: IAX2 encryption
 has no integrity check, so a PBX that decrypts an AUTHREP made with the
 wrong secret may take the noise for an in-order frame and then say nothing.
-
-Voice: the first frame, a codec change and every 65.536 s (when the upper
-16 bits of the 32-bit timestamp change) go as full VOICE frames, the rest
-as 4-byte-header mini frames.  The voice clock advances by each frame's
-duration and is pulled back to the wall clock when it drifts by more than
-120 ms (after hold, or a stalled sender), so timestamps stay continuous.
-Received mini frame timestamps are unwrapped against the last one seen.
-
-Hold is QUELCH with a MUSICONHOLD IE and resume is UNQUELCH, as Asterisk
-expects from phones (CONTROL HOLD/UNHOLD from the PBX are reported too).
-Quelch, DTMF, text, flash and transfers are the control and IAX frames of
-RFC 5456; each is acknowledged and reported as an event.
-Every 10 s (configurable) a call sends PING with receiver-report IEs, from
-the ACCEPT on (so a peer that vanishes while the call rings is noticed when
-the PING's retransmissions run out), and reports the round-trip time from
-the PONG; it answers the peer's PING and LAGRQ.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from iaxphone.wire.constants import CODEC_PREF_ORDER, IE, ControlType, FrameType, IaxCommand
+from iaxphone.errors import RemoteProtocolError
+from iaxphone.wire.constants import (
+    CODEC_PREF_ORDER,
+    Cause,
+    ControlType,
+    FrameType,
+    IaxCommand,
+)
 from iaxphone.wire.frames import FullFrame, MiniFrame
 from iaxphone.wire.ies import InformationElements, formats_to_codec_prefs
-from iaxphone.wire.seqnum import unwrap_timestamp
+from iaxphone.wire.report import ReceiverReport
 
 from .auth import AuthenticationError, Credentials, answer_challenge
-from .crypto import AES128, KEYROTATE, DecryptError, FrameCipher, derive_key
+from .callfeatures import FEATURES, FEATURES_BY_TYPE, InCallFeatures
+from .callstate import (
+    CONNECTED,
+    REMOTE,
+    TABLE,
+    CallAction,
+    CallState,
+    CallStateError,
+    CallTrigger,
+)
+from .crypto import AES128, KEYROTATE, FrameCipher, derive_key
+from .encryption import REFUSED_MESSAGE, CryptoAction, CryptoTrigger, encryption
 from .events import (
     AudioReceived,
     CallAccepted,
@@ -61,18 +62,13 @@ from .events import (
     CallEnded,
     CallProceeding,
     CallRinging,
-    ComfortNoise,
-    DtmfReceived,
-    FlashReceived,
-    HoldChanged,
     IncomingCall,
-    PeerReport,
-    QuelchChanged,
-    TextReceived,
-    TransferRequested,
 )
+from .hold import far_hold, local_hold
+from .machine import Machine, successors
 from .reliability import earliest
-from .session import Address, Host, Session
+from .session import Address, Host
+from .voice import MediaCounters, ReceiveTimeline, VoiceClock
 
 if TYPE_CHECKING:
     from .registrar import CallAuthenticator
@@ -80,47 +76,29 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("iaxphone.proto")
 
+ENCRYPTION_REFUSED = REFUSED_MESSAGE
+TRANSITIONS = successors(TABLE)  # which states may follow which (derived from the table)
 
-class CallState(enum.Enum):
-    DIALING = "dialing"
-    OFFERED = "offered"
-    ACCEPTED = "accepted"
-    RINGING = "ringing"
-    UP = "up"
-    ENDED = "ended"
-
-
-TRANSITIONS: dict[CallState, frozenset[CallState]] = {
-    CallState.DIALING: frozenset({CallState.ACCEPTED, CallState.ENDED}),
-    CallState.OFFERED: frozenset({CallState.ACCEPTED, CallState.ENDED}),
-    CallState.ACCEPTED: frozenset({CallState.RINGING, CallState.UP, CallState.ENDED}),
-    CallState.RINGING: frozenset({CallState.UP, CallState.ENDED}),
-    CallState.UP: frozenset({CallState.ENDED}),
-    CallState.ENDED: frozenset(),
+# Signalling frames, as triggers of the state table.
+SIGNALS: dict[tuple[int, int], CallTrigger] = {
+    (FrameType.IAX, IaxCommand.AUTHREQ): CallTrigger.AUTHREQ,
+    (FrameType.IAX, IaxCommand.AUTHREP): CallTrigger.AUTHREP,
+    (FrameType.IAX, IaxCommand.ACCEPT): CallTrigger.ACCEPT,
+    (FrameType.IAX, IaxCommand.HANGUP): CallTrigger.HANGUP,
+    (FrameType.IAX, IaxCommand.REJECT): CallTrigger.REJECT,
+    (FrameType.CONTROL, ControlType.PROCEEDING): CallTrigger.PROCEEDING,
+    (FrameType.CONTROL, ControlType.RINGING): CallTrigger.RINGING,
+    (FrameType.CONTROL, ControlType.ANSWER): CallTrigger.ANSWER,
+    (FrameType.CONTROL, ControlType.BUSY): CallTrigger.BUSY,
+    (FrameType.CONTROL, ControlType.CONGESTION): CallTrigger.CONGESTION,
 }
-# States in which the call is PINGed every ping_interval: from ACCEPT on, so a
-# peer that disappears while the call rings is noticed too.
-_PINGED = frozenset({CallState.ACCEPTED, CallState.RINGING, CallState.UP})
-
-
-class CallStateError(Exception):
-    """A command that the call's state does not allow (a local mistake)."""
-
-
-# Q.931 causes used here.
-CAUSE_NORMAL = 16
-CAUSE_BUSY = 17
-CAUSE_NO_ANSWER = 19
-CAUSE_REJECTED = 21
-CAUSE_CONGESTION = 34
-CAUSE_TEMPORARY_FAILURE = 41
-CAUSE_BEARER_NOT_AVAILABLE = 58
-CAUSE_FACILITY_REJECTED = 29
-CAUSE_FACILITY_NOT_SUBSCRIBED = 50
-
-ENCRYPTION_REFUSED = "encryption required but the far end would not encrypt"
-
-MS_PER_SAMPLE_CLOCK_DRIFT = 120
+# Answered by a reply (AUTHREP, REJECT), so not acknowledged before the action.
+_ANSWERED = frozenset({CallTrigger.AUTHREQ, CallTrigger.AUTHREP})
+# The far end's refusals that we answer with a HANGUP of our own.
+_PEER_ENDINGS = {
+    CallTrigger.BUSY: ("busy", Cause.USER_BUSY),
+    CallTrigger.CONGESTION: ("congestion", Cause.NORMAL_CIRCUIT_CONGESTION),
+}
 
 
 @dataclass(slots=True)
@@ -141,18 +119,18 @@ class CallOptions:
     rsa_private_key: bytes | None = None  # PEM, for auth=rsa peers
 
 
-@dataclass(slots=True)
-class MediaCounters:
-    """What the protocol layer itself counts about a call's voice."""
+@dataclass(frozen=True, slots=True)
+class _Input:
+    """What an action is given: the time, the frame that triggered it, how the call ends."""
 
-    sent: int = 0
-    received: int = 0
-    full_sent: int = 0
-    out_of_order: int = 0
-    duplicates: int = 0
+    now: float
+    frame: FullFrame | None = None
+    cause: str = ""
+    code: int | None = None
+    by_remote: bool = False
 
 
-class Call(Session):
+class Call(InCallFeatures):
     kind = "call"
 
     def __init__(
@@ -168,10 +146,21 @@ class Call(Session):
         ping_interval: float,
     ) -> None:
         super().__init__(host, local_call, peer, now, retry)
+        name = f"call {local_call}"
         self.outgoing = outgoing
-        self.state = CallState.DIALING if outgoing else CallState.OFFERED
+        self.machine = Machine(
+            name,
+            TABLE,
+            CallState.DIALING if outgoing else CallState.OFFERED,
+            remote=REMOTE,
+            local_error=CallStateError,
+        )
+        self.local_hold = local_hold(name)
+        self.far_hold = far_hold(name)
+        self.crypto = encryption(name, "off")
         self.formats = formats  # our preference order
         self.format = 0  # the codec in use, once chosen
+        self.capability = 0
         self.remote_capability = 0
         self.options: CallOptions | None = None
         self.offer = InformationElements()
@@ -183,74 +172,85 @@ class Call(Session):
         # When the answer to our AUTHREP (ACCEPT or REJECT) is overdue.
         self.authrep_answer_due: float | None = None
         self.ping_sent: dict[int, float] = {}
-        self.local_hold = False
-        self.remote_hold = False
-        self.quelched = False
-        # Voice clock (what we send) and receive timeline.
-        self.voice_ts: int | None = None
-        self.voice_next_due = 0
-        self.last_full_voice_ts: int | None = None
-        self.last_voice_format = 0
-        self.rx_last_ts = 0
-        self.rx_format = 0
-        self.rx_recent: deque[int] = deque(maxlen=16)
+        self.clock = VoiceClock()
+        self.timeline = ReceiveTimeline()
         self.media = MediaCounters()
-        self.receiver_report: Callable[[], dict[str, int]] | None = None
+        # Our view of the far end's voice, pushed in by the media engine (PING/PONG RR IEs).
+        self.receiver_report: ReceiverReport | None = None
         self.trunk = False
-        self._handlers: dict[tuple[int, int], Callable[[FullFrame, float], None]] = {
-            (FrameType.IAX, IaxCommand.AUTHREQ): self._on_authreq,
-            (FrameType.IAX, IaxCommand.AUTHREP): self._on_authrep,
-            (FrameType.IAX, IaxCommand.ACCEPT): self._on_accept,
-            (FrameType.IAX, IaxCommand.HANGUP): self._on_hangup,
-            (FrameType.IAX, IaxCommand.REJECT): self._on_reject,
-            (FrameType.IAX, IaxCommand.PING): self._on_ping,
-            (FrameType.IAX, IaxCommand.PONG): self._on_pong,
-            (FrameType.IAX, IaxCommand.LAGRQ): self._on_lagrq,
-            (FrameType.IAX, IaxCommand.LAGRP): self._on_lagrp,
-            (FrameType.IAX, IaxCommand.QUELCH): self._on_quelch,
-            (FrameType.IAX, IaxCommand.UNQUELCH): self._on_quelch,
-            (FrameType.IAX, IaxCommand.TRANSFER): self._on_transfer,
-            (FrameType.IAX, IaxCommand.TXREQ): self._on_txreq,
-            (FrameType.IAX, IaxCommand.RTKEY): self._on_rtkey,
-            (FrameType.IAX, IaxCommand.TXREJ): self._on_refusal,
-            (FrameType.IAX, IaxCommand.UNSUPPORT): self._on_refusal,
-            (FrameType.IAX, IaxCommand.NEW): self._on_duplicate_new,
-            (FrameType.CONTROL, ControlType.PROCEEDING): self._on_proceeding,
-            (FrameType.CONTROL, ControlType.RINGING): self._on_ringing,
-            (FrameType.CONTROL, ControlType.ANSWER): self._on_answer,
-            (FrameType.CONTROL, ControlType.BUSY): self._on_busy,
-            (FrameType.CONTROL, ControlType.CONGESTION): self._on_congestion,
-            (FrameType.CONTROL, ControlType.HOLD): self._on_hold,
-            (FrameType.CONTROL, ControlType.UNHOLD): self._on_hold,
-            (FrameType.CONTROL, ControlType.FLASH): self._on_flash,
-        }
 
     # -- state -----------------------------------------------------------------
 
-    def set_state(self, new: CallState) -> None:
-        if new is self.state:
-            return
-        if new not in TRANSITIONS[self.state]:
-            raise CallStateError(
-                f"call {self.local_call}: illegal transition {self.state.value} -> {new.value}"
-            )
-        log.info("call %d: %s -> %s", self.local_call, self.state.value, new.value)
-        self.state = new
-
-    def require(self, *states: CallState, action: str) -> None:
-        if self.state not in states:
-            raise CallStateError(
-                f"cannot {action} call {self.local_call}: it is {self.state.value}"
-            )
+    @property
+    def state(self) -> CallState:
+        return self.machine.state
 
     @property
     def active(self) -> bool:
-        return self.state is not CallState.ENDED
+        return self.machine.state is not CallState.ENDED
+
+    def _fire(self, trigger: CallTrigger, given: _Input) -> None:
+        """Run ``trigger`` through the table and carry out the step's action.
+
+        A frame its state does not allow (a late retransmission, frames that
+        crossed) is acknowledged and ignored; a command raises.
+        """
+        try:
+            action = self.machine.fire(trigger)
+        except RemoteProtocolError as exc:
+            log.debug("%s", exc)
+            if given.frame is not None and trigger in _ANSWERED:
+                self.send_ack(given.frame)
+            return
+        if action is not None:
+            _ACTIONS[action](self, given)
+
+    def _hang_up_locally(self, now: float, cause: str, code: int) -> None:
+        self._fire(CallTrigger.HANG_UP, _Input(now, cause=cause, code=code))
+
+    # -- frames ----------------------------------------------------------------
+
+    def handle(self, frame: FullFrame, now: float) -> None:
+        if frame.frame_type == FrameType.VOICE:
+            self.voice_full(frame, now)
+            return
+        by_type = FEATURES_BY_TYPE.get(frame.frame_type)
+        if by_type is not None:
+            by_type(self, frame, now)
+            return
+        key = (frame.frame_type, frame.subclass)
+        trigger = SIGNALS.get(key)
+        if trigger is not None:
+            if trigger not in _ANSWERED:
+                self.send_ack(frame)
+            ending = _PEER_ENDINGS.get(trigger)
+            if ending is not None:
+                given = _Input(now, frame, ending[0], ending[1], by_remote=True)
+            else:
+                given = _Input(now, frame)
+            self._fire(trigger, given)
+            return
+        handler = _HANDLERS.get(key)
+        if handler is None:
+            self.ack_unless_answered(frame)
+            if frame.frame_type == FrameType.IAX:
+                log.debug("call %d: unsupported IAX command %s", self.local_call, frame.subclass)
+                self.send_iax(
+                    IaxCommand.UNSUPPORT,
+                    now,
+                    InformationElements(iax_unknown=int(frame.subclass) & 0xFF),
+                )
+            return
+        handler(self, frame, now)
+
+    def _on_duplicate_new(self, frame: FullFrame, now: float) -> None:
+        self.send_ack(frame)
 
     # -- outgoing set-up -------------------------------------------------------------
 
     def dial(self, options: CallOptions, capability: int, now: float) -> None:
         self.options = options
+        self.crypto = encryption(f"call {self.local_call}", options.encryption)
         self._send_new(now, capability)
 
     def _send_new(self, now: float, capability: int | None = None) -> None:
@@ -283,49 +283,49 @@ class Call(Session):
         self.send_iax(IaxCommand.NEW, now, ies)
 
     def on_call_token(self, token: bytes, now: float) -> None:
-        """The peer requires a call token: send the NEW again with it."""
-        if self.state is not CallState.DIALING or self.call_token:
+        """The peer requires a call token: send the NEW again with it (once)."""
+        if self.call_token or not self.machine.allows(CallTrigger.CALL_TOKEN):
             return
         self.call_token = token
+        self._fire(CallTrigger.CALL_TOKEN, _Input(now))
+
+    def _resend_new(self, given: _Input) -> None:
         self.reliability.forget()
         self.reliability.oseqno = self.reliability.iseqno = 0
         self.remote_call = 0
-        self._send_new(now)
+        self._send_new(given.now)
 
-    def _on_duplicate_new(self, frame: FullFrame, now: float) -> None:
-        self.send_ack(frame)
-
-    def _on_authreq(self, frame: FullFrame, now: float) -> None:
-        assert frame.ies is not None
-        if self.options is None or self.state is not CallState.DIALING:
-            self.send_ack(frame)  # not ours to answer: an incoming call, or too late
+    def _answer_challenge(self, given: _Input) -> None:
+        frame, now = given.frame, given.now
+        assert frame is not None and frame.ies is not None
+        if self.options is None:
+            self.send_ack(frame)  # not ours to answer
             return
+        options = self.options
         credentials = None
-        if self.options.secret is not None or self.options.rsa_private_key is not None:
+        if options.secret is not None or options.rsa_private_key is not None:
             credentials = Credentials(
-                self.options.username or "",
-                self.options.secret or "",
-                self.options.allow_plaintext,
-                self.options.rsa_private_key,
+                options.username or "",
+                options.secret or "",
+                options.allow_plaintext,
+                options.rsa_private_key,
             )
         try:
             answer = answer_challenge(frame.ies, credentials)
         except AuthenticationError as exc:
             self.send_ack(frame)
-            self.hangup(now, cause=str(exc), cause_code=CAUSE_REJECTED, reason_local=True)
+            self._hang_up_locally(now, str(exc), Cause.CALL_REJECTED)
             return
-        offered = frame.ies.encryption or 0
-        if (
-            self.options.encryption != "off"
-            and offered & AES128
-            and frame.ies.challenge
-            and credentials is not None
-        ):
+        offered = (frame.ies.encryption or 0) & AES128
+        key = bool(offered and frame.ies.challenge and credentials is not None)
+        crypto = self.crypto.fire(CryptoTrigger.KEY_OFFERED if key else CryptoTrigger.NO_KEY)
+        if crypto is CryptoAction.START_CIPHER:
+            assert frame.ies.challenge is not None and credentials is not None
             # Encrypted from here on, starting with our AUTHREP.
             self.cipher = FrameCipher(derive_key(frame.ies.challenge, credentials.secret))
-        elif self.options.encryption == "required":
+        elif crypto is CryptoAction.REFUSE:
             self.send_ack(frame)
-            self.hangup(now, ENCRYPTION_REFUSED, CAUSE_FACILITY_REJECTED, reason_local=True)
+            self._hang_up_locally(now, ENCRYPTION_REFUSED, Cause.FACILITY_REJECTED)
             return
         self.authenticated = True
         self.send_iax(IaxCommand.AUTHREP, now, answer)
@@ -334,44 +334,26 @@ class Call(Session):
         # an in-order frame, acknowledge and then never answer.
         self.authrep_answer_due = now + self.reliability.policy.give_up_after()
 
-    def _on_accept(self, frame: FullFrame, now: float) -> None:
-        assert frame.ies is not None
-        self.send_ack(frame)
-        if self.state is not CallState.DIALING:
-            return
-        ies = frame.ies
+    def _start(self, given: _Input) -> None:
+        assert given.frame is not None and given.frame.ies is not None
+        ies = given.frame.ies
         chosen = ies.format2 if ies.format2 else (ies.format or 0)
         self.format = chosen or (self.formats[0] if self.formats else 0)
         self.authrep_answer_due = None
-        self.set_state(CallState.ACCEPTED)
-        self.next_ping = now + self.ping_interval  # keepalive while it rings, too
-        if (
-            self.cipher is None
-            and self.options is not None
-            and self.options.encryption == "required"
-        ):
-            self.hangup(now, ENCRYPTION_REFUSED, CAUSE_FACILITY_REJECTED, reason_local=True)
+        self.next_ping = given.now + self.ping_interval  # keepalive while it rings, too
+        if self.crypto.fire(CryptoTrigger.ACCEPTED) is CryptoAction.REFUSE:
+            self._hang_up_locally(given.now, ENCRYPTION_REFUSED, Cause.FACILITY_REJECTED)
             return
         self.host.emit(CallAccepted(self.local_call, self.format, self.cipher is not None))
 
-    def _on_proceeding(self, frame: FullFrame, now: float) -> None:
-        self.send_ack(frame)
+    def _report_proceeding(self, given: _Input) -> None:
         self.host.emit(CallProceeding(self.local_call))
 
-    def _on_ringing(self, frame: FullFrame, now: float) -> None:
-        self.send_ack(frame)
-        if self.state is CallState.ACCEPTED:
-            self.set_state(CallState.RINGING)
-            self.host.emit(CallRinging(self.local_call))
+    def _report_ringing(self, given: _Input) -> None:
+        self.host.emit(CallRinging(self.local_call))
 
-    def _on_answer(self, frame: FullFrame, now: float) -> None:
-        self.send_ack(frame)
-        if self.state in (CallState.ACCEPTED, CallState.RINGING):
-            self._go_up(now)
-
-    def _go_up(self, now: float) -> None:
-        self.set_state(CallState.UP)
-        self.next_ping = now + self.ping_interval
+    def _go_up(self, given: _Input) -> None:
+        self.next_ping = given.now + self.ping_interval
         self.host.emit(CallAnswered(self.local_call))
 
     # -- incoming set-up ---------------------------------------------------------------
@@ -399,28 +381,36 @@ class Call(Session):
             )
         )
 
+    def _announce(self, given: _Input) -> None:
+        self.announce()
+
     def authenticate_caller(
         self, authenticator: CallAuthenticator, username: str | None, now: float
     ) -> None:
         """Challenge the caller (AUTHREQ); the call is announced once AUTHREP checks out."""
         self.caller_auth = (authenticator, username, authenticator.challenge(self, username, now))
 
-    def _on_authrep(self, frame: FullFrame, now: float) -> None:
-        assert frame.ies is not None
-        if self.caller_auth is None or self.state is not CallState.OFFERED:
+    def _verify_caller(self, given: _Input) -> None:
+        frame = given.frame
+        assert frame is not None and frame.ies is not None
+        if self.caller_auth is None:
             self.send_ack(frame)
             return
         authenticator, username, challenge = self.caller_auth
         self.caller_auth = None
         if authenticator.verify(username, challenge, frame.ies):
             self.send_ack(frame)
-            self.announce()
-            return
-        self.send_iax(
-            IaxCommand.REJECT, now, InformationElements(cause="No authority found", cause_code=50)
+            self._fire(CallTrigger.CALLER_VERIFIED, given)
+        else:
+            self._fire(CallTrigger.CALLER_REFUSED, given)
+
+    def _refuse_caller(self, given: _Input) -> None:
+        """A caller that failed our challenge: REJECT; it was never announced, so no event."""
+        ies = InformationElements(
+            cause="No authority found", cause_code=Cause.FACILITY_NOT_SUBSCRIBED
         )
-        self.set_state(CallState.ENDED)
-        self.close(now)
+        self.send_iax(IaxCommand.REJECT, given.now, ies)
+        self.close(given.now)
 
     def choose_format(self) -> int:
         """Our first preference the caller can do; else 0 (no common codec)."""
@@ -430,32 +420,41 @@ class Call(Session):
         return 0
 
     def accept(self, now: float, fmt: int | None = None) -> None:
-        self.require(CallState.OFFERED, action="accept")
+        self.machine.check(CallTrigger.ACCEPT_CALL)
         chosen = fmt if fmt is not None else self.choose_format()
         if not chosen:
-            self.reject(now, "no common codec", CAUSE_BEARER_NOT_AVAILABLE)
+            self.reject(now, "no common codec", Cause.BEARERCAPABILITY_NOTAVAIL)
             return
         self.format = chosen
-        ies = InformationElements(format=chosen & 0xFFFFFFFF, format2=chosen)
-        self.send_iax(IaxCommand.ACCEPT, now, ies)
-        self.set_state(CallState.ACCEPTED)
+        self._fire(CallTrigger.ACCEPT_CALL, _Input(now))
+
+    def _send_accept(self, given: _Input) -> None:
+        ies = InformationElements(format=self.format & 0xFFFFFFFF, format2=self.format)
+        self.send_iax(IaxCommand.ACCEPT, given.now, ies)
         # A caller that vanishes while we ring (a crash, the network gone) must
         # not leave the phone ringing for ever: PING it, as an answered call.
-        self.next_ping = now + self.ping_interval
-        self.send_full(FrameType.CONTROL, ControlType.RINGING, now)
+        self.next_ping = given.now + self.ping_interval
+        self.send_full(FrameType.CONTROL, ControlType.RINGING, given.now)
 
     def answer(self, now: float) -> None:
-        self.require(CallState.ACCEPTED, CallState.RINGING, action="answer")
+        self.machine.check(CallTrigger.ANSWER_CALL)
         if self.outgoing:
             raise CallStateError(f"call {self.local_call} is outgoing: the far end answers it")
-        self.send_full(FrameType.CONTROL, ControlType.ANSWER, now)
-        self._go_up(now)
+        self._fire(CallTrigger.ANSWER_CALL, _Input(now))
 
-    def reject(self, now: float, cause: str = "rejected", cause_code: int = CAUSE_REJECTED) -> None:
-        self.require(CallState.OFFERED, action="reject")
-        ies = InformationElements(cause=cause, cause_code=cause_code)
-        self.send_iax(IaxCommand.REJECT, now, ies)
-        self._ended(now, cause, cause_code, by_remote=False)
+    def _send_answer(self, given: _Input) -> None:
+        self.send_full(FrameType.CONTROL, ControlType.ANSWER, given.now)
+        self._go_up(given)
+
+    def reject(
+        self, now: float, cause: str = "rejected", cause_code: int = Cause.CALL_REJECTED
+    ) -> None:
+        self._fire(CallTrigger.REJECT_CALL, _Input(now, cause=cause, code=cause_code))
+
+    def _send_reject(self, given: _Input) -> None:
+        ies = InformationElements(cause=given.cause, cause_code=given.code)
+        self.send_iax(IaxCommand.REJECT, given.now, ies)
+        self._report_end(given.now, given.cause, given.code, by_remote=given.by_remote)
 
     # -- tear-down -------------------------------------------------------------------
 
@@ -463,124 +462,71 @@ class Call(Session):
         self,
         now: float,
         cause: str = "normal clearing",
-        cause_code: int = CAUSE_NORMAL,
+        cause_code: int = Cause.NORMAL_CLEARING,
         reason_local: bool = True,
     ) -> None:
-        if not self.active:
-            return
-        if self.state is CallState.OFFERED:
-            self.reject(now, cause, cause_code)
-            return
-        ies = InformationElements(cause=cause, cause_code=cause_code)
-        self.send_iax(IaxCommand.HANGUP, now, ies)
-        self._ended(now, cause, cause_code, by_remote=not reason_local)
+        given = _Input(now, cause=cause, code=cause_code, by_remote=not reason_local)
+        self._fire(CallTrigger.HANG_UP, given)
 
-    def _ended(self, now: float, cause: str, cause_code: int | None, by_remote: bool) -> None:
-        if not self.active:
-            return
-        self.set_state(CallState.ENDED)
+    def _send_hangup(self, given: _Input) -> None:
+        ies = InformationElements(cause=given.cause, cause_code=given.code)
+        self.send_iax(IaxCommand.HANGUP, given.now, ies)
+        self._report_end(given.now, given.cause, given.code, by_remote=given.by_remote)
+
+    def _report_end(self, now: float, cause: str, cause_code: int | None, by_remote: bool) -> None:
         self.next_ping = None
         self.authrep_answer_due = None
         self.close(now)
         self.host.emit(CallEnded(self.local_call, cause, cause_code, by_remote))
 
-    def _on_hangup(self, frame: FullFrame, now: float) -> None:
-        assert frame.ies is not None
-        self.send_ack(frame)
+    def _end_by_hangup(self, given: _Input) -> None:
+        assert given.frame is not None and given.frame.ies is not None
+        ies = given.frame.ies
         self.reliability.forget()
-        self._ended(now, frame.ies.cause or "hung up", frame.ies.cause_code, by_remote=True)
+        self._report_end(given.now, ies.cause or "hung up", ies.cause_code, by_remote=True)
 
-    def _on_reject(self, frame: FullFrame, now: float) -> None:
-        assert frame.ies is not None
-        self.send_ack(frame)
+    def _end_by_reject(self, given: _Input) -> None:
+        assert given.frame is not None and given.frame.ies is not None
+        ies = given.frame.ies
         self.reliability.forget()
-        cause = frame.ies.cause or "rejected"
-        if self.authenticated and self.state is CallState.DIALING and "auth" in cause.lower():
+        cause = ies.cause or "rejected"
+        if (
+            self.authenticated
+            and self.machine.previous is CallState.DIALING
+            and "auth" in cause.lower()
+        ):
             cause = f"{cause} (wrong username or password)"
-        self._ended(now, cause, frame.ies.cause_code or CAUSE_REJECTED, by_remote=True)
-
-    def _on_busy(self, frame: FullFrame, now: float) -> None:
-        self.send_ack(frame)
-        self.hangup(now, "busy", CAUSE_BUSY, reason_local=False)
-
-    def _on_congestion(self, frame: FullFrame, now: float) -> None:
-        self.send_ack(frame)
-        self.hangup(now, "congestion", CAUSE_CONGESTION, reason_local=False)
+        self._report_end(given.now, cause, ies.cause_code or Cause.CALL_REJECTED, by_remote=True)
 
     def on_no_answer(self, frame: FullFrame | None, now: float) -> None:
-        if self.state is CallState.DIALING and self.authenticated and self.cipher is not None:
+        self._fire(CallTrigger.TIMED_OUT, _Input(now, frame))
+
+    def _end_timed_out(self, given: _Input) -> None:
+        was = self.machine.previous
+        if was is CallState.DIALING and self.authenticated and self.cipher is not None:
             # A PBX that cannot decrypt our AUTHREP (its key comes from the
             # secret) ignores it: silence here means the secret was wrong.
-            self._ended(
-                now,
-                "no answer to our encrypted reply: wrong username or password",
-                CAUSE_FACILITY_NOT_SUBSCRIBED,
-                True,
-            )
-            self.linger_until = now
-            return
-        what = "call set-up" if self.state is CallState.DIALING else "call"
-        self._ended(
-            now,
-            f"no answer from {self.peer[0]}:{self.peer[1]} ({what} timed out)",
-            CAUSE_TEMPORARY_FAILURE,
-            True,
-        )
-        self.linger_until = now
+            cause = "no answer to our encrypted reply: wrong username or password"
+            self._report_end(given.now, cause, Cause.FACILITY_NOT_SUBSCRIBED, True)
+        else:
+            what = "call set-up" if was is CallState.DIALING else "call"
+            cause = f"no answer from {self.peer[0]}:{self.peer[1]} ({what} timed out)"
+            self._report_end(given.now, cause, Cause.NORMAL_TEMPORARY_FAILURE, True)
+        self.linger_until = given.now
 
     def on_invalid(self, now: float) -> None:
         """The peer says this call does not exist (INVAL)."""
+        self._fire(CallTrigger.INVALID, _Input(now))
+
+    def _end_invalid(self, given: _Input) -> None:
         self.reliability.forget()
-        self._ended(now, "the far end no longer knows this call", CAUSE_TEMPORARY_FAILURE, True)
-        self.linger_until = now
+        cause = "the far end no longer knows this call"
+        self._report_end(given.now, cause, Cause.NORMAL_TEMPORARY_FAILURE, True)
+        self.linger_until = given.now
 
-    # -- in-call commands ----------------------------------------------------------------
-
-    def _require_connected(self, action: str) -> None:
-        self.require(CallState.ACCEPTED, CallState.RINGING, CallState.UP, action=action)
-
-    def send_dtmf(self, digit: str, now: float, begin: bool = False) -> None:
-        self._require_connected("send DTMF on")
-        if len(digit) != 1 or digit.upper() not in "0123456789*#ABCD":
-            raise ValueError(f"not a DTMF digit: {digit!r}")
-        frame_type = FrameType.DTMF_BEGIN if begin else FrameType.DTMF_END
-        self.send_full(frame_type, ord(digit.upper()), now)
-
-    def hold(self, now: float, music_class: str | None = None) -> None:
-        """Put the far end on hold the way Asterisk expects from a phone.
-
-        QUELCH with a MUSICONHOLD IE: Asterisk stops sending us audio, plays
-        music to the other party and raises its Hold event (a bare CONTROL
-        HOLD frame only reaches the bridge).
-        """
-        self.require(CallState.UP, action="hold")
-        self.local_hold = True
-        self.send_iax(IaxCommand.QUELCH, now, InformationElements(music_on_hold=music_class or ""))
-
-    def unhold(self, now: float) -> None:
-        self.require(CallState.UP, action="resume")
-        self.local_hold = False
-        self.send_iax(IaxCommand.UNQUELCH, now)
-
-    def send_text(self, text: str, now: float) -> None:
-        self._require_connected("send text on")
-        self.send_full(FrameType.TEXT, 0, now, payload=text.encode() + b"\0")
-
-    def flash(self, now: float) -> None:
-        self.require(CallState.UP, action="flash")
-        self.send_full(FrameType.CONTROL, ControlType.FLASH, now)
-
-    def quelch(self, now: float, on: bool) -> None:
-        self.require(CallState.UP, action="quelch")
-        self.send_iax(IaxCommand.QUELCH if on else IaxCommand.UNQUELCH, now)
-
-    def blind_transfer(self, number: str, now: float, context: str | None = None) -> None:
-        """Ask the PBX to transfer the far end to ``number`` (IAX TRANSFER)."""
-        self.require(CallState.UP, action="transfer")
-        ies = InformationElements(called_number=number)
-        if context:
-            ies.called_context = context
-        self.send_iax(IaxCommand.TRANSFER, now, ies)
+    def _release(self, given: _Input) -> None:
+        self.reliability.forget()
+        self.linger_until = given.now
 
     # -- voice ------------------------------------------------------------------------
 
@@ -588,25 +534,12 @@ class Call(Session):
         self, payload: bytes, duration_ms: int, now: float, fmt: int | None = None
     ) -> bytes | None:
         """Send one voice frame; returns the mini-frame datagram (or None if sent full)."""
-        self._require_connected("send audio on")
+        if self.machine.state not in CONNECTED:
+            self.machine.check(CallTrigger.SEND_AUDIO)
         fmt = fmt or self.format
-        elapsed = self.elapsed_ms(now)
-        if self.voice_ts is None or abs(self.voice_next_due - elapsed) > MS_PER_SAMPLE_CLOCK_DRIFT:
-            ts = max(elapsed, self.last_sent_ts + 1)
-        else:
-            ts = self.voice_next_due
-        ts &= 0xFFFFFFFF
-        self.voice_ts = ts
-        self.voice_next_due = ts + duration_ms
+        ts, full = self.clock.stamp(self.elapsed_ms(now), self.last_sent_ts + 1, duration_ms, fmt)
         self.media.sent += 1
-        needs_full = (
-            self.last_full_voice_ts is None
-            or fmt != self.last_voice_format
-            or (ts >> 16) != (self.last_full_voice_ts >> 16)
-        )
-        if needs_full:
-            self.last_full_voice_ts = ts
-            self.last_voice_format = fmt
+        if full:
             self.media.full_sent += 1
             self.last_sent_ts = max(self.last_sent_ts, ts)
             self.send_full(FrameType.VOICE, fmt, now, payload=payload, timestamp=ts)
@@ -622,14 +555,13 @@ class Call(Session):
 
     def voice_full(self, frame: FullFrame, now: float) -> None:
         self.send_ack(frame)
-        self.rx_format = frame.subclass
+        self.timeline.format = frame.subclass
         self._audio_in(frame.timestamp, frame.payload)
 
     def voice_mini(self, frame: MiniFrame) -> None:
         if not self.voice_format:
             return  # neither accepted nor a full voice frame yet: we cannot know the codec
-        ts = unwrap_timestamp(self.rx_last_ts, frame.timestamp)
-        self._audio_in(ts, frame.payload)
+        self._audio_in(self.timeline.unwrap(frame.timestamp), frame.payload)
 
     def voice_trunk(self, timestamp: int, payload: bytes) -> None:
         if self.voice_format:
@@ -637,165 +569,18 @@ class Call(Session):
 
     @property
     def voice_format(self) -> int:
-        """The codec of received voice: the last full voice frame's, else the accepted one.
-
-        The first full voice frame can be lost for good (Asterisk gives up
-        retransmitting it after a few tries inside one loss burst); mini
-        frames must still play, in the codec the ACCEPT named.
-        """
-        return self.rx_format or (self.format if self.state is not CallState.OFFERED else 0)
+        """The codec of received voice (see :mod:`.voice`)."""
+        if self.timeline.format:
+            return self.timeline.format
+        return self.format if self.machine.state is not CallState.OFFERED else 0
 
     def _audio_in(self, ts: int, payload: bytes) -> None:
-        if self.state is CallState.ENDED:
+        if self.machine.state is CallState.ENDED:
             return
-        if ts in self.rx_recent:
-            self.media.duplicates += 1  # a copy the network made: deliver once
-            return
-        self.rx_recent.append(ts)
-        if ts < self.rx_last_ts:
-            self.media.out_of_order += 1
-        else:
-            self.rx_last_ts = ts
-        self.media.received += 1
-        self.host.emit(AudioReceived(self.local_call, ts, self.voice_format, payload))
+        if self.timeline.arrived(ts, self.media):
+            self.host.emit(AudioReceived(self.local_call, ts, self.voice_format, payload))
 
-    # -- in-call frames received ----------------------------------------------------------
-
-    def handle(self, frame: FullFrame, now: float) -> None:
-        if frame.frame_type == FrameType.VOICE:
-            self.voice_full(frame, now)
-            return
-        if frame.frame_type in (FrameType.DTMF_BEGIN, FrameType.DTMF_END):
-            self.send_ack(frame)
-            digit = chr(frame.subclass) if 0 < frame.subclass < 128 else "?"
-            ended = frame.frame_type == FrameType.DTMF_END
-            self.host.emit(DtmfReceived(self.local_call, digit, ended, frame.timestamp))
-            return
-        if frame.frame_type == FrameType.CNG:
-            self.send_ack(frame)
-            level = frame.payload[0] & 0x7F if frame.payload else 127
-            self.host.emit(ComfortNoise(self.local_call, level))
-            return
-        if frame.frame_type == FrameType.TEXT:
-            self.send_ack(frame)
-            text = frame.payload.rstrip(b"\0").decode("utf-8", "replace")
-            self.host.emit(TextReceived(self.local_call, text))
-            return
-        handler = self._handlers.get((frame.frame_type, frame.subclass))
-        if handler is None:
-            self.ack_unless_answered(frame)
-            if frame.frame_type == FrameType.IAX:
-                log.debug("call %d: unsupported IAX command %s", self.local_call, frame.subclass)
-                self.send_iax(
-                    IaxCommand.UNSUPPORT,
-                    now,
-                    InformationElements(iax_unknown=int(frame.subclass) & 0xFF),
-                )
-            return
-        handler(frame, now)
-
-    def _on_hold(self, frame: FullFrame, now: float) -> None:
-        self.send_ack(frame)
-        held = frame.subclass == ControlType.HOLD
-        self.remote_hold = held
-        music = frame.payload.rstrip(b"\0").decode("utf-8", "replace") or None
-        self.host.emit(HoldChanged(self.local_call, held, music if held else None))
-
-    def _on_quelch(self, frame: FullFrame, now: float) -> None:
-        """QUELCH (+MUSICONHOLD: we are on hold) or UNQUELCH (resume)."""
-        assert frame.ies is not None
-        self.send_ack(frame)
-        quelched = frame.subclass == IaxCommand.QUELCH
-        self.quelched = quelched
-        if quelched and frame.ies.music_on_hold is not None:
-            self.remote_hold = True
-            self.host.emit(HoldChanged(self.local_call, True, frame.ies.music_on_hold or None))
-        elif not quelched and self.remote_hold:
-            self.remote_hold = False
-            self.host.emit(HoldChanged(self.local_call, False))
-        else:
-            self.host.emit(QuelchChanged(self.local_call, quelched))
-
-    def _on_flash(self, frame: FullFrame, now: float) -> None:
-        self.send_ack(frame)
-        self.host.emit(FlashReceived(self.local_call))
-
-    def _on_transfer(self, frame: FullFrame, now: float) -> None:
-        assert frame.ies is not None
-        self.send_ack(frame)
-        self.host.emit(
-            TransferRequested(
-                self.local_call, frame.ies.called_number or "", frame.ies.called_context
-            )
-        )
-
-    def _on_refusal(self, frame: FullFrame, now: float) -> None:
-        """UNSUPPORT / TXREJ: the peer declined something we sent; note it, never answer in kind."""
-        self.send_ack(frame)
-        log.debug("call %d: peer refused with %s", self.local_call, frame.subclass)
-
-    def _on_rtkey(self, frame: FullFrame, now: float) -> None:
-        """The peer rotated its key: decrypt with the one in CHALLENGE from now on."""
-        self.send_ack(frame)
-        if self.cipher is None or frame.ies is None:
-            return
-        raw = next((value for ie, value in frame.ies.items if ie == IE.CHALLENGE), b"")
-        try:
-            self.cipher.rotate_receive_key(raw)
-        except DecryptError as exc:
-            log.warning("call %d: %s", self.local_call, exc)
-
-    def _on_txreq(self, frame: FullFrame, now: float) -> None:
-        # Native (media path) transfer is refused: media stays through the PBX.
-        self.send_iax(IaxCommand.TXREJ, now)
-
-    # -- link quality -----------------------------------------------------------------
-
-    def _report_ies(self) -> InformationElements:
-        report = self.receiver_report() if self.receiver_report else {}
-        ies = InformationElements(
-            rr_jitter=report.get("jitter_ms", 0),
-            rr_loss=(min(report.get("loss_percent", 0), 255) << 24)
-            | (report.get("lost", 0) & 0xFFFFFF),
-            rr_pkts=report.get("packets", self.media.received),
-            rr_delay=min(report.get("delay_ms", 0), 0xFFFF),
-            rr_dropped=report.get("dropped", 0),
-            rr_ooo=report.get("out_of_order", self.media.out_of_order),
-        )
-        return ies
-
-    def _on_ping(self, frame: FullFrame, now: float) -> None:
-        self.send_iax(IaxCommand.PONG, now, self._report_ies(), timestamp=frame.timestamp)
-
-    def _on_pong(self, frame: FullFrame, now: float) -> None:
-        assert frame.ies is not None
-        self.send_ack(frame)
-        sent = self.ping_sent.pop(frame.timestamp, None)
-        rtt = round((now - sent) * 1000) if sent is not None else None
-        ies = frame.ies
-        loss = ies.rr_loss
-        self.host.emit(
-            PeerReport(
-                self.local_call,
-                rtt,
-                jitter_ms=ies.rr_jitter,
-                loss_percent=(loss >> 24) if loss is not None else None,
-                lost=(loss & 0xFFFFFF) if loss is not None else None,
-                packets=ies.rr_pkts,
-                delay_ms=ies.rr_delay,
-                dropped=ies.rr_dropped,
-                out_of_order=ies.rr_ooo,
-            )
-        )
-
-    def _on_lagrq(self, frame: FullFrame, now: float) -> None:
-        self.send_iax(IaxCommand.LAGRP, now, timestamp=frame.timestamp)
-
-    def _on_lagrp(self, frame: FullFrame, now: float) -> None:
-        self.send_ack(frame)
-        sent = self.ping_sent.pop(frame.timestamp, None)
-        if sent is not None:
-            self.host.emit(PeerReport(self.local_call, round((now - sent) * 1000)))
+    # -- timers -----------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
         return earliest(super().next_deadline(), self.next_ping, self.authrep_answer_due)
@@ -805,10 +590,34 @@ class Call(Session):
             self.reliability.forget()
             self.on_no_answer(None, now)
             return
-        if self.next_ping is not None and now >= self.next_ping and self.state in _PINGED:
-            frame = self.send_iax(IaxCommand.PING, now, self._report_ies())
-            self.ping_sent[frame.timestamp] = now
-            if len(self.ping_sent) > 8:
-                self.ping_sent.pop(next(iter(self.ping_sent)))
-            self.next_ping = now + self.ping_interval
+        self._ping_if_due(now)
         super().on_timer(now)
+
+
+_HANDLERS: dict[tuple[int, int], Callable[[Call, FullFrame, float], None]] = {
+    **FEATURES,
+    (FrameType.IAX, IaxCommand.NEW): Call._on_duplicate_new,
+}
+# One method per action of the table.
+_ACTIONS: dict[CallAction, Callable[[Call, _Input], None]] = {
+    CallAction.ANSWER_CHALLENGE: Call._answer_challenge,
+    CallAction.RESEND_NEW: Call._resend_new,
+    CallAction.START: Call._start,
+    CallAction.REPORT_PROCEEDING: Call._report_proceeding,
+    CallAction.REPORT_RINGING: Call._report_ringing,
+    CallAction.GO_UP: Call._go_up,
+    CallAction.SEND_ACCEPT: Call._send_accept,
+    CallAction.SEND_ANSWER: Call._send_answer,
+    CallAction.VERIFY_CALLER: Call._verify_caller,
+    CallAction.ANNOUNCE: Call._announce,
+    CallAction.REFUSE_CALLER: Call._refuse_caller,
+    CallAction.SEND_REJECT: Call._send_reject,
+    CallAction.SEND_HANGUP: Call._send_hangup,
+    CallAction.END_BY_HANGUP: Call._end_by_hangup,
+    CallAction.END_BY_REJECT: Call._end_by_reject,
+    CallAction.END_TIMED_OUT: Call._end_timed_out,
+    CallAction.END_INVALID: Call._end_invalid,
+    CallAction.RELEASE: Call._release,
+}
+
+__all__ = ["TRANSITIONS", "Call", "CallOptions", "CallState", "CallStateError"]

@@ -35,6 +35,7 @@ import os
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from iaxphone.errors import RemoteProtocolError
 from iaxphone.wire.constants import Encryption
 
 BLOCK = 16
@@ -46,7 +47,7 @@ AES128 = int(Encryption.AES128)
 KEYROTATE = int(Encryption.KEYROTATE)
 
 
-class DecryptError(ValueError):
+class DecryptError(RemoteProtocolError, ValueError):
     """A datagram that cannot be decrypted with this call's key."""
 
 

@@ -39,12 +39,15 @@ peer address, so an unauthenticated sender cannot exhaust call numbers.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
-from iaxphone.wire.constants import FrameType, IaxCommand
+from iaxphone.errors import LocalProtocolError
+from iaxphone.wire.constants import Cause, FrameType, IaxCommand
 from iaxphone.wire.errors import FrameParseError
 from iaxphone.wire.frames import (
     Frame,
@@ -55,14 +58,23 @@ from iaxphone.wire.frames import (
     parse_frame,
 )
 from iaxphone.wire.ies import InformationElements
-from iaxphone.wire.seqnum import seq_diff, unwrap_timestamp
+from iaxphone.wire.report import ReceiverReport
+from iaxphone.wire.seqnum import seq_diff
 
 from .call import Call, CallOptions, CallState, CallStateError
 from .calltoken import CallTokens
 from .crypto import DecryptError
 from .events import Event, MessageWaiting
+from .hold import HoldState
 from .registrar import CallAuthenticator, RegistrarTransaction
-from .registration import Account, Registration, RegistrationTransaction, RegState
+from .registration import (
+    Account,
+    RegAction,
+    Registration,
+    RegistrationTransaction,
+    RegState,
+    RegTrigger,
+)
 from .reliability import RetryPolicy, earliest
 from .session import SEND_WINDOW, Address, Session
 from .trunk import TrunkBatcher, TrunkReceiver
@@ -76,11 +88,11 @@ _FRAME_TYPES = frozenset(int(t) for t in FrameType)
 FIRST_CALL_NUMBER = 2  # 1 is what Asterisk uses for stateless replies
 
 
-class UnknownCallError(KeyError):
+class UnknownCallError(LocalProtocolError, KeyError):
     """A command named a call the endpoint does not have (a local mistake)."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class EndpointConfig:
     """Protocol settings; every field has a sensible default for a desk phone."""
 
@@ -119,19 +131,65 @@ class PokeReply(Session):
         self.send_ack(frame)
 
 
+class UnknownAccountError(LocalProtocolError, ValueError):
+    """A command named an account the endpoint never registered (a local mistake)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    """What :meth:`Endpoint.call_info` tells about one call."""
+
+    call_id: int
+    peer: Address
+    remote_call: int
+    outgoing: bool
+    state: CallState
+    format: int
+    encrypted: bool
+    on_hold: bool  # we hold the far end
+    remote_hold: bool  # the far end holds us
+    quelched: bool  # the far end asked us to stop sending
+
+
+class _SessionHost:
+    """The small private interface sessions reach their endpoint through (``session.Host``)."""
+
+    __slots__ = ("_endpoint",)
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self._endpoint = endpoint
+
+    def transmit(self, data: bytes, addr: Address) -> None:
+        self._endpoint._transmit(data, addr)
+
+    def emit(self, event: Event) -> None:
+        self._endpoint._events.append(event)
+
+    def bind_remote(self, session: Session) -> None:
+        self._endpoint._bind_remote(session)
+
+    def trunk_voice(self, call: Session, timestamp16: int, payload: bytes, now: float) -> None:
+        self._endpoint._trunk_voice(call, timestamp16, payload, now)
+
+    def release(self, session: Session) -> None:
+        self._endpoint._release(session)
+
+
 class Endpoint:
+    """See the module docstring: five sans-IO methods, commands and read-only queries."""
+
     def __init__(self, config: EndpointConfig | None = None) -> None:
-        self.config = config or EndpointConfig()
-        self.sessions: dict[int, Session] = {}
-        self.by_remote: dict[tuple[Address, int], Session] = {}
-        self.registrations: dict[str, Registration] = {}
-        self.tokens = CallTokens()
-        self.bindings: dict[str, tuple[Address, float]] = {}
-        self.trunks: dict[Address, TrunkBatcher] = {}
-        self.trunk_receivers: dict[Address, TrunkReceiver] = {}
-        cfg = self.config
+        self._config = config or EndpointConfig()
+        self._sessions: dict[int, Session] = {}
+        self._by_remote: dict[tuple[Address, int], Session] = {}
+        self._registrations: dict[str, Registration] = {}
+        self._tokens = CallTokens()
+        self._bindings: dict[str, tuple[Address, float]] = {}
+        self._trunks: dict[Address, TrunkBatcher] = {}
+        self._trunk_receivers: dict[Address, TrunkReceiver] = {}
+        cfg = self._config
         wants_auth = bool(cfg.users) or cfg.caller_rsa_key is not None
-        self.authenticator = (
+        self._authenticator = (
             CallAuthenticator(cfg.users, cfg.caller_rsa_key) if wants_auth else None
         )
         self._outbox: list[tuple[bytes, Address]] = []
@@ -140,45 +198,43 @@ class Endpoint:
         self._timer_cached: float | None = None
         self._events: deque[Event] = deque()
         self._next_call_number = FIRST_CALL_NUMBER
-        self.dropped = 0
-        self.undecryptable = 0
-        self.strangers = StrangerLog()
+        self._dropped = 0
+        self._undecryptable = 0
+        self._strangers = StrangerLog()
         self._poke_replies = 0
-        self.capability = 0
-        for fmt in self.config.formats:
-            self.capability |= fmt
+        self._host = _SessionHost(self)
 
-    # ================================================================== Host protocol
+    # ================================================================== for sessions (_SessionHost)
 
-    def transmit(self, data: bytes, addr: Address) -> None:
+    def _transmit(self, data: bytes, addr: Address) -> None:
         if data and data[0] & 0x80:
             self._timer_stale = True  # a full frame: retransmission or linger timers may move
         self._outbox.append((data, addr))
 
-    def emit(self, event: Event) -> None:
+    def _emit(self, event: Event) -> None:
         self._events.append(event)
 
-    def bind_remote(self, session: Session) -> None:
-        self.by_remote[(session.peer, session.remote_call)] = session
+    def _bind_remote(self, session: Session) -> None:
+        self._by_remote[(session.peer, session.remote_call)] = session
 
-    def trunk_voice(self, call: Session, timestamp16: int, payload: bytes, now: float) -> None:
+    def _trunk_voice(self, call: Session, timestamp16: int, payload: bytes, now: float) -> None:
         """A trunked call's voice: batched for its peer, sent when the trunk interval ends."""
-        batcher = self.trunks.get(call.peer)
+        batcher = self._trunks.get(call.peer)
         if batcher is None:
-            cfg = self.config
+            cfg = self._config
             batcher = TrunkBatcher(cfg.trunk_interval, cfg.trunk_mtu, cfg.trunk_timestamps)
-            self.trunks[call.peer] = batcher
+            self._trunks[call.peer] = batcher
         for datagram in batcher.add(call.local_call, timestamp16, payload, now):
-            self.transmit(datagram, call.peer)
+            self._transmit(datagram, call.peer)
 
-    def release(self, session: Session) -> None:
-        if self.sessions.pop(session.local_call, None) is not None and isinstance(
+    def _release(self, session: Session) -> None:
+        if self._sessions.pop(session.local_call, None) is not None and isinstance(
             session, PokeReply
         ):
             self._poke_replies -= 1
         key = (session.peer, session.remote_call)
-        if self.by_remote.get(key) is session:
-            del self.by_remote[key]
+        if self._by_remote.get(key) is session:
+            del self._by_remote[key]
 
     # ================================================================== sans-IO API
 
@@ -201,29 +257,29 @@ class Endpoint:
         """
         if self._timer_stale:
             self._timer_cached = earliest(
-                *(s.next_deadline() for s in self.sessions.values()),
-                *(r.next_action for r in self.registrations.values()),
+                *(s.next_deadline() for s in self._sessions.values()),
+                *(r.next_action for r in self._registrations.values()),
             )
             self._timer_stale = False
-        return earliest(self._timer_cached, *(b.deadline for b in self.trunks.values()))
+        return earliest(self._timer_cached, *(b.deadline for b in self._trunks.values()))
 
     def handle_timer(self, now: float) -> None:
-        for peer, batcher in self.trunks.items():
+        for peer, batcher in self._trunks.items():
             if batcher.deadline is not None and batcher.deadline <= now:
                 for datagram in batcher.flush(now):
-                    self.transmit(datagram, peer)
+                    self._transmit(datagram, peer)
         if not self._timer_stale and (self._timer_cached is None or self._timer_cached > now):
             return  # only a trunk batch was due
         self._timer_stale = True
-        for session in list(self.sessions.values()):
+        for session in list(self._sessions.values()):
             deadline = session.next_deadline()
             if deadline is not None and deadline <= now:
                 session.on_timer(now)
-        for registration in list(self.registrations.values()):
+        for registration in list(self._registrations.values()):
             if registration.next_action is not None and registration.next_action <= now:
                 registration.next_action = None
-                if registration.state in (RegState.REGISTERED, RegState.RETRY_WAIT):
-                    self._start_registration(registration, now)
+                if registration.machine.allows(RegTrigger.REFRESH_DUE):
+                    self._start_registration(registration, RegTrigger.REFRESH_DUE, now)
 
     def receive_datagram(self, data: bytes, addr: Address, now: float) -> None:
         plain = self._decrypted(data, addr, now)
@@ -247,7 +303,7 @@ class Endpoint:
                 self._drop(addr, "video is not supported")
         except Exception:  # a bug must not take the other calls down
             log.exception("error handling a datagram from %s:%d", *addr)
-            self.dropped += 1
+            self._dropped += 1
 
     def _decrypted(self, data: bytes, addr: Address, now: float) -> bytes | None:
         """The plain datagram: decrypted when it belongs to an encrypted call; None to drop.
@@ -263,9 +319,9 @@ class Endpoint:
         if len(data) < 4:
             return data
         if data[0] & 0x80:
-            session = self.sessions.get(int.from_bytes(data[2:4], "big") & 0x7FFF)
+            session = self._sessions.get(int.from_bytes(data[2:4], "big") & 0x7FFF)
         elif data[0] or data[1]:
-            session = self.by_remote.get((addr, int.from_bytes(data[0:2], "big")))
+            session = self._by_remote.get((addr, int.from_bytes(data[0:2], "big")))
         else:
             return data  # meta frames are never encrypted
         if session is None or session.cipher is None or session.peer != addr:
@@ -285,55 +341,47 @@ class Endpoint:
                 and _plausible(clear, session, now)
             ):
                 return data  # sent before encryption began
-        self.undecryptable += 1
+        self._undecryptable += 1
         return None
 
     # ================================================================== commands
 
     def register(self, account: Account, now: float) -> str:
         """Register ``account`` and keep it registered; returns the account name."""
-        registration = self.registrations.get(account.name)
+        registration = self._registrations.get(account.name)
         if registration is None:
-            registration = self.registrations[account.name] = Registration(account)
+            registration = self._registrations[account.name] = Registration(account)
         if registration.transaction is None:
-            self._start_registration(registration, now)
+            self._start_registration(registration, RegTrigger.REGISTER, now)
         return account.name
 
     def unregister(self, account_name: str, now: float) -> None:
         """Send REGREL; :class:`~iaxphone.proto.events.Unregistered` follows.
 
         ``account_name`` is ``Account.name`` ("user@host:port"); an account
-        this endpoint never registered raises ValueError.
+        this endpoint never registered raises :class:`UnknownAccountError`.
         """
-        registration = self.registrations.get(account_name)
-        if registration is None:
-            known = ", ".join(sorted(self.registrations)) or "none"
-            raise ValueError(f"no registration named {account_name!r} (registered: {known})")
-        if registration.state in (RegState.IDLE, RegState.UNREGISTERING):
-            return
+        registration = self._registration(account_name)
+        if registration.fire(RegTrigger.UNREGISTER) is not RegAction.SEND_REGREL:
+            return  # idle, or unregistering already
         if registration.transaction is not None:
             registration.transaction.reliability.forget()
             registration.transaction.close(now, linger=0.0)
             registration.transaction = None
-        registration.set_state(RegState.UNREGISTERING)
         registration.next_action = None
         self._open_transaction(registration, now, release=True)
 
     def set_caller_policy(self, policy: CallerPolicy) -> None:
         """Whose calls and pokes to take from now on (calls up now are not touched)."""
-        self.config.accept_calls_from = policy
+        self._config = dataclasses.replace(self._config, accept_calls_from=policy)
 
-    @property
-    def strangers_refused(self) -> int:
-        """How many NEWs and POKEs from sources the policy does not admit were refused."""
-        return self.strangers.total
-
-    def registration_state(self, account_name: str) -> RegState:
-        return self.registrations[account_name].state
+    def set_formats(self, formats: Iterable[int]) -> None:
+        """The codec preference, best first, for calls from now on (calls up keep theirs)."""
+        self._config = dataclasses.replace(self._config, formats=list(formats))
 
     def dial(self, peer: Address, options: CallOptions, now: float) -> int:
         """Place a call; returns its ``call_id``. Events tell how it goes."""
-        formats = options.formats or self.config.formats
+        formats = options.formats or self._config.formats
         call = self._new_call(peer, now, outgoing=True, formats=formats)
         call.trunk = options.trunk
         capability = 0
@@ -353,12 +401,20 @@ class Endpoint:
         call.answer(now)
 
     def reject(
-        self, call_id: int, now: float, cause: str = "rejected", cause_code: int = 21
+        self,
+        call_id: int,
+        now: float,
+        cause: str = "rejected",
+        cause_code: int = Cause.CALL_REJECTED,
     ) -> None:
         self._call(call_id).reject(now, cause, cause_code)
 
     def hangup(
-        self, call_id: int, now: float, cause: str = "normal clearing", cause_code: int = 16
+        self,
+        call_id: int,
+        now: float,
+        cause: str = "normal clearing",
+        cause_code: int = Cause.NORMAL_CLEARING,
     ) -> None:
         self._call(call_id).hangup(now, cause, cause_code)
 
@@ -388,24 +444,96 @@ class Endpoint:
     ) -> None:
         self._call(call_id).blind_transfer(number, now, context)
 
-    def set_receiver_report(self, call_id: int, report: Callable[[], dict[str, int]]) -> None:
-        """Where PING/PONG receiver-report IEs come from (the media engine's statistics)."""
+    def update_receiver_report(self, call_id: int, report: ReceiverReport) -> None:
+        """Our latest view of the far end's voice, sent in the next PING or PONG (RR IEs)."""
         self._call(call_id).receiver_report = report
 
-    def call(self, call_id: int) -> Call:
-        return self._call(call_id)
+    # ================================================================== queries (read-only)
 
     @property
-    def calls(self) -> list[Call]:
-        return [s for s in self.sessions.values() if isinstance(s, Call) and s.active]
+    def config(self) -> EndpointConfig:
+        """The settings in force (frozen; change them with the ``set_*`` commands)."""
+        return self._config
+
+    def call_info(self, call_id: int) -> CallInfo:
+        """A snapshot of one call; :class:`UnknownCallError` if there is no such call."""
+        call = self._call(call_id)
+        return CallInfo(
+            call_id=call.local_call,
+            peer=call.peer,
+            remote_call=call.remote_call,
+            outgoing=call.outgoing,
+            state=call.state,
+            format=call.format,
+            encrypted=call.cipher is not None,
+            on_hold=call.local_hold.state is HoldState.HELD,
+            remote_hold=call.remote_hold,
+            quelched=call.quelched,
+        )
+
+    @property
+    def call_ids(self) -> tuple[int, ...]:
+        """The calls not yet ended."""
+        return tuple(
+            s.local_call for s in self._sessions.values() if isinstance(s, Call) and s.active
+        )
+
+    @property
+    def open_sessions(self) -> frozenset[int]:
+        """Local call numbers in use: calls, registrations, pokes (ended ones lingering)."""
+        return frozenset(self._sessions)
+
+    def registration_names(self) -> tuple[str, ...]:
+        return tuple(self._registrations)
+
+    def registration_state(self, account_name: str) -> RegState:
+        return self._registration(account_name).state
+
+    @property
+    def bindings(self) -> Mapping[str, tuple[Address, float]]:
+        """Who registered with us (as a registrar): username -> (address, expiry)."""
+        return MappingProxyType(self._bindings)
+
+    @property
+    def trunks(self) -> Mapping[Address, TrunkBatcher]:
+        """The meta trunk batch of each peer we trunk voice to."""
+        return MappingProxyType(self._trunks)
+
+    @property
+    def dropped(self) -> int:
+        """Datagrams dropped: malformed, for no call, from a source the policy refuses."""
+        return self._dropped
+
+    @property
+    def undecryptable(self) -> int:
+        """Datagrams for an encrypted call that did not decrypt to a frame that fits it."""
+        return self._undecryptable
+
+    @property
+    def strangers(self) -> StrangerLog:
+        return self._strangers
+
+    @property
+    def strangers_refused(self) -> int:
+        """How many NEWs and POKEs from sources the policy does not admit were refused."""
+        return self._strangers.total
 
     # ================================================================== internals
 
     def _call(self, call_id: int) -> Call:
-        session = self.sessions.get(call_id)
+        session = self._sessions.get(call_id)
         if not isinstance(session, Call):
             raise UnknownCallError(f"no call {call_id}")
         return session
+
+    def _registration(self, account_name: str) -> Registration:
+        registration = self._registrations.get(account_name)
+        if registration is None:
+            known = ", ".join(sorted(self._registrations)) or "none"
+            raise UnknownAccountError(
+                f"no registration named {account_name!r} (registered: {known})"
+            )
+        return registration
 
     def _allocate_call_number(self) -> int:
         for _ in range(MAX_CALL_NUMBER):
@@ -413,43 +541,45 @@ class Endpoint:
             self._next_call_number += 1
             if self._next_call_number > MAX_CALL_NUMBER:
                 self._next_call_number = FIRST_CALL_NUMBER
-            if number not in self.sessions:
+            if number not in self._sessions:
                 return number
         raise RuntimeError("all 32766 IAX2 call numbers are in use")
 
     def _new_call(self, peer: Address, now: float, *, outgoing: bool, formats: list[int]) -> Call:
         call = Call(
-            self,
+            self._host,
             self._allocate_call_number(),
             peer,
             now,
-            self.config.retry,
+            self._config.retry,
             outgoing=outgoing,
             formats=list(formats),
-            ping_interval=self.config.ping_interval,
+            ping_interval=self._config.ping_interval,
         )
-        self.sessions[call.local_call] = call
+        self._sessions[call.local_call] = call
         return call
 
-    def _start_registration(self, registration: Registration, now: float) -> None:
-        registration.set_state(RegState.REGISTERING)
-        self._open_transaction(registration, now, release=False)
+    def _start_registration(
+        self, registration: Registration, trigger: RegTrigger, now: float
+    ) -> None:
+        if registration.fire(trigger) is RegAction.SEND_REGREQ:
+            self._open_transaction(registration, now, release=False)
 
     def _open_transaction(self, registration: Registration, now: float, release: bool) -> None:
         transaction = RegistrationTransaction(
-            self,
+            self._host,
             self._allocate_call_number(),
             registration,
             now,
-            self.config.retry,
+            self._config.retry,
             release=release,
         )
-        self.sessions[transaction.local_call] = transaction
+        self._sessions[transaction.local_call] = transaction
         registration.transaction = transaction
         transaction.start(now)
 
     def _drop(self, addr: Address, why: str) -> None:
-        self.dropped += 1
+        self._dropped += 1
         log.debug("dropped datagram from %s:%d: %s", addr[0], addr[1], why)
 
     # -- full frames ----------------------------------------------------------
@@ -458,7 +588,7 @@ class Endpoint:
         if frame.dest_call:
             self._receive_for_session(frame, addr, now)
             return
-        known = self.by_remote.get((addr, frame.source_call))
+        known = self._by_remote.get((addr, frame.source_call))
         if known is not None:
             known.receive(frame, now)
             return
@@ -478,7 +608,7 @@ class Endpoint:
             self._drop(addr, f"{frame.subclass!s} for no call")
 
     def _receive_for_session(self, frame: FullFrame, addr: Address, now: float) -> None:
-        session = self.sessions.get(frame.dest_call)
+        session = self._sessions.get(frame.dest_call)
         if session is None or session.peer != addr:
             if frame.frame_type == FrameType.IAX and frame.subclass == IaxCommand.HANGUP:
                 # The call is gone here already; stop the peer retransmitting.
@@ -502,7 +632,7 @@ class Endpoint:
             # Asterisk answers a token failure from call number 1; a session
             # that has not yet accepted a reply may learn the peer's real number.
             if not session.reply_seen:
-                self.by_remote.pop((session.peer, session.remote_call), None)
+                self._by_remote.pop((session.peer, session.remote_call), None)
                 session.remote_call = 0
             else:
                 self._drop(
@@ -516,42 +646,46 @@ class Endpoint:
         self, frame: FullFrame, addr: Address, now: float, refuse: IaxCommand
     ) -> bool:
         """Apply the call-token rule to a NEW/REGREQ; False when it was answered or dropped."""
-        if not self.config.require_call_token:
+        if not self._config.require_call_token:
             return True
         ies = frame.ies or InformationElements()
         token = ies.call_token
         if token is None:
-            self._reply_stateless(frame, addr, refuse, "call token required", 21)
+            self._reply_stateless(frame, addr, refuse, "call token required", Cause.CALL_REJECTED)
             return False
         if token == b"":
-            reply = InformationElements(call_token=self.tokens.issue(addr, now))
+            reply = InformationElements(call_token=self._tokens.issue(addr, now))
             self._reply_stateless(frame, addr, IaxCommand.CALLTOKEN, ies=reply)
             return False
-        if not self.tokens.valid(token, addr, now):
+        if not self._tokens.valid(token, addr, now):
             self._drop(addr, f"{frame.subclass!s} with an invalid or expired call token")
             return False
         return True
 
     def _receive_regreq(self, frame: FullFrame, addr: Address, now: float) -> None:
-        if not self.config.users:
+        if not self._config.users:
             self._reply_stateless(
-                frame, addr, IaxCommand.REGREJ, "this endpoint is not a registrar", 29
+                frame,
+                addr,
+                IaxCommand.REGREJ,
+                "this endpoint is not a registrar",
+                Cause.FACILITY_REJECTED,
             )
             return
         if not self._token_checked(frame, addr, now, IaxCommand.REGREJ):
             return
         transaction = RegistrarTransaction(
-            self,
+            self._host,
             self._allocate_call_number(),
             addr,
             now,
-            self.config.retry,
-            self.config.users,
-            self.bindings,
+            self._config.retry,
+            self._config.users,
+            self._bindings,
         )
-        self.sessions[transaction.local_call] = transaction
+        self._sessions[transaction.local_call] = transaction
         transaction.remote_call = frame.source_call
-        self.bind_remote(transaction)
+        self._bind_remote(transaction)
         transaction.reliability.receive(frame)
         transaction.challenge_peer(frame, now)
 
@@ -560,38 +694,52 @@ class Endpoint:
         if not self._token_checked(frame, addr, now, IaxCommand.REJECT):
             return
         if not self._admitted(addr, now, "call"):
-            self._reply_stateless(frame, addr, IaxCommand.REJECT, "call rejected", 21)
+            self._reply_stateless(
+                frame, addr, IaxCommand.REJECT, "call rejected", Cause.CALL_REJECTED
+            )
             return
         half_open = sum(
             1
-            for s in self.sessions.values()
+            for s in self._sessions.values()
             if isinstance(s, Call) and s.peer == addr and s.state is CallState.OFFERED
         )
-        if half_open >= self.config.max_half_open_per_peer:
-            self._reply_stateless(frame, addr, IaxCommand.REJECT, "too many unanswered calls", 34)
+        if half_open >= self._config.max_half_open_per_peer:
+            self._reply_stateless(
+                frame,
+                addr,
+                IaxCommand.REJECT,
+                "too many unanswered calls",
+                Cause.NORMAL_CIRCUIT_CONGESTION,
+            )
             return
         if (ies.version or 2) > 2:
             self._reply_stateless(
-                frame, addr, IaxCommand.REJECT, "unsupported protocol version", 50
+                frame,
+                addr,
+                IaxCommand.REJECT,
+                "unsupported protocol version",
+                Cause.FACILITY_NOT_SUBSCRIBED,
             )
             return
         username = ies.username
-        if self.authenticator is not None and not self.authenticator.can_challenge(username):
-            self._reply_stateless(frame, addr, IaxCommand.REJECT, "No authority found", 50)
+        if self._authenticator is not None and not self._authenticator.can_challenge(username):
+            self._reply_stateless(
+                frame, addr, IaxCommand.REJECT, "No authority found", Cause.FACILITY_NOT_SUBSCRIBED
+            )
             return
-        call = self._new_call(addr, now, outgoing=False, formats=self.config.formats)
+        call = self._new_call(addr, now, outgoing=False, formats=self._config.formats)
         call.remote_call = frame.source_call
-        self.bind_remote(call)
+        self._bind_remote(call)
         call.reliability.receive(frame)
         call.offered(ies)
-        if self.authenticator is not None:
-            call.authenticate_caller(self.authenticator, username, now)
+        if self._authenticator is not None:
+            call.authenticate_caller(self._authenticator, username, now)
         else:
             call.announce()
 
     def _receive_mwi(self, frame: FullFrame, addr: Address) -> None:
         """An unsolicited MWI from a registrar: new voicemail counts for our account there."""
-        ours = [r for r in self.registrations.values() if r.account.server == addr]
+        ours = [r for r in self._registrations.values() if r.account.server == addr]
         if not ours:
             self._drop(addr, "MWI from a server we do not register to")
             return
@@ -603,25 +751,25 @@ class Endpoint:
         for registration in ours:
             if registration.messages != (new, old):
                 registration.messages = (new, old)
-                self.emit(MessageWaiting(registration.account.name, new, old))
+                self._emit(MessageWaiting(registration.account.name, new, old))
 
     def _is_registrar(self, addr: Address) -> bool:
         """Is this a server we register to?  (It qualifies us with POKEs.)"""
-        return any(r.account.server[0] == addr[0] for r in self.registrations.values())
+        return any(r.account.server[0] == addr[0] for r in self._registrations.values())
 
     def _admitted(self, addr: Address, now: float, what: str) -> bool:
         """Does the caller policy admit this source?  A refusal is counted and logged."""
-        if self.config.accept_calls_from.admits(addr[0]):
+        if self._config.accept_calls_from.admits(addr[0]):
             return True
-        self.dropped += 1
-        count = self.strangers.refused(addr[0], now)
+        self._dropped += 1
+        count = self._strangers.refused(addr[0], now)
         if count is not None:
             log.warning(
                 "refused a %s from %s, which this phone does not take calls from"
                 " (accept_calls_from: %s); %d refused from it since the last report",
                 what,
                 addr[0],
-                self.config.accept_calls_from.describe(),
+                self._config.accept_calls_from.describe(),
                 count,
             )
         return False
@@ -632,14 +780,14 @@ class Endpoint:
         A flood of POKEs would fill the session table (and the timer walk) with
         those: beyond ``max_poke_replies`` at once the PONG goes out statelessly.
         """
-        if self._poke_replies >= self.config.max_poke_replies:
+        if self._poke_replies >= self._config.max_poke_replies:
             self._reply_stateless(frame, addr, IaxCommand.PONG)
             return
         self._poke_replies += 1
-        poke = PokeReply(self, self._allocate_call_number(), addr, now, self.config.retry)
-        self.sessions[poke.local_call] = poke
+        poke = PokeReply(self._host, self._allocate_call_number(), addr, now, self._config.retry)
+        self._sessions[poke.local_call] = poke
         poke.remote_call = frame.source_call
-        self.bind_remote(poke)
+        self._bind_remote(poke)
         poke.reliability.receive(frame)
         poke.answer(frame, now)
         poke.close(now, linger=2.0)
@@ -669,12 +817,12 @@ class Endpoint:
             subclass=command,
             ies=body,
         )
-        self.transmit(reply.to_bytes(), addr)
+        self._transmit(reply.to_bytes(), addr)
 
     # -- voice ------------------------------------------------------------------
 
     def _receive_mini(self, frame: MiniFrame, addr: Address) -> None:
-        session = self.by_remote.get((addr, frame.source_call))
+        session = self._by_remote.get((addr, frame.source_call))
         if not isinstance(session, Call):
             self._drop(addr, f"mini frame for unknown call {frame.source_call}")
             return
@@ -686,17 +834,17 @@ class Endpoint:
         (Made before that check, forged trunk frames from a million sources
         took 245 bytes each, for ever.)
         """
-        receiver = self.trunk_receivers.get(addr)
+        receiver = self._trunk_receivers.get(addr)
         for entry in frame.entries:
-            session = self.by_remote.get((addr, entry.call_number))
+            session = self._by_remote.get((addr, entry.call_number))
             if not isinstance(session, Call):
                 self._drop(addr, f"trunk entry for unknown call {entry.call_number}")
                 continue
             if entry.timestamp is not None:
-                ts = unwrap_timestamp(session.rx_last_ts, entry.timestamp)
+                ts = session.timeline.unwrap(entry.timestamp)
             else:
                 if receiver is None:
-                    receiver = self.trunk_receivers[addr] = TrunkReceiver()
+                    receiver = self._trunk_receivers[addr] = TrunkReceiver()
                 ts = receiver.call_timestamp(frame.timestamp, now, session.started)
             session.voice_trunk(ts, entry.payload)
 
@@ -724,9 +872,11 @@ def _plausible(frame: Frame, session: Session, now: float) -> bool:
 
 __all__ = [
     "Account",
+    "CallInfo",
     "CallOptions",
     "CallStateError",
     "Endpoint",
     "EndpointConfig",
+    "UnknownAccountError",
     "UnknownCallError",
 ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from iaxphone.wire.report import ReceiverReport
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -186,14 +188,8 @@ class TransferRequested(Event):
 
 @dataclass(frozen=True, slots=True)
 class PeerReport(Event):
-    """Receiver report from the far end (PING/PONG IEs) and our round-trip time."""
+    """Our round-trip time and the far end's receiver report (PONG IEs; None after a LAGRP)."""
 
     call_id: int
     rtt_ms: int | None
-    jitter_ms: int | None = None
-    loss_percent: int | None = None
-    lost: int | None = None
-    packets: int | None = None
-    delay_ms: int | None = None
-    dropped: int | None = None
-    out_of_order: int | None = None
+    report: ReceiverReport | None = None

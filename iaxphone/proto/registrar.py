@@ -7,31 +7,71 @@ challenges incoming NEWs that name a user (AUTHREQ -> AUTHREP) before it
 reports the call.  This lets two iaxphone endpoints talk without a PBX
 (and lets the sans-IO tests exercise both sides of every exchange).
 
-Theory of operation (one :class:`RegistrarTransaction` per REGREQ)::
+Theory of operation: one :class:`RegistrarTransaction` per REGREQ or REGREL,
+a :class:`~iaxphone.proto.machine.Machine` over :data:`TABLE`::
 
-    CHALLENGED --REGREQ(md5 ok)--> ACKED    (REGACK sent; binding stored)
-               --REGREQ(bad)-----> REFUSED  (REGREJ "Registration Refused", 29)
+    NEW --REGREQ/REGREL--> CHALLENGED                (REGAUTH with a fresh challenge)
+    CHALLENGED --REGREQ, md5 right--> BOUND          (binding stored, REGACK)
+    CHALLENGED --REGREL, md5 right--> RELEASED       (binding removed, REGACK)
+    CHALLENGED --either, md5 wrong--> REFUSED        (REGREJ "Registration Refused", 29)
+
+BOUND, RELEASED and REFUSED are final: the transaction closes and only
+absorbs the peer's retransmissions until it is released.  Any other frame
+is acknowledged and ignored.
 """
 
 from __future__ import annotations
 
+import enum
 import hmac
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from iaxphone.wire.constants import AuthMethod, FrameType, IaxCommand
+from iaxphone.wire.constants import AuthMethod, Cause, FrameType, IaxCommand
 from iaxphone.wire.frames import FullFrame
 from iaxphone.wire.ies import InformationElements, SockAddr
 
 from .auth import md5_response, rsa_verify
 from .events import Event
+from .machine import Machine, Step
 from .session import Address, Host, Session
 
 if TYPE_CHECKING:
     from .reliability import RetryPolicy
 
-CAUSE_FACILITY_REJECTED = 29
+
+class RegistrarState(enum.Enum):
+    NEW = "new"
+    CHALLENGED = "challenged"
+    BOUND = "bound"
+    RELEASED = "released"
+    REFUSED = "refused"
+
+
+class RegistrarTrigger(enum.Enum):
+    REQUEST = "first REGREQ or REGREL"
+    REGISTER_OK = "REGREQ with the right answer"
+    RELEASE_OK = "REGREL with the right answer"
+    WRONG_ANSWER = "REGREQ or REGREL with a wrong answer"
+
+
+class RegistrarAction(enum.Enum):
+    CHALLENGE = "send REGAUTH"
+    BIND = "store the binding, send REGACK"
+    UNBIND = "remove the binding, send REGACK"
+    REFUSE = "send REGREJ"
+
+
+_S, _T, _A = RegistrarState, RegistrarTrigger, RegistrarAction
+TABLE: dict[tuple[RegistrarState, RegistrarTrigger], Step[RegistrarState, RegistrarAction]] = {
+    (_S.NEW, _T.REQUEST): Step(_S.CHALLENGED, _A.CHALLENGE),
+    (_S.CHALLENGED, _T.REGISTER_OK): Step(_S.BOUND, _A.BIND),
+    (_S.CHALLENGED, _T.RELEASE_OK): Step(_S.RELEASED, _A.UNBIND),
+    (_S.CHALLENGED, _T.WRONG_ANSWER): Step(_S.REFUSED, _A.REFUSE),
+}
+REMOTE = frozenset(RegistrarTrigger)
+
 MIN_EXPIRY = 60
 MAX_EXPIRY = 3600
 
@@ -80,14 +120,31 @@ class RegistrarTransaction(Session):
         self.bindings = bindings
         self.challenge = new_challenge()
         self.username: str | None = None
+        self.machine: Machine[RegistrarState, RegistrarTrigger, RegistrarAction] = Machine(
+            f"registrar {local_call}", TABLE, RegistrarState.NEW, remote=REMOTE
+        )
 
     def challenge_peer(self, request: FullFrame, now: float) -> None:
         assert request.ies is not None
+        self.machine.fire(RegistrarTrigger.REQUEST)
         self.username = request.ies.username
         ies = InformationElements(
             auth_methods=AuthMethod.MD5, challenge=self.challenge, username=self.username or ""
         )
         self.send_iax(IaxCommand.REGAUTH, now, ies)
+
+    def _trigger(self, frame: FullFrame, ies: InformationElements) -> RegistrarTrigger:
+        username = ies.username or ""
+        secret = self.users.get(username)
+        if (
+            secret is None
+            or username != self.username
+            or not check_md5(self.challenge, secret, ies.md5_result)
+        ):
+            return RegistrarTrigger.WRONG_ANSWER
+        if frame.subclass == IaxCommand.REGREL:
+            return RegistrarTrigger.RELEASE_OK
+        return RegistrarTrigger.REGISTER_OK
 
     def handle(self, frame: FullFrame, now: float) -> None:
         if frame.frame_type != FrameType.IAX or frame.subclass not in (
@@ -97,24 +154,18 @@ class RegistrarTransaction(Session):
             self.ack_unless_answered(frame)
             return
         ies = frame.ies or InformationElements()
+        action = self.machine.fire(self._trigger(frame, ies))
         username = ies.username or ""
-        secret = self.users.get(username)
-        if (
-            secret is None
-            or username != self.username
-            or not check_md5(self.challenge, secret, ies.md5_result)
-        ):
+        if action is RegistrarAction.REFUSE:
             refuse = InformationElements(
-                cause="Registration Refused", cause_code=CAUSE_FACILITY_REJECTED
+                cause="Registration Refused", cause_code=Cause.FACILITY_REJECTED
             )
             self.send_iax(IaxCommand.REGREJ, now, refuse)
-            self.close(now)
-            return
-        if frame.subclass == IaxCommand.REGREL:
+        elif action is RegistrarAction.UNBIND:
             self.bindings.pop(username, None)
             self.send_iax(IaxCommand.REGACK, now, InformationElements(username=username))
             self.host.emit(PeerUnregistered(username))
-        else:
+        elif action is RegistrarAction.BIND:
             expires = min(max(ies.refresh or MIN_EXPIRY, MIN_EXPIRY), MAX_EXPIRY)
             self.bindings[username] = (self.peer, now + expires)
             reply = InformationElements(

@@ -13,12 +13,19 @@ An :class:`Account` registration is long-lived; each attempt is a short
                                  <- REGACK(refresh, msgcount, apparent addr) | REGREJ(cause)
     ACK                                          ->
 
-The registration state machine (:class:`Registration`)::
+The registration state machine (:class:`Registration`, table :data:`TABLE`)::
 
-    IDLE -> REGISTERING -> REGISTERED -> (refresh) REGISTERING -> ...
-                       \\-> RETRY_WAIT (no answer, or a rejection that may pass)
-                       \\-> REJECTED   (wrong credentials: no automatic retry)
-    any -> UNREGISTERING -> IDLE        (REGREL on shutdown)
+    IDLE --register--> REGISTERING --REGACK--> REGISTERED --refresh due--> REGISTERING
+                       REGISTERING --no answer--> RETRY_WAIT --retry due--> REGISTERING
+                       REGISTERING --REGREJ / no usable credentials--> REJECTED
+    REGISTERING, REGISTERED, RETRY_WAIT, REJECTED --unregister--> UNREGISTERING
+    UNREGISTERING --REGREL answered or given up on--> IDLE
+
+``register`` in REGISTERED, RETRY_WAIT or REJECTED starts a new attempt at
+once; ``unregister`` when IDLE or already UNREGISTERING does nothing.  Each
+step's action (a :class:`RegAction`) is carried out by the endpoint, which
+owns the call numbers: opening a REGREQ or REGREL transaction.  A trigger
+that is not in the table raises :class:`RegistrationStateError`.
 
 Refreshes go out at 75 % of the granted expiry.  When the registrar stops
 answering we retry with backoff (2, 4, 8 ... 60 s) until it is back.
@@ -32,12 +39,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from iaxphone.errors import LocalProtocolError
 from iaxphone.wire.constants import FrameType, IaxCommand
 from iaxphone.wire.frames import FullFrame
 from iaxphone.wire.ies import InformationElements
 
 from .auth import AuthenticationError, Credentials, answer_challenge
 from .events import MessageWaiting, Registered, RegistrationFailed, Unregistered
+from .machine import Machine, Step
 from .session import Address, Host, Session
 
 if TYPE_CHECKING:
@@ -75,22 +84,46 @@ class RegState(enum.Enum):
     UNREGISTERING = "unregistering"
 
 
-_ALLOWED = {
-    RegState.IDLE: {RegState.REGISTERING},
-    RegState.REGISTERING: {
-        RegState.REGISTERED,
-        RegState.RETRY_WAIT,
-        RegState.REJECTED,
-        RegState.UNREGISTERING,
-    },
-    RegState.REGISTERED: {RegState.REGISTERING, RegState.UNREGISTERING, RegState.RETRY_WAIT},
-    RegState.RETRY_WAIT: {RegState.REGISTERING, RegState.UNREGISTERING, RegState.IDLE},
-    RegState.REJECTED: {RegState.REGISTERING, RegState.IDLE, RegState.UNREGISTERING},
-    RegState.UNREGISTERING: {RegState.IDLE},
+class RegTrigger(enum.Enum):
+    REGISTER = "register"
+    REFRESH_DUE = "refresh"
+    GRANTED = "REGACK"
+    REFUSED = "REGREJ"
+    NO_ANSWER = "time out"
+    UNREGISTER = "unregister"
+    RELEASED = "finish unregistering"
+
+
+class RegAction(enum.Enum):
+    SEND_REGREQ = "send REGREQ"
+    SEND_REGREL = "send REGREL"
+
+
+_S, _T, _A = RegState, RegTrigger, RegAction
+_LIVE = (_S.REGISTERING, _S.REGISTERED, _S.RETRY_WAIT, _S.REJECTED)
+TABLE: dict[tuple[RegState, RegTrigger], Step[RegState, RegAction]] = {
+    (_S.IDLE, _T.REGISTER): Step(_S.REGISTERING, _A.SEND_REGREQ),
+    (_S.REGISTERED, _T.REGISTER): Step(_S.REGISTERING, _A.SEND_REGREQ),
+    (_S.RETRY_WAIT, _T.REGISTER): Step(_S.REGISTERING, _A.SEND_REGREQ),
+    (_S.REJECTED, _T.REGISTER): Step(_S.REGISTERING, _A.SEND_REGREQ),
+    (_S.REGISTERED, _T.REFRESH_DUE): Step(_S.REGISTERING, _A.SEND_REGREQ),
+    (_S.RETRY_WAIT, _T.REFRESH_DUE): Step(_S.REGISTERING, _A.SEND_REGREQ),
+    (_S.REGISTERING, _T.GRANTED): Step(_S.REGISTERED),
+    (_S.REGISTERING, _T.REFUSED): Step(_S.REJECTED),
+    (_S.REGISTERING, _T.NO_ANSWER): Step(_S.RETRY_WAIT),
+    **{(state, _T.UNREGISTER): Step(_S.UNREGISTERING, _A.SEND_REGREL) for state in _LIVE},
+    (_S.IDLE, _T.UNREGISTER): Step(_S.IDLE),
+    (_S.UNREGISTERING, _T.UNREGISTER): Step(_S.UNREGISTERING),
+    (_S.UNREGISTERING, _T.RELEASED): Step(_S.IDLE),
 }
+REMOTE = frozenset({RegTrigger.GRANTED, RegTrigger.REFUSED})
 
 MIN_BACKOFF = 2.0
 MAX_BACKOFF = 60.0
+
+
+class RegistrationStateError(LocalProtocolError):
+    """A registration command its state does not allow (a local mistake)."""
 
 
 class Registration:
@@ -98,37 +131,44 @@ class Registration:
 
     def __init__(self, account: Account) -> None:
         self.account = account
-        self.state = RegState.IDLE
+        self.machine: Machine[RegState, RegTrigger, RegAction] = Machine(
+            f"registration {account.name}",
+            TABLE,
+            RegState.IDLE,
+            remote=REMOTE,
+            local_error=RegistrationStateError,
+        )
         self.next_action: float | None = None
         self.backoff = MIN_BACKOFF
         self.expires = 0
         self.transaction: RegistrationTransaction | None = None
         self.messages: tuple[int, int] | None = None
 
-    def set_state(self, new: RegState) -> None:
-        if new is self.state:
-            return
-        if new not in _ALLOWED[self.state]:
-            raise RuntimeError(
-                f"registration {self.account.name}: illegal {self.state.value} -> {new.value}"
-            )
-        log.info("registration %s: %s -> %s", self.account.name, self.state.value, new.value)
-        self.state = new
+    @property
+    def state(self) -> RegState:
+        return self.machine.state
+
+    def fire(self, trigger: RegTrigger) -> RegAction | None:
+        return self.machine.fire(trigger)
 
     def granted(self, expires: int, now: float) -> None:
-        self.set_state(RegState.REGISTERED)
+        self.fire(RegTrigger.GRANTED)
         self.expires = expires
         self.backoff = MIN_BACKOFF
         self.next_action = now + max(1.0, expires * 0.75)
 
     def failed(self, now: float, permanent: bool) -> None:
         if permanent:
-            self.set_state(RegState.REJECTED)
+            self.fire(RegTrigger.REFUSED)
             self.next_action = None
             return
-        self.set_state(RegState.RETRY_WAIT)
+        self.fire(RegTrigger.NO_ANSWER)
         self.next_action = now + self.backoff
         self.backoff = min(self.backoff * 2, MAX_BACKOFF)
+
+    def released(self) -> None:
+        self.fire(RegTrigger.RELEASED)
+        self.next_action = None
 
 
 class RegistrationTransaction(Session):
@@ -213,8 +253,7 @@ class RegistrationTransaction(Session):
         registration = self.registration
         registration.transaction = None
         if self.command == IaxCommand.REGREL:
-            registration.set_state(RegState.IDLE)
-            registration.next_action = None
+            registration.released()
             self.host.emit(Unregistered(self.account.name))
             return
         ies = frame.ies
@@ -259,8 +298,7 @@ class RegistrationTransaction(Session):
         registration = self.registration
         registration.transaction = None
         if self.command == IaxCommand.REGREL:
-            registration.set_state(RegState.IDLE)
-            registration.next_action = None
+            registration.released()
             self.host.emit(Unregistered(self.account.name))
             return
         registration.failed(now, permanent)

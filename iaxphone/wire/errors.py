@@ -10,6 +10,8 @@ when building frames (a value out of range) raise ordinary ``ValueError`` or
 
 from __future__ import annotations
 
+from iaxphone.errors import RemoteProtocolError
 
-class FrameParseError(ValueError):
+
+class FrameParseError(RemoteProtocolError, ValueError):
     """A datagram or information element block is not valid IAX2."""

@@ -48,17 +48,18 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from iaxphone.errors import IaxphoneError
 from iaxphone.wire.constants import Format
 
 PCM = npt.NDArray[np.int16]
 """One-dimensional mono signed 16-bit samples."""
 
 
-class CodecError(ValueError):
+class CodecError(IaxphoneError, ValueError):
     """A payload or PCM frame the codec cannot process (wrong size, garbage)."""
 
 
-class CodecUnavailableError(RuntimeError):
+class CodecUnavailableError(IaxphoneError, RuntimeError):
     """The codec's native library is not installed on this machine."""
 
 

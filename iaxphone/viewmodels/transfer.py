@@ -11,7 +11,7 @@ Attended (:meth:`Transfers.consult`, then :meth:`Transfers.complete` or
 
 * With AMI (a :class:`~iaxphone.pbx.ami.PbxClient`), the PBX runs the
   consultation: ``Atxfer`` on our channel for the line
-  (:func:`~iaxphone.gui.pbxlines.line_channels`) puts the caller on music
+  (:func:`~iaxphone.viewmodels.pbxlines.line_channels`) puts the caller on music
   and connects *the same line* to the number.  Complete hangs that line
   up and the PBX bridges the caller with the consulted party: a true
   attended transfer, the consulted phone does not ring again.  Cancel

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from iaxphone.errors import IaxphoneError
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.pbx.models import ChannelInfo
 from iaxphone.phone import LineInfo, Phone
 
 
-class LineNotFoundError(Exception):
+class LineNotFoundError(IaxphoneError):
     """The PBX shows no channel (or no unambiguous one) for the line."""
 
 

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 With a :class:`~iaxphone.pbx.ami.PbxClient` (AMI), :meth:`Parker.park`
 finds the far end of the line among the PBX's channels (the party bridged
-to our channel for that line, :func:`~iaxphone.gui.pbxlines.line_channels`),
+to our channel for that line, :func:`~iaxphone.viewmodels.pbxlines.line_channels`),
 asks the PBX to ``park`` it and waits for the
 :class:`~iaxphone.pbx.ami.ParkingChanged` event naming that channel: its
 slot ("701") is the answer.  The PBX then hangs up our leg.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 
+from iaxphone.errors import IaxphoneError
 from iaxphone.pbx.ami import ParkingChanged, PbxClient, PbxEvent
 from iaxphone.phone import LineInfo, Phone
 
@@ -30,7 +31,7 @@ from .pbxlines import LineNotFoundError, line_channels
 PARK_NUMBER = "700"
 
 
-class ParkError(Exception):
+class ParkError(IaxphoneError):
     """The call could not be parked; the message says why."""
 
 
