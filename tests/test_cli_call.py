@@ -179,7 +179,7 @@ def env_with(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update(
         {
             "IAXPHONE_DATA_DIR": str(tmp_path / "data"),
-            "IAXPHONE_CONFIG": str(tmp_path / "none.toml"),
+            "IAXPHONE_CONFIG": os.devnull,
         }
     )
     env.update(extra)
