@@ -50,3 +50,29 @@ def test_devices_without_any_says_so_without_the_call_time_note(
     err = capsys.readouterr().err.strip()
     assert err == f"iaxphone: {devices.NO_DEVICES_LISTED}"
     assert "sending silence" not in err
+
+
+@pytest.mark.parametrize("command", ["call", "listen"])
+@pytest.mark.parametrize(
+    ("option", "where", "message"),
+    [
+        ("--record", "no-such-dir/x.wav", "no folder"),
+        ("--stats", "no-such-dir/s.json", "no folder"),
+        ("--record", ".", "is a folder, not a file"),
+    ],
+)
+def test_an_output_file_that_cannot_be_written_is_refused_before_dialling(
+    tmp_path: Path, command: str, option: str, where: str, message: str
+) -> None:
+    # 127.0.0.1:9 answers nothing: had the command dialled, it would wait and exit 6.
+    target = ["600"] if command == "call" else []
+    result = iaxphone(
+        command, *target, "--server", "127.0.0.1:9", "--user", "1", "--secret", "s",
+        option, str(tmp_path / where),
+    )  # fmt: skip
+    assert result.returncode == exitcodes.USAGE, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"iaxphone: {option} {tmp_path / where}: {message}"
+    )
+    assert not (tmp_path / "data").exists()
