@@ -100,7 +100,18 @@ def test_wrong_password_exits_3(pbx: Pbx) -> None:
     )
     result = iaxphone("call", "600", *SERVER, "--user", "6002", "--secret", "wrong")
     assert result.returncode == exitcodes.AUTH_REJECTED
-    assert "wrong username or password" in one_line_error(result)
+    assert one_line_error(result) == (
+        f"iaxphone: call to 600 at {PBX_ADDRESS} failed: wrong username or password"
+        " (the PBX ignored our encrypted answer) (cause 50)"
+    )
+    # With -v the silent wait is explained while it lasts.
+    result = iaxphone("call", "600", *SERVER, "--user", "6002", "--secret", "wrong", "-v")
+    waiting, ended = [line for line in result.stderr.splitlines() if line.strip()]
+    assert waiting.startswith(f"iaxphone: no answer yet from {PBX_ADDRESS}; still trying")
+    assert ended == (
+        f"iaxphone: call to 600 at {PBX_ADDRESS} failed: wrong username or password"
+        " (the PBX ignored our encrypted answer) (cause 50)"
+    )
 
 
 def test_unknown_extension_exits_8(pbx: Pbx) -> None:

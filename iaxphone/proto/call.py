@@ -250,7 +250,7 @@ class Call(CallSetup):
         if was is CallState.DIALING and self.authenticated and self.cipher is not None:
             # A PBX that cannot decrypt our AUTHREP (its key comes from the
             # secret) ignores it: silence here means the secret was wrong.
-            cause = "no answer to our encrypted reply: wrong username or password"
+            cause = "wrong username or password (the PBX ignored our encrypted answer)"
             self._report_end(given.now, cause, Cause.FACILITY_NOT_SUBSCRIBED, True)
         else:
             what = "call set-up" if was is CallState.DIALING else "call"
