@@ -119,6 +119,9 @@ async def run_pbx(args: argparse.Namespace) -> int:
         elif command == "watch":
             await _watch(client, args.count)
         elif command == "park":
+            why = client.why_not(Facility.PARKING)
+            if why is not None:
+                raise AmiUnsupportedError(why)
             await client.park(await _far_end(client, args.who))
         elif command == "unpark":
             why = client.why_not(Facility.PARKING)
@@ -126,7 +129,7 @@ async def run_pbx(args: argparse.Namespace) -> int:
                 raise AmiUnsupportedError(why)
             if args.slot not in client.state.parked:
                 raise CommandError(f"nothing is parked on {args.slot}", exitcodes.NOT_FOUND)
-            await client.originate(f"IAX2/{args.to}", args.slot)
+            await client.retrieve_parked(f"IAX2/{args.to}", args.slot)
         elif command == "transfer":
             await client.blind_transfer(await _channel_of(client, args.who), args.dest)
         elif command == "atxfer" and args.cancel:

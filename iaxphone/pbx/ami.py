@@ -246,6 +246,7 @@ class PbxClient:
         self._context_given = bool(context)
         self.dnd_mode = dnd  # "auto" or a DndMechanism value ([ami] dnd)
         self.capabilities = Capabilities.everything()
+        self._peer_devices: set[str] = set()  # IAX2/N of extensions that have no hint
         self.clock = clock  # wall-clock seconds: when a call was parked, since when offline
         self._sources: list[tuple[Callable[[AmiMessage], None], Callable[[], Awaitable[None]]]] = []
         self.state = PbxState()
@@ -455,6 +456,7 @@ class PbxClient:
                 str(message.get("Hint", "")),
                 lamp_from_status(int(message.get("Status", -1))),
             )
+        await self._add_peers_without_hints(state)
         if not self._context_given:
             self.context = await self._find_context(state)
         mechanism, why = detect((e.hint for e in state.extensions.values()), self.dnd_mode)
@@ -499,6 +501,31 @@ class PbxClient:
             return None
         value = reply.get("Value")
         return None if value is None else str(value)
+
+    async def _add_peers_without_hints(self, state: PbxState) -> None:
+        """Numeric IAX2 peers no hint watches (Debian's stock dialplan has none for them):
+        extensions too, their lamp from the device state ``IAX2/N`` itself."""
+        if not self.capabilities.may("IAXpeerlist"):
+            return
+        watched = {part for e in state.extensions.values() for part in re.split(r"[&,]", e.hint)}
+        peers = [
+            str(m.get("ObjectName", ""))
+            for m in await self._listing("IAXpeerlist")
+            if m.get("Event") == "PeerEntry"
+        ]
+        new = [n for n in peers if n.isdigit() and n not in state.extensions]
+        new = [n for n in new if f"IAX2/{n}" not in watched]
+        if not new:
+            return
+        devices: dict[str, str] = {}
+        if self.capabilities.has(Facility.DEVICE_STATE):
+            for m in await self._listing("DeviceStateList"):
+                devices[str(m.get("Device", ""))] = str(m.get("State", ""))
+        for number in new:
+            state.extensions[number] = Extension(
+                number, "", f"IAX2/{number}", _device_lamp(devices.get(f"IAX2/{number}", ""))
+            )
+            self._peer_devices.add(f"IAX2/{number}")
 
     async def _find_context(self, state: PbxState) -> str:
         """The context the phones dial from: an IAX2 phone's own (IAXPEER), else the
@@ -586,6 +613,30 @@ class PbxClient:
             reason = int(result.get("Reason", 0) or 0)
             raise OriginateError(
                 f"{from_channel} did not take the call: {ORIGINATE_REASONS.get(reason, 'failed')}",
+                reason,
+            )
+
+    async def retrieve_parked(self, to_channel: str, slot: str, ring_s: int = 30) -> None:
+        """Ring ``to_channel``, then hand it the call parked on ``slot`` (the ParkedCall
+        application: no dialplan needed, whichever context the lot lives in)."""
+        why = self.capabilities.why_not(Facility.PARKING)
+        if why is not None:
+            raise AmiUnsupportedError(why)
+        parked = self.state.parked.get(slot)
+        lot = parked.lot if parked is not None and parked.lot else "default"
+        messages = await self.action(
+            Action="Originate",
+            Channel=to_channel,
+            Application="ParkedCall",
+            Data=f"{lot},{slot}",
+            Async="true",
+            Timeout=str(ring_s * 1000),
+        )
+        result = next((m for m in messages if m.get("Event") == "OriginateResponse"), None)
+        if result is not None and result.get("Response") != "Success":
+            reason = int(result.get("Reason", 0) or 0)
+            raise OriginateError(
+                f"{to_channel} did not take the call: {ORIGINATE_REASONS.get(reason, 'failed')}",
                 reason,
             )
 
@@ -717,8 +768,16 @@ class PbxClient:
             self._emit(PresenceChanged(number, presence))
 
     def _on_device_state(self, message: Any) -> None:
-        """Custom:DNDNNNN changes (FreePBX's DND) while the devstate mechanism is in use."""
-        number = dnd_device_number(str(message.get("Device", "")))
+        """Custom:DNDNNNN changes (FreePBX's DND) while the devstate mechanism is in use;
+        the lamps of phones that have no hint."""
+        device = str(message.get("Device", ""))
+        if device in self._peer_devices:
+            peer = self.state.extensions.get(device.split("/", 1)[1])
+            if peer is not None:
+                with self._lamp_watch(peer):
+                    peer.device_lamp = _device_lamp(str(message.get("State", "")))
+            return
+        number = dnd_device_number(device)
         if number is None or self.capabilities.dnd is not DndMechanism.DEVSTATE:
             return
         extension = self.state.extensions.get(number)
@@ -765,6 +824,23 @@ def _parked(message: Any, now: float = 0.0) -> ParkedCall:
         rings_back_at=None if timeout_s is None else now + timeout_s,
         uniqueid=str(message.get("ParkeeUniqueid", "")),
     )
+
+
+# DeviceStateChange "State" -> lamp (for phones without a hint).
+_DEVICE_LAMPS = {
+    "NOT_INUSE": LampState.IDLE,
+    "INUSE": LampState.IN_USE,
+    "BUSY": LampState.BUSY,
+    "RINGING": LampState.RINGING,
+    "RINGINUSE": LampState.RINGING,
+    "ONHOLD": LampState.ON_HOLD,
+    "UNAVAILABLE": LampState.UNAVAILABLE,
+    "INVALID": LampState.UNAVAILABLE,
+}
+
+
+def _device_lamp(state: str) -> LampState:
+    return _DEVICE_LAMPS.get(state.strip().upper(), LampState.UNKNOWN)
 
 
 def _slot_hint(message: Any) -> bool:

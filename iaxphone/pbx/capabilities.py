@@ -182,6 +182,8 @@ def _availability(
     if not action or action in actions:
         return Availability(facility, True)
     needed = needed_classes(action)
+    if needed == "no class":  # open to every user: only a missing module hides it
+        return Availability(facility, False, not_loaded(facility, module))
     if loaded is not None or any(c in classes for c in needed.split(" or ")):
         # The module is loaded but the action is not listed: the class is missing;
         # or the user holds the class and the action is still not registered.
