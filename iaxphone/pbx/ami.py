@@ -581,7 +581,12 @@ class PbxClient:
                 f"this PBX has no do-not-disturb iaxphone can set ({self.capabilities.dnd_reason})"
             )
         for fields in set_actions(mechanism, number, on):
-            await self.action(**fields)
+            try:
+                await self.action(**fields)
+            except AmiError as exc:
+                if fields["Action"] == "DBDel" and "not found" in str(exc).lower():
+                    continue  # DND was already off
+                raise
         if mechanism is DndMechanism.ASTDB:  # nothing tells AMI: show it ourselves
             extension = self.state.extensions.get(number)
             if extension is not None:

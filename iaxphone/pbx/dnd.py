@@ -19,7 +19,9 @@ and the PBX disagree:
 
 :func:`detect` picks the mechanism from the hints unless the config's
 ``[ami] dnd`` names one.  :func:`set_actions` gives the AMI actions that
-switch DND (all ``Setvar``, class ``call``).
+switch DND: ``Setvar`` (class ``call``) for presence and device states,
+``DBPut``/``DBDel`` (class ``system``, as FreePBX's own AMI user has) for
+the astdb key.
 """
 
 from __future__ import annotations
@@ -73,7 +75,12 @@ def set_actions(mechanism: DndMechanism, number: str, on: bool) -> list[dict[str
     if mechanism is DndMechanism.PRESENCE:
         value = "dnd,," if on else "available,,"
         return [_setvar(f"PRESENCE_STATE(CustomPresence:{number})", value)]
-    astdb = _setvar(f"DB(DND/{number})", "YES" if on else "")
+    # DBPut/DBDel (class system): Asterisk refuses DB() writes through AMI Setvar.
+    astdb = (
+        {"Action": "DBPut", "Family": "DND", "Key": number, "Val": "YES"}
+        if on
+        else {"Action": "DBDel", "Family": "DND", "Key": number}
+    )
     if mechanism is DndMechanism.ASTDB:
         return [astdb]
     if mechanism is DndMechanism.DEVSTATE:
