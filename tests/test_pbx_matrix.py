@@ -20,8 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from PyQt6.QtWidgets import QApplication
 
 from iaxphone.cli import exitcodes
+from iaxphone.gui.console.window import ConsoleWindow
+from iaxphone.gui.directory import DirectoryPanel
 from iaxphone.pbx.ami import AmiUnsupportedError, PbxClient, PresenceChanged
 from iaxphone.pbx.capabilities import Facility
 from iaxphone.pbx.console import ConsoleModel
@@ -29,6 +32,7 @@ from iaxphone.pbx.directory import Kind
 from iaxphone.pbx.dnd import DndMechanism
 from iaxphone.pbx.models import Presence
 from tests.ami import AmiWatcher
+from tests.guiloop import run_on_qt_loop, screenshot
 from tests.pbx import PROJECT, Pbx, run_pbx
 from tests.phones import answered_call, call_from, phone
 from tests.require import in_ci
@@ -271,7 +275,8 @@ async def test_park_and_retrieve(office: Office) -> None:
 
 async def test_blind_transfer(office: Office) -> None:
     if not office.phones_dial_phones:
-        pytest.skip("this dialplan has no route from one phone to another")
+        await blind_transfer_without_a_route_between_phones(office)
+        return
     async with (
         phone(office.pbx, 6001) as alice,
         phone(office.pbx, 6002) as bob,
@@ -319,3 +324,75 @@ async def test_contacts_and_busy_lamp_field(office: Office) -> None:
         assert model.queues() == [] or office.name in ("bundled", "freepbx")
     finally:
         client.close()
+
+
+async def blind_transfer_without_a_route_between_phones(office: Office) -> None:
+    """The stock dialplan cannot ring one phone from another: the PBX rings 6001 from
+    the echo test (a Local channel), and 6001 sends that party on to 600.  Asterisk
+    accepts the transfer and 6001 leaves; the party itself was originated straight
+    into Dial() with no dialplan of its own, so Asterisk hangs it up after."""
+    async with phone(office.pbx, 6001) as alice, AmiWatcher(office.pbx) as admin:
+        await admin.action(
+            Action="Originate",
+            Channel="Local/600@default/n",
+            Application="Dial",
+            Data="IAX2/6001",
+            Async="true",
+        )
+        ringing = await asyncio.wait_for(alice.incoming.get(), 10)
+        ringing.answer()
+        await until_bridged(office.pbx, "IAX2/6001", "Local/600@default")
+        code, _out, err = await iaxphone_pbx(office.pbx, "transfer", "6001", "600")
+        assert code == exitcodes.OK, err
+        event = await admin.wait_for(lambda e: e.get("Event") == "BlindTransfer")
+        assert event.get("Result") == "Success"
+        assert event.get("Extension") == "600" and event.get("TransfererChannel", "").startswith(
+            "IAX2/6001-"
+        )
+        await ringing.wait_ended(timeout=10)  # the transferer leaves
+
+
+def test_the_handset_contact_list(office: Office, qapp: QApplication) -> None:
+    async def scenario() -> None:
+        client = await client_of(office)
+        try:
+            panel = DirectoryPanel(client, names=office.names)
+            rows = {panel.contacts.item(i).text() for i in range(panel.contacts.count())}
+            for number, name in office.names.items():
+                assert any(row.startswith(f"{number}  {name}  —  ") for row in rows), rows
+            assert panel.status.text() == f"{len(client.state.extensions)} extensions"
+            assert panel.contacts.isEnabled()
+        finally:
+            client.close()
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_the_console_window_says_what_the_pbx_lacks(office: Office, qapp: QApplication) -> None:
+    async def scenario() -> None:
+        client = PbxClient(office.pbx.host, office.pbx.ami_port, "console", "console-secret")
+        model = ConsoleModel(client)
+        await client.connect()
+        try:
+            window = ConsoleWindow(model)
+            window.resize(1280, 800)
+            window.show()
+            window.rebuild()
+            window.refresh_clocks()
+            for number, name in office.names.items():
+                assert window.tiles[number].isVisibleTo(window)
+                assert model.tile(number).name == name
+            label, panel = window.unavailable[Facility.PARKING]
+            if office.parking:
+                assert not label.isVisibleTo(window) and panel.isVisibleTo(window)
+            else:
+                assert label.isVisibleTo(window) and not panel.isVisibleTo(window)
+                assert label.text() == "this PBX has no call parking (res_parking is not loaded)"
+            rooms_label, _rooms = window.unavailable[Facility.CONFERENCE]
+            assert rooms_label.isVisibleTo(window) is (office.name == "lean")
+            screenshot(window, f"console-{office.name}-pbx")
+            window.close()
+        finally:
+            client.close()
+
+    run_on_qt_loop(qapp, scenario())

@@ -503,11 +503,15 @@ class PbxClient:
         return None if value is None else str(value)
 
     async def _add_peers_without_hints(self, state: PbxState) -> None:
-        """Numeric IAX2 peers no hint watches (Debian's stock dialplan has none for them):
-        extensions too, their lamp from the device state ``IAX2/N`` itself."""
+        """On a PBX whose hints watch no IAX2 phone (Debian's stock dialplan), the numeric
+        IAX2 peers are the extensions, their lamp the device state ``IAX2/N`` itself.
+        Where hints do watch IAX2 phones, a peer without one (a trunk, a test peer)
+        is left out, as the PBX's admin chose."""
         if not self.capabilities.may("IAXpeerlist"):
             return
         watched = {part for e in state.extensions.values() for part in re.split(r"[&,]", e.hint)}
+        if any(part.startswith("IAX2/") for part in watched):
+            return
         peers = [
             str(m.get("ObjectName", ""))
             for m in await self._listing("IAXpeerlist")
