@@ -30,7 +30,8 @@ from iaxphone.pbx.capabilities import Facility
 from iaxphone.pbx.console import ConsoleModel
 from iaxphone.pbx.directory import Kind
 from iaxphone.pbx.dnd import DndMechanism
-from iaxphone.pbx.models import Presence
+from iaxphone.pbx.models import LampState, Presence
+from iaxphone.pbx.permissions import Feature
 from tests.ami import AmiWatcher
 from tests.guiloop import run_on_qt_loop, screenshot
 from tests.pbx import PROJECT, Pbx, run_pbx
@@ -374,25 +375,43 @@ def test_the_console_window_says_what_the_pbx_lacks(office: Office, qapp: QAppli
         model = ConsoleModel(client)
         await client.connect()
         try:
-            window = ConsoleWindow(model)
-            window.resize(1280, 800)
-            window.show()
-            window.rebuild()
-            window.refresh_clocks()
-            for number, name in office.names.items():
-                assert window.tiles[number].isVisibleTo(window)
-                assert model.tile(number).name == name
-            label, panel = window.unavailable[Facility.PARKING]
-            if office.parking:
-                assert not label.isVisibleTo(window) and panel.isVisibleTo(window)
-            else:
-                assert label.isVisibleTo(window) and not panel.isVisibleTo(window)
-                assert label.text() == "this PBX has no call parking (res_parking is not loaded)"
-            rooms_label, _rooms = window.unavailable[Facility.CONFERENCE]
-            assert rooms_label.isVisibleTo(window) is (office.name == "lean")
-            screenshot(window, f"console-{office.name}-pbx")
-            window.close()
+            async with phone(office.pbx, 6001) as desk:  # one phone on the echo test
+                call = await call_from(desk, office.pbx, 6001, office.echo)
+                await call.wait_answered(timeout=10)
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 10
+                while model.tile("6001").lamp is not LampState.IN_USE:
+                    assert loop.time() < deadline, model.tile("6001")
+                    await asyncio.sleep(0.05)
+                await window_checks(office, model)
+                await call.hangup()
         finally:
             client.close()
 
     run_on_qt_loop(qapp, scenario())
+
+
+async def window_checks(office: Office, model: ConsoleModel) -> None:
+    """The console window on this PBX: tiles, what it lacks, the Park key; a screenshot."""
+    window = ConsoleWindow(model)
+    window.resize(1280, 800)
+    window.show()
+    window.rebuild()
+    window.refresh_clocks()
+    for number, name in office.names.items():
+        assert window.tiles[number].isVisibleTo(window)
+        assert model.tile(number).name == name
+    label, panel = window.unavailable[Facility.PARKING]
+    if office.parking:
+        assert not label.isVisibleTo(window) and panel.isVisibleTo(window)
+    else:
+        assert label.isVisibleTo(window) and not panel.isVisibleTo(window)
+        assert label.text() == "this PBX has no call parking (res_parking is not loaded)"
+    rooms_label, _rooms = window.unavailable[Facility.CONFERENCE]
+    assert rooms_label.isVisibleTo(window) is (office.name == "lean")
+    assert window.tiles["6001"].status.text() != "offline"
+    park = window.buttons[Feature.PARK]
+    if not office.parking:
+        assert park.toolTip() == "this PBX has no call parking (res_parking is not loaded)"
+    screenshot(window, f"console-{office.name}-pbx")
+    window.hide()  # close() would end the Qt loop while the call is still up

@@ -512,11 +512,12 @@ class PbxClient:
         watched = {part for e in state.extensions.values() for part in re.split(r"[&,]", e.hint)}
         if any(part.startswith("IAX2/") for part in watched):
             return
-        peers = [
-            str(m.get("ObjectName", ""))
+        entries = {
+            str(m.get("ObjectName", "")): m
             for m in await self._listing("IAXpeerlist")
             if m.get("Event") == "PeerEntry"
-        ]
+        }
+        peers = list(entries)
         new = [n for n in peers if n.isdigit() and n not in state.extensions]
         new = [n for n in new if f"IAX2/{n}" not in watched]
         if not new:
@@ -526,9 +527,12 @@ class PbxClient:
             for m in await self._listing("DeviceStateList"):
                 devices[str(m.get("Device", ""))] = str(m.get("State", ""))
         for number in new:
-            state.extensions[number] = Extension(
-                number, "", f"IAX2/{number}", _device_lamp(devices.get(f"IAX2/{number}", ""))
-            )
+            lamp = _device_lamp(devices.get(f"IAX2/{number}", ""))
+            if lamp is LampState.UNKNOWN:  # no device state yet: registered or not
+                address = str(entries[number].get("IPaddress", "(null)"))
+                registered = address not in ("(null)", "", "0.0.0.0", "-none-")
+                lamp = LampState.IDLE if registered else LampState.UNAVAILABLE
+            state.extensions[number] = Extension(number, "", f"IAX2/{number}", lamp)
             self._peer_devices.add(f"IAX2/{number}")
 
     async def _find_context(self, state: PbxState) -> str:

@@ -117,7 +117,7 @@ class ConsoleWindow(QMainWindow):
             missing = QLabel("")
             missing.setWordWrap(True)
             missing.setVisible(False)
-            inner.addWidget(missing)
+            inner.addWidget(missing, 0, Qt.AlignmentFlag.AlignTop)
             inner.addWidget(panel)
             right.addWidget(box)
             self.unavailable[facility] = (missing, panel)
@@ -293,6 +293,8 @@ class ConsoleWindow(QMainWindow):
         for key, button in self.buttons.items():
             feature = Feature.SUPERVISE if isinstance(key, SpyMode) else key
             missing = self.model.allowed(feature)
+            if feature is Feature.PARK:  # no res_parking is not a missing AMI class
+                missing = self.model.client.why_not(Facility.PARKING) or missing
             button.setEnabled(missing is None)
             button.setToolTip(missing or "")
 
