@@ -316,6 +316,7 @@ class Phone:
         line_audio: LineAudio | None = None,
         network: DatagramOpener | None = None,
         wall_clock: Callable[[], float] = time.time,
+        line_stats: bool = True,
     ) -> None:
         """``call_log`` (else one over ``history``) records every call;
         ``endpoint_config`` gives trunk and key settings (``formats`` wins, and
@@ -324,7 +325,9 @@ class Phone:
         devices in place of the shared ``source`` and ``sink``; ``network``
         opens the phone's socket (default: a real UDP one; tests give an
         in-memory network's); ``wall_clock`` stamps when calls start and are
-        answered.
+        answered; ``line_stats=False`` sends no :class:`LineStats` events (a
+        front end that draws no graphs asks :meth:`line_stats` when it wants
+        them).
         """
         if not accounts:
             raise ValueError("a phone needs at least one account")
@@ -339,6 +342,7 @@ class Phone:
         self.policies: dict[str, CallerPolicy] = {}
         self.gate = DeviceGate(source or SilenceSource(8000), sink or NullSink(8000))
         self.line_audio = line_audio
+        self.stats_events = line_stats
         self.history = history
         self.call_log = call_log or CallLog(history)
         self.register_on_start = register
@@ -585,7 +589,7 @@ class Phone:
             source,
             sink,
             frame_ms=self.frame_ms,
-            on_stats=self._stats_listener(line.id),
+            on_stats=self._stats_listener(line.id) if self.stats_events else None,
         ).start()
         line.audio.session.mute_mode = self.mute_mode
         line.audio.session.muted = line.info.muted  # muted before the answer stays muted

@@ -291,3 +291,85 @@ def test_offline_is_shown_with_its_time(qtbot: QtBot) -> None:
     window.refresh_clocks()
     assert window.link.text().startswith("▲ PBX offline since ")
     assert Presence.NOT_SET is model.tile("6001").presence
+
+
+def test_busy_office_in_a_dark_scheme(qtbot: QtBot, qapp: QApplication) -> None:
+    from PyQt6.QtGui import QColor, QPalette  # noqa: PLC0415
+
+    before = qapp.palette()
+    dark = QPalette()
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#202124"),
+        (QPalette.ColorRole.WindowText, "#e8e8e8"),
+        (QPalette.ColorRole.Base, "#2b2c30"),
+        (QPalette.ColorRole.AlternateBase, "#33353a"),
+        (QPalette.ColorRole.Text, "#e8e8e8"),
+        (QPalette.ColorRole.Button, "#33353a"),
+        (QPalette.ColorRole.ButtonText, "#e8e8e8"),
+        (QPalette.ColorRole.Mid, "#55575c"),
+        (QPalette.ColorRole.PlaceholderText, "#a0a0a0"),
+        (QPalette.ColorRole.Highlight, "#3d7bd9"),
+    ):
+        dark.setColor(role, QColor(colour))
+    qapp.setPalette(dark)
+    try:
+        client, model, clock = office()
+        busy_office(client, model, clock)
+        window = show(qtbot, model, clock)
+        tile = window.tiles["6001"]
+        # The tile's text follows the scheme: light text on a dark tile.
+        assert tile.name.palette().color(QPalette.ColorRole.WindowText).lightness() > 200
+        screenshot(window, "console-busy-dark")
+    finally:
+        qapp.setPalette(before)
+
+
+def test_queue_member_keys_and_a_selection_that_survives_the_clock(
+    qtbot: QtBot, qapp: QApplication
+) -> None:
+    import asyncio  # noqa: PLC0415
+
+    import qasync  # noqa: PLC0415
+
+    client, model, clock = office()
+    busy_office(client, model, clock)
+    sent: list[dict[str, str]] = []
+
+    async def action(**fields: str) -> list[dict[str, str]]:
+        sent.append(fields)
+        return [{"Response": "Success"}]
+
+    client.action = action  # type: ignore[method-assign, assignment]
+    window = show(qtbot, model, clock)
+    tree = window.queues.tree
+    sales = tree.topLevelItem(0)
+    assert sales is not None
+    tree.setCurrentItem(sales.child(4))  # Bob Baker's member row (after 3 callers, Alice)
+    clock.now += 1
+    window.refresh_clocks()  # the tree is redrawn every second
+    current = tree.currentItem()
+    assert current is not None and current.text(0).strip() == "Bob Baker"
+    window.queues.member.setText("6009")
+    loop = qasync.QEventLoop(qapp)
+    try:
+
+        async def press() -> None:
+            window.queues.add_button.click()
+            window.queues.member.clear()
+            window.queues.remove_button.click()  # the selected member: Bob (6002)
+            await asyncio.gather(*window._tasks)
+
+        loop.run_until_complete(press())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    assert [(f["Action"], f["Queue"], f["Interface"]) for f in sent] == [
+        ("QueueAdd", "sales", "IAX2/6009"),
+        ("QueueRemove", "sales", "IAX2/6002"),
+    ]
+    model.permissions = Permissions(frozenset({"Redirect"}))
+    window.refresh_clocks()
+    assert not window.queues.add_button.isEnabled()
+    assert window.queues.add_button.toolTip() == "add a queue member needs the AMI class agent"
+    assert not window.rooms.record_button.isEnabled()
+    assert window.parking.retrieve_button.isEnabled()

@@ -210,6 +210,7 @@ async def run_call(args: argparse.Namespace) -> int:
         endpoint_config=me.endpoint_config(),
         register=False,
         line_audio=audio.open,
+        line_stats=False,  # the status line asks for them once a second
     )
     try:
         async with running(phone, log):
@@ -241,8 +242,8 @@ async def place_call(
     ended = watch.ended(line_id)
     with stop_on_signals() as stop:
         await wait_answer(phone, line_id, watch, stop, args.answer_timeout)
-        if not watch.talking(line_id).done():
-            summary = await ended
+        if ended.done() and not ended.result().answered:
+            summary = ended.result()
             where = f"{target.number} at {target.host}:{target.port}"
             raise CommandError(
                 f"call to {where} failed: {describe_end(summary)}", exit_code_for(summary)

@@ -125,6 +125,7 @@ async def run_listen(args: argparse.Namespace) -> int:
         endpoint_config=me.endpoint_config(caller_rsa_key=caller_key),
         register=False,
         line_audio=audio.open,
+        line_stats=False,  # no graphs here: statistics are read when a call ends
     )
     with stop_on_signals() as stop:
         async with running(phone, log):

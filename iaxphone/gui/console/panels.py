@@ -13,6 +13,8 @@ from PyQt6.QtGui import QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QLabel,
+    QLineEdit,
     QPushButton,
     QStyle,
     QTreeWidget,
@@ -42,6 +44,27 @@ class DragTree(QTreeWidget):
         self.setDragEnabled(True)
         self.setUniformRowHeights(True)
 
+    def clear(self) -> None:
+        """Empty the tree for a redraw; the row selected now is selected again by ``reselect``."""
+        item = self.currentItem()
+        self._kept = (item.data(0, ROLE_ID), item.data(0, ROLE_KEY)) if item is not None else None
+        super().clear()
+
+    def reselect(self) -> None:
+        """Select again the row that was selected before ``clear`` (if it is still there)."""
+        kept = getattr(self, "_kept", None)
+        if kept is None:
+            return
+        stack = [self.topLevelItem(i) for i in range(self.topLevelItemCount())]
+        while stack:
+            item = stack.pop()
+            if item is None:
+                continue
+            if (item.data(0, ROLE_ID), item.data(0, ROLE_KEY)) == kept:
+                self.setCurrentItem(item)
+                return
+            stack += [item.child(i) for i in range(item.childCount())]
+
     def startDrag(self, actions: Qt.DropAction) -> None:  # noqa: N802 (Qt's name)
         item = self.currentItem()
         uniqueid = item.data(0, ROLE_ID) if item is not None else None
@@ -52,6 +75,8 @@ class DragTree(QTreeWidget):
 class QueuePanel(QWidget):
     take = pyqtSignal(str, str)  # queue, uniqueid
     pause = pyqtSignal(str, str, bool)  # queue, member interface, paused
+    add_member = pyqtSignal(str, str)  # queue, extension
+    remove_member = pyqtSignal(str, str)  # queue, extension
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,15 +87,51 @@ class QueuePanel(QWidget):
         self.take_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowDown))
         self.pause_button = QPushButton("Pause / resume")
         self.pause_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self.member = QLineEdit()
+        self.member.setPlaceholderText("ext")
+        self.member.setMaximumWidth(70)
+        self.add_button = QPushButton("Add")
+        self.add_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder))
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_TrashIcon))
         buttons = QHBoxLayout()
         buttons.addWidget(self.take_button)
         buttons.addWidget(self.pause_button)
+        members = QHBoxLayout()
+        members.addWidget(QLabel("Member:"))
+        members.addWidget(self.member)
+        members.addWidget(self.add_button)
+        members.addWidget(self.remove_button)
+        members.addStretch(1)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.tree)
         box.addLayout(buttons)
+        box.addLayout(members)
         self.take_button.clicked.connect(self._take)
         self.pause_button.clicked.connect(self._pause)
+        self.add_button.clicked.connect(self._add)
+        self.remove_button.clicked.connect(self._remove)
+
+    def selected_queue(self) -> str:
+        """The queue of the selected row (its head, a caller or a member)."""
+        item = self.tree.currentItem()
+        key = str(item.data(0, ROLE_KEY) or "") if item is not None else ""
+        return key.split("|", 1)[0]
+
+    def _add(self) -> None:
+        queue, number = self.selected_queue(), self.member.text().strip()
+        if queue and number:
+            self.add_member.emit(queue, number)
+
+    def _remove(self) -> None:
+        queue = self.selected_queue()
+        item = self.tree.currentItem()
+        key = str(item.data(0, ROLE_KEY) or "") if item is not None else ""
+        number = key.split("|")[1].rsplit("/", 1)[-1] if key.count("|") == 2 else ""
+        number = self.member.text().strip() or number
+        if queue and number:
+            self.remove_member.emit(queue, number)
 
     def show_queues(self, queues: list[Queue], now: float) -> None:
         self.tree.clear()
@@ -87,6 +148,7 @@ class QueuePanel(QWidget):
                 f"answered {queue.answered}, abandoned {queue.abandoned}, "
                 f"{queue.service_level:.0f} % answered within {queue.service_level_s} s",
             )
+            head.setData(0, ROLE_KEY, queue.name)
             self.tree.addTopLevelItem(head)
             for caller in queue.callers:
                 row = QTreeWidgetItem(
@@ -114,6 +176,7 @@ class QueuePanel(QWidget):
             head.setExpanded(True)
         for column in range(3):
             self.tree.resizeColumnToContents(column)
+        self.tree.reselect()
 
     def _take(self) -> None:
         item = self.tree.currentItem()
@@ -164,6 +227,7 @@ class ParkingPanel(QWidget):
             self.tree.addTopLevelItem(row)
         for column in range(4):
             self.tree.resizeColumnToContents(column)
+        self.tree.reselect()
 
     def _retrieve(self) -> None:
         item = self.tree.currentItem()
@@ -240,6 +304,7 @@ class RoomPanel(QWidget):
             head.setExpanded(True)
         for column in range(3):
             self.tree.resizeColumnToContents(column)
+        self.tree.reselect()
 
     def _selected(self) -> tuple[str, str]:
         item = self.tree.currentItem()

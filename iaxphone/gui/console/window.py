@@ -176,6 +176,8 @@ class ConsoleWindow(QMainWindow):
 
         self.queues.take.connect(self._take_caller)
         self.queues.pause.connect(self._pause_member)
+        self.queues.add_member.connect(lambda q, n: self._run(self.model.queue_add(q, n)))
+        self.queues.remove_member.connect(lambda q, n: self._run(self.model.queue_remove(q, n)))
         self.parking.retrieve.connect(lambda slot: self._run(self._retrieve(slot)))
         self.parking.park_dropped.connect(self._park_dropped)
         self.rooms.mute.connect(lambda r, u, m: self._run(self.model.room_mute(r, u, m)))
@@ -290,8 +292,22 @@ class ConsoleWindow(QMainWindow):
             panel.setVisible(why is None)
 
     def _show_permissions(self) -> None:
-        for key, button in self.buttons.items():
-            feature = Feature.SUPERVISE if isinstance(key, SpyMode) else key
+        keys: list[tuple[Feature, QPushButton]] = [
+            (Feature.SUPERVISE if isinstance(key, SpyMode) else key, button)
+            for key, button in self.buttons.items()
+        ]
+        keys += [
+            (Feature.REDIRECT, self.queues.take_button),
+            (Feature.QUEUE_PAUSE, self.queues.pause_button),
+            (Feature.QUEUE_ADD, self.queues.add_button),
+            (Feature.QUEUE_REMOVE, self.queues.remove_button),
+            (Feature.REDIRECT, self.parking.retrieve_button),
+            (Feature.ROOM_MUTE, self.rooms.mute_button),
+            (Feature.ROOM_KICK, self.rooms.kick_button),
+            (Feature.ROOM_LOCK, self.rooms.lock_button),
+            (Feature.ROOM_RECORD, self.rooms.record_button),
+        ]
+        for feature, button in keys:
             missing = self.model.allowed(feature)
             if feature is Feature.PARK:  # no res_parking is not a missing AMI class
                 missing = self.model.client.why_not(Facility.PARKING) or missing
