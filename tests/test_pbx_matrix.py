@@ -14,7 +14,6 @@ traceback.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from iaxphone.pbx.models import LampState, Presence
 from iaxphone.pbx.permissions import Feature
 from tests.ami import AmiWatcher
 from tests.guiloop import run_on_qt_loop, screenshot
-from tests.pbx import PROJECT, Pbx, run_pbx
+from tests.pbx import PROJECT, Pbx, run_pbx, sibling_instance
 from tests.phones import answered_call, call_from, phone
 from tests.require import in_ci
 from tests.test_cli_pbx import finish, iaxphone_pbx, start_cli
@@ -87,7 +86,7 @@ def office(request: pytest.FixtureRequest) -> Iterator[Office]:
     tls = free_port(socket.SOCK_STREAM)
     env = {
         **SETUPS[name],
-        "IAXPHONE_PBX_INSTANCE": f"{os.environ.get('IAXPHONE_PBX_INSTANCE', 'main')}-{name}",
+        "IAXPHONE_PBX_INSTANCE": sibling_instance(f"-{name}"),
         "IAXPHONE_PBX_IAX_PORT": str(iax),
         "IAXPHONE_PBX_AMI_PORT": str(ami),
         "IAXPHONE_PBX_AMI_TLS_PORT": str(tls),
