@@ -37,6 +37,11 @@ async def test_a_missing_module_is_named_when_the_user_holds_the_class() -> None
     assert caps.has(Facility.QUEUES) and caps.has(Facility.CONFERENCE)
     assert {"call", "originate", "reporting"} <= caps.write_classes
     assert "system" not in caps.write_classes
+    # ChanSpy registers no action: without ModuleCheck it is assumed, and said so.
+    assert caps.has(Facility.SUPERVISION)
+    assert "listen, whisper and barge: assumed (ModuleCheck needs the class system)" in (
+        caps.summary()
+    )
 
 
 async def test_a_missing_class_is_named_when_the_module_cannot_be_blamed() -> None:

@@ -69,6 +69,7 @@ class Availability:
     facility: Facility
     available: bool
     reason: str = ""  # why not, as one sentence for a user; "" when available
+    assumed: bool = False  # available only because nothing could ask (no ModuleCheck)
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,15 @@ class Capabilities:
         """One line per facility, for ``pbx status``."""
         lines = []
         for item in self.facilities:
-            lines.append(f"{item.facility.value}: " + ("yes" if item.available else item.reason))
+            if not item.available:
+                lines.append(f"{item.facility.value}: {item.reason}")
+            elif item.assumed:
+                lines.append(f"{item.facility.value}: assumed (ModuleCheck needs the class system)")
+            else:
+                lines.append(f"{item.facility.value}: yes")
         lines.append(f"do-not-disturb: {self.dnd.value} ({self.dnd_reason})")
+        classes = ", ".join(sorted(self.write_classes)) or "none"
+        lines.append(f"AMI write classes: {classes} (as ListCommands shows them)")
         return lines
 
 
@@ -179,7 +187,9 @@ def _availability(
     module, action = FACILITY_MODULE[facility]
     if loaded is not None and not loaded.get(module, True):
         return Availability(facility, False, not_loaded(facility, module))
-    if not action or action in actions:
+    if not action:  # no action of its own: only ModuleCheck can tell
+        return Availability(facility, True, assumed=loaded is None)
+    if action in actions:
         return Availability(facility, True)
     needed = needed_classes(action)
     if needed == "no class":  # open to every user: only a missing module hides it
