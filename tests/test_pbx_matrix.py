@@ -30,6 +30,7 @@ from iaxphone.pbx.console import ConsoleModel
 from iaxphone.pbx.directory import Kind
 from iaxphone.pbx.dnd import DndMechanism
 from iaxphone.pbx.models import LampState, Presence
+from iaxphone.pbx.names import pbx_names
 from iaxphone.pbx.permissions import Feature
 from tests.ami import AmiWatcher
 from tests.guiloop import run_on_qt_loop, screenshot
@@ -157,7 +158,9 @@ async def test_pbx_status_shows_what_there_is_and_exits_0(office: Office) -> Non
     assert code == exitcodes.OK, err
     assert "Traceback" not in out + err
     assert f"dialplan context {office.context}" in out
-    assert any(line.startswith("6001") for line in out.splitlines())
+    rows = {line.split()[0]: line for line in out.splitlines() if line[:1].isdigit()}
+    for number, name in office.names.items():  # names from voicemail or caller ID
+        assert name in rows[number], rows[number]
     channels = out.split("active channels:")[1]
     assert "IAX2/6001-" in channels
     if office.parking:
@@ -356,7 +359,8 @@ def test_the_handset_contact_list(office: Office, qapp: QApplication) -> None:
     async def scenario() -> None:
         client = await client_of(office)
         try:
-            panel = DirectoryPanel(client, names=office.names)
+            # The names the window puts on its contacts: the PBX's own (gui/app.py).
+            panel = DirectoryPanel(client, names=await pbx_names(client))
             rows = {panel.contacts.item(i).text() for i in range(panel.contacts.count())}
             for number, name in office.names.items():
                 assert any(row.startswith(f"{number}  {name}  —  ") for row in rows), rows

@@ -45,6 +45,7 @@ from iaxphone.pbx.ami import (
 )
 from iaxphone.pbx.capabilities import Facility
 from iaxphone.pbx.models import ChannelInfo, Presence
+from iaxphone.pbx.names import pbx_names
 from iaxphone.target import TargetError, parse_server
 
 from . import exitcodes
@@ -238,10 +239,12 @@ async def _far_end(client: PbxClient, who: str) -> str:
 
 async def _status(client: PbxClient) -> None:
     state, caps = client.state, client.capabilities
-    print(f"{'EXT':6} {'LAMP':12} PRESENCE")
+    names = await pbx_names(client)
+    print(f"{'EXT':6} {'LAMP':12} {'NAME':24} PRESENCE")
     for number in sorted(state.extensions):
         extension = state.extensions[number]
-        print(f"{number:6} {extension.lamp.value:12} {extension.presence.value}")
+        name = names.get(number, "")[:24]
+        print(f"{number:6} {extension.lamp.value:12} {name:24} {extension.presence.value}")
     print(f"\nthis PBX (dialplan context {client.context}):")
     for line in caps.summary():
         print("  " + line)
