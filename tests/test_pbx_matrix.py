@@ -144,6 +144,12 @@ async def test_the_probe_finds_context_dnd_and_what_is_missing(office: Office) -
             assert client.why_not(Facility.QUEUES) == (
                 "this PBX has no call queues (app_queue is not loaded)"
             )
+            # An action the PBX does not know says so: not "unreachable", not a failure.
+            with pytest.raises(AmiUnsupportedError) as unknown:
+                await client.action(Action="ParkedCalls")
+            assert str(unknown.value) == (
+                "AMI ParkedCalls: this PBX has no call parking (res_parking is not loaded)"
+            )
         assert {"6001", "6002"} <= set(client.state.extensions)
     finally:
         client.close()

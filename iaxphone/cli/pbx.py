@@ -13,6 +13,9 @@
     iaxphone pbx dnd EXT on|off         do-not-disturb (callers get busy)
     iaxphone pbx presence EXT STATE     available, away, dnd, xa, chat, unavailable
 
+What the PBX does not offer (no res_parking for park, no DND mechanism) is
+said in one line and exits 9; ``status`` lists what the PBX offers.
+
 The AMI login comes from --ami-user/--ami-secret, else IAXPHONE_AMI_USER /
 IAXPHONE_AMI_SECRET; the address from --ami (default 127.0.0.1:5038, or
 5039 with --ami-tls, which verifies the PBX's certificate against the
