@@ -424,3 +424,28 @@ async def window_checks(office: Office, model: ConsoleModel) -> None:
         assert park.toolTip() == "this PBX has no call parking (res_parking is not loaded)"
     screenshot(window, f"console-{office.name}-pbx")
     window.hide()  # close() would end the Qt loop while the call is still up
+
+
+async def test_dnd_set_in_the_config_as_astdb(office: Office) -> None:
+    """[ami] dnd = "astdb" works on any PBX: DND/<ext> in the astdb, read back at login."""
+    pbx = office.pbx
+    client = PbxClient(pbx.host, pbx.ami_port, pbx.admin_user, pbx.admin_secret, dnd="astdb")
+    await client.connect()
+    try:
+        assert client.capabilities.dnd is DndMechanism.ASTDB
+        assert client.capabilities.dnd_reason == "set in the config ([ami] dnd)"
+        number = "6004" if "6004" in client.state.extensions else "6002"  # stock has two phones
+        await client.set_dnd(number, True)
+        async with AmiWatcher(pbx) as admin:
+            assert "YES" in await admin.command(f"database get DND {number}")
+        again = PbxClient(pbx.host, pbx.ami_port, pbx.admin_user, pbx.admin_secret, dnd="astdb")
+        await again.connect()
+        try:
+            assert again.state.extensions[number].presence is Presence.DND
+        finally:
+            again.close()
+        await client.set_dnd(number, False)
+        async with AmiWatcher(pbx) as admin:
+            assert "not found" in (await admin.command(f"database get DND {number}")).lower()
+    finally:
+        client.close()

@@ -131,6 +131,7 @@ LIST_ACTIONS = frozenset(
         "IAXpeerlist",
         "VoicemailUsersList",
         "DeviceStateList",
+        "DBGet",
     }
 )
 
@@ -535,6 +536,20 @@ class PbxClient:
             state.extensions[number] = Extension(number, "", f"IAX2/{number}", lamp)
             self._peer_devices.add(f"IAX2/{number}")
 
+    async def _astdb_get(self, family: str, key: str) -> str | None:
+        """An astdb value: DBGet (class system or reporting), else Getvar DB(...)
+        (which live_dangerously = no refuses); None when absent or unreadable."""
+        if self.capabilities.may("DBGet"):
+            try:
+                messages = await self.action(Action="DBGet", Family=family, Key=key)
+            except AmiError:
+                return None  # "Database entry not found"
+            for m in messages:
+                if m.get("Event") == "DBGetResponse":
+                    return str(m.get("Val", ""))
+            return None
+        return await self._getvar(f"DB({family}/{key})")
+
     async def _find_context(self, state: PbxState) -> str:
         """The context the phones dial from: an IAX2 phone's own (IAXPEER), else the
         context most phone hints live in, else "default"."""
@@ -562,7 +577,7 @@ class PbxClient:
                 and (number := dnd_device_number(str(m.get("Device", "")))) is not None
             }
         elif mechanism in (DndMechanism.DEVSTATE, DndMechanism.ASTDB):
-            on = {n: astdb_means_dnd(await self._getvar(f"DB(DND/{n})") or "") for n in phones}
+            on = {n: astdb_means_dnd(await self._astdb_get("DND", n) or "") for n in phones}
         else:
             return
         for number, dnd in on.items():
