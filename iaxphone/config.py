@@ -229,11 +229,19 @@ def _line_of(text: str, section: str | None, key: str) -> int | None:
 
 
 def load(path: Path | None = None) -> Config:
-    """Read the configuration; a missing file is an empty configuration."""
+    """Read the configuration; a missing file is an empty configuration.
+
+    Except when $IAXPHONE_CONFIG names it: a file the user pointed at on
+    purpose and that is not there is a mistake worth saying (a typo in the
+    path), not an empty configuration.
+    """
+    named = path is None and bool(os.environ.get("IAXPHONE_CONFIG"))
     path = path or config_path()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if named:
+            raise ConfigError(f"IAXPHONE_CONFIG names {path}, which does not exist") from None
         return Config(None)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None

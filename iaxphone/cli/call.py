@@ -28,7 +28,7 @@ from iaxphone.wire.constants import Cause
 from . import exitcodes
 from .account import Identity, add_account_options, identity
 from .errors import CommandError
-from .lines import LineDevices, LineWatch, open_audio
+from .lines import LineDevices, LineWatch, check_writable, open_audio
 from .stopping import stop_on_signals
 
 # ---------------------------------------------------------------------------- arguments
@@ -194,6 +194,8 @@ async def run_call(args: argparse.Namespace) -> int:
             load_wav(args.play, 8000)  # refuse a bad file before ringing anyone
         except AudioFileError as exc:
             raise CommandError(str(exc), exitcodes.USAGE) from None
+    check_writable(args.record, "--record")  # and a file we could not write
+    check_writable(args.stats, "--stats")
     account = phone_account(
         me,
         (target.host, target.port),

@@ -73,6 +73,7 @@ from .virtual import NullSink, Samples, SilenceSource, Sink, Source
 Kind = Literal["input", "output"]
 
 NO_DEVICE_NOTE = "no sound device found: sending silence, discarding what is heard"
+NO_DEVICES_LISTED = "no sound devices found (PortAudio sees no microphone and no speaker)"
 
 try:  # the import fails when libportaudio is missing or cannot initialise
     sd: Any = importlib.import_module("sounddevice")
