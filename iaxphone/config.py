@@ -33,7 +33,8 @@ Example::
     [ami]                    # the Asterisk Manager Interface: lamps, parking, transfers
     server = "pbx.example.com"   # host[:port]; port 5038, or 5039 with tls
     user = "console"
-    context = "office"       # the phones' dialplan context
+    context = "office"       # the phones' dialplan context (default: found from the PBX)
+    dnd = "auto"             # how the PBX does DND: presence, devstate, astdb, none
     tls = false              # and cafile = "/path/to/ca.pem" to trust a private CA
     # secret: from the keyring ("iaxphone", "ami"), or $IAXPHONE_AMI_SECRET,
     # or (not recommended) secret = "..." here
@@ -61,6 +62,7 @@ from keyring.errors import KeyringError
 
 from iaxphone.errors import IaxphoneError
 from iaxphone.media.codecs import parse_codec_list
+from iaxphone.pbx.dnd import DND_CHOICES
 
 APP = "iaxphone"
 log = logging.getLogger("iaxphone.config")
@@ -140,7 +142,8 @@ class AmiConfig:
     server: str = "127.0.0.1"
     user: str | None = None
     secret: str | None = None
-    context: str = "office"
+    context: str = ""  # "": the context the PBX gives the phones (IAXPEER(N,context))
+    dnd: str = "auto"  # auto | presence | devstate | astdb | none (iaxphone.pbx.dnd)
     tls: bool = False
     cafile: str | None = None
 
@@ -205,6 +208,7 @@ _AMI_KEYS: dict[str, type] = {
     "user": str,
     "secret": str,
     "context": str,
+    "dnd": str,
     "tls": bool,
     "cafile": str,
 }
@@ -285,6 +289,12 @@ def load(path: Path | None = None) -> Config:
         if not isinstance(ami_raw, dict):
             raise fail(None, "ami", "must be a table [ami]")
         _check_keys(ami_raw, "ami", _AMI_KEYS, fail)
+        if ami_raw.get("dnd", "auto") not in DND_CHOICES:
+            raise fail(
+                "ami",
+                "dnd",
+                f"unknown DND mechanism {ami_raw['dnd']!r}; choose from " + ", ".join(DND_CHOICES),
+            )
         ami = AmiConfig(**ami_raw)
     _warn_if_exposed(path, [*accounts.values(), *([ami] if ami else [])])
     return Config(path, accounts, default, AudioConfig(**audio_raw), ami)

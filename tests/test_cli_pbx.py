@@ -255,7 +255,7 @@ async def test_the_ami_login_can_come_from_the_config_file(pbx: Pbx, tmp_path: P
     code, _out, err = await status()
     assert code == exitcodes.USAGE
     assert err.strip().endswith("line 2: ami.srever: unknown setting (expected server, user,"
-                                " secret, context, tls, cafile)")  # fmt: skip
+                                " secret, context, dnd, tls, cafile)")  # fmt: skip
 
 
 async def test_dnd_and_presence_show_in_status(pbx: Pbx) -> None:

@@ -40,6 +40,7 @@ from PyQt6.QtWidgets import (
 )
 
 from iaxphone.pbx.ami import AmiError
+from iaxphone.pbx.capabilities import Facility
 from iaxphone.pbx.console import CallRef, ConsoleChanged, ConsoleModel
 from iaxphone.pbx.link import Link
 from iaxphone.pbx.permissions import Feature
@@ -103,16 +104,23 @@ class ConsoleWindow(QMainWindow):
         self.parking = ParkingPanel()
         self.rooms = RoomPanel()
         right = QSplitter(Qt.Orientation.Vertical)
-        for title, panel in (
-            ("Queues", self.queues),
-            ("Parking", self.parking),
-            ("Rooms", self.rooms),
+        # What the PBX lacks (its capability probe) is said in the panel, not left blank.
+        self.unavailable: dict[Facility, tuple[QLabel, QWidget]] = {}
+        for title, panel, facility in (
+            ("Queues", self.queues, Facility.QUEUES),
+            ("Parking", self.parking, Facility.PARKING),
+            ("Rooms", self.rooms, Facility.CONFERENCE),
         ):
             box = QGroupBox(title)
             inner = QVBoxLayout(box)
             inner.setContentsMargins(4, 4, 4, 4)
+            missing = QLabel("")
+            missing.setWordWrap(True)
+            missing.setVisible(False)
+            inner.addWidget(missing, 0, Qt.AlignmentFlag.AlignTop)
             inner.addWidget(panel)
             right.addWidget(box)
+            self.unavailable[facility] = (missing, panel)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -260,6 +268,7 @@ class ConsoleWindow(QMainWindow):
         self.rooms.show_rooms(self.model.rooms(), now)
         self._show_link(now)
         self._show_permissions()
+        self._show_facilities()
         session = self.model.supervision
         self.banner.setVisible(session is not None and session.live)
         if session is not None:
@@ -274,6 +283,13 @@ class ConsoleWindow(QMainWindow):
             since = time.strftime("%H:%M:%S", time.localtime(link.since)) if link.since else "start"
             self.link.setText(f"▲ PBX {link.state.value} since {since}")
             self.link.setStyleSheet("color: #d0342c; font-weight: 700;")
+
+    def _show_facilities(self) -> None:
+        for facility, (label, panel) in self.unavailable.items():
+            why = self.model.client.why_not(facility)
+            label.setText(why or "")
+            label.setVisible(why is not None)
+            panel.setVisible(why is None)
 
     def _show_permissions(self) -> None:
         keys: list[tuple[Feature, QPushButton]] = [
@@ -293,6 +309,8 @@ class ConsoleWindow(QMainWindow):
         ]
         for feature, button in keys:
             missing = self.model.allowed(feature)
+            if feature is Feature.PARK:  # no res_parking is not a missing AMI class
+                missing = self.model.client.why_not(Facility.PARKING) or missing
             button.setEnabled(missing is None)
             button.setToolTip(missing or "")
 
