@@ -314,7 +314,11 @@ class Endpoint:
         call's clock); one that does not - a wrong key, corruption - is
         counted and dropped.  A frame that arrives in clear for an encrypted
         call (a retransmission from before encryption started) is taken as
-        it is.
+        it is, but only until the first encrypted frame from the peer has
+        arrived: from then on the peer encrypts everything, so a plain frame
+        is a forgery (a HANGUP from anyone who can spoof the PBX's address)
+        and is dropped, as Asterisk's chan_iax2 drops every frame that does
+        not decrypt once a call is encrypted.
         """
         if len(data) < 4:
             return data
@@ -332,7 +336,11 @@ class Endpoint:
         except (DecryptError, FrameParseError):
             frame = None
         if frame is not None and _plausible(frame, session, now):
+            session.peer_encrypting = True
             return plain
+        if session.peer_encrypting:
+            self._undecryptable += 1
+            return None
         with contextlib.suppress(FrameParseError):
             clear = parse_frame(data)
             if (
