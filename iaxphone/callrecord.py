@@ -56,6 +56,7 @@ class CallSummary:
     setup_ms: float | None = None  # dial to answer (outgoing calls that were answered)
     duration_s: float = 0.0  # answer to end; 0 if never answered
     media: MediaStats | None = None  # the final statistics (answered calls)
+    lost: bool = False  # nobody hung up: the far end stopped answering
 
 
 def _report_fields(report: ReceiverReport | None) -> JsonObject:
@@ -197,6 +198,7 @@ class CallLog:
         by_remote: bool,
         encrypted: bool = False,
         media: MediaStats | None = None,
+        lost: bool = False,
     ) -> CallSummary | None:
         """Close the line's record (once); None if it has none or was closed already."""
         call = self._open.pop(line_id, None)
@@ -222,6 +224,7 @@ class CallLog:
             ),
             duration_s=now - call.answered if call.answered is not None else 0.0,
             media=media if answered else None,
+            lost=lost,
         )
         if self.history is not None and call.row is not None:
             mos = summary.media.mos if summary.media is not None else None

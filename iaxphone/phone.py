@@ -623,6 +623,7 @@ class Phone:
             by_remote=ended.by_remote,
             encrypted=line.call.encrypted,
             media=media,
+            lost=ended.lost,
         )
         self._update(line, state=LineState.ENDED, cause=ended.cause, cause_code=ended.cause_code)
         self.lines.pop(line.id, None)

@@ -267,6 +267,12 @@ async def place_call(
         print(file=sys.stderr)
     if audio.error is not None:
         raise audio.error
+    if summary.lost:  # nobody hung up: the server stopped answering (crashed, unplugged)
+        raise CommandError(
+            f"call lost after {summary.duration_s:.1f} s: the server stopped answering: "
+            f"{describe_end(summary)}",
+            exitcodes.UNREACHABLE,
+        )
     who = "far end" if summary.by_remote else "we"
     print(
         f"call ended after {summary.duration_s:.1f} s: {who} hung up, {describe_end(summary)}",

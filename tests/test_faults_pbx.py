@@ -1,0 +1,73 @@
+"""Faults against a PBX of the tests' own: killed mid-call, restarted while registered.
+
+Each test starts from that PBX up (``own``), may kill or restart it, and
+leaves it up again.  The bounds asserted are the documented ones (README,
+"Faults"): a call notices a dead server within the PING interval plus the
+retry window; a registration notices within its keepalive plus the retry
+window and then retries on a short back-off.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from iaxphone.cli import exitcodes
+from iaxphone.proto.endpoint import EndpointConfig
+from iaxphone.proto.reliability import RetryPolicy
+from tests.ownpbx import OwnPbx
+from tests.pbx import Pbx
+from tests.test_cli_call import account, answered_in_history, env_with
+
+PING_S = EndpointConfig().ping_interval
+RETRY_S = RetryPolicy().give_up_after()
+
+
+@pytest.fixture(scope="module")
+def own_pbx(pbx: Pbx) -> Iterator[OwnPbx]:
+    """A PBX of this module's own (the shared one stays up for the other tests)."""
+    own = OwnPbx.on_free_ports()
+    own.up()
+    try:
+        yield own
+    finally:
+        own.down()
+
+
+@pytest.fixture
+def own(own_pbx: OwnPbx) -> Iterator[OwnPbx]:
+    own_pbx.up()  # a no-op when it runs; a fresh start after a test killed it
+    yield own_pbx
+    own_pbx.up()
+
+
+def test_a_pbx_killed_mid_call_ends_the_call_with_exit_6_in_bounded_time(
+    own: OwnPbx, tmp_path: Path
+) -> None:
+    """Before: noticed after 11.3 s, 'far end hung up' and exit 0 ("answered and ended normally")."""
+    phone = subprocess.Popen(
+        [sys.executable, "-m", "iaxphone.cli", "call", "600", "--server",
+         f"127.0.0.1:{own.iax_port}", *account(6008), "--duration", "120"],
+        stderr=subprocess.PIPE, text=True, env=env_with(tmp_path),
+    )  # fmt: skip
+    try:
+        answered = answered_in_history(tmp_path / "data" / "history.sqlite3")
+        assert answered is not None, "the call was never answered"
+        own.kill()
+        killed = time.monotonic()
+        _, stderr = phone.communicate(timeout=PING_S + RETRY_S + 10)
+        took = time.monotonic() - killed
+    finally:
+        if phone.poll() is None:
+            phone.kill()
+    assert phone.returncode == exitcodes.UNREACHABLE, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert "Traceback" not in stderr
+    assert lines[-1].startswith("iaxphone: call lost after "), stderr
+    assert "the server stopped answering" in lines[-1] and "hung up" not in stderr
+    assert took <= PING_S + RETRY_S + 1.0, f"noticed after {took:.1f} s"
