@@ -9,8 +9,10 @@ window and then retries on a short back-off.
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 
 from iaxphone.cli import exitcodes
 from iaxphone.proto.endpoint import EndpointConfig
+from iaxphone.proto.registration import KEEPALIVE_S, MAX_BACKOFF
 from iaxphone.proto.reliability import RetryPolicy
 from tests.ownpbx import OwnPbx
 from tests.pbx import Pbx
@@ -71,3 +74,57 @@ def test_a_pbx_killed_mid_call_ends_the_call_with_exit_6_in_bounded_time(
     assert lines[-1].startswith("iaxphone: call lost after "), stderr
     assert "the server stopped answering" in lines[-1] and "hung up" not in stderr
     assert took <= PING_S + RETRY_S + 1.0, f"noticed after {took:.1f} s"
+
+
+class Lines:
+    """A process's stderr, line by line, with a timeout per line."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert process.stderr is not None
+        stream = process.stderr
+        threading.Thread(target=lambda: [self.lines.put(x) for x in stream], daemon=True).start()
+
+    def wait_for(self, text: str, timeout: float) -> float:
+        """Seconds until a line containing ``text`` (AssertionError after ``timeout``)."""
+        start = time.monotonic()
+        deadline = start + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            self.seen.append(line)
+            if text in line:
+                return time.monotonic() - start
+        raise AssertionError(f"no {text!r} within {timeout:g} s; saw {self.seen}")
+
+
+def test_register_watch_tells_a_pbx_restart_and_registers_again_promptly(
+    own: OwnPbx, tmp_path: Path
+) -> None:
+    """Before: nothing printed, and registered again only at the next refresh (27.9 s)."""
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "iaxphone.cli", "register", "--server",
+         f"127.0.0.1:{own.iax_port}", *account(6009), "--watch"],
+        stderr=subprocess.PIPE, text=True, env=env_with(tmp_path),
+    )  # fmt: skip
+    try:
+        lines = Lines(watcher)
+        lines.wait_for("registered 6009", 15)
+        own.kill()
+        noticed = lines.wait_for("registration of 6009 at", KEEPALIVE_S + RETRY_S + 3)
+        assert "lost: no answer from" in lines.seen[-1] and "retrying" in lines.seen[-1]
+        assert noticed <= KEEPALIVE_S + RETRY_S + 1.5
+        own.up()
+        back = lines.wait_for("again after", MAX_BACKOFF + RETRY_S + 5)
+        assert back <= MAX_BACKOFF + RETRY_S + 1.0, f"registered {back:.1f} s after the PBX was up"
+        # The PBX knows the phone again: the registration is its, not just ours.
+        assert "6009" in own.pbx.cli("iax2 show peer 6009") and "OK" in own.pbx.cli(
+            "iax2 show peers"
+        )
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
+    assert "Traceback" not in "".join(lines.seen)

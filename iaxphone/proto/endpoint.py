@@ -70,6 +70,7 @@ from .registrar import CallAuthenticator, RegistrarTransaction
 from .registration import (
     Account,
     RegAction,
+    RegistrarCheck,
     Registration,
     RegistrationTransaction,
     RegState,
@@ -259,6 +260,7 @@ class Endpoint:
             self._timer_cached = earliest(
                 *(s.next_deadline() for s in self._sessions.values()),
                 *(r.next_action for r in self._registrations.values()),
+                *(r.next_check for r in self._registrations.values() if r.check is None),
             )
             self._timer_stale = False
         return earliest(self._timer_cached, *(b.deadline for b in self._trunks.values()))
@@ -280,6 +282,11 @@ class Endpoint:
                 registration.next_action = None
                 if registration.machine.allows(RegTrigger.REFRESH_DUE):
                     self._start_registration(registration, RegTrigger.REFRESH_DUE, now)
+            check_due = registration.next_check is not None and registration.next_check <= now
+            if check_due and registration.check is None:
+                registration.next_check = None
+                if registration.state is RegState.REGISTERED:
+                    self._check_registrar(registration, now)
 
     def receive_datagram(self, data: bytes, addr: Address, now: float) -> None:
         plain = self._decrypted(data, addr, now)
@@ -572,6 +579,14 @@ class Endpoint:
     ) -> None:
         if registration.fire(trigger) is RegAction.SEND_REGREQ:
             self._open_transaction(registration, now, release=False)
+
+    def _check_registrar(self, registration: Registration, now: float) -> None:
+        check = RegistrarCheck(
+            self._host, self._allocate_call_number(), registration, now, self._config.retry
+        )
+        self._sessions[check.local_call] = check
+        registration.check = check
+        check.start(now)
 
     def _open_transaction(self, registration: Registration, now: float, release: bool) -> None:
         transaction = RegistrationTransaction(
