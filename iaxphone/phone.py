@@ -656,6 +656,7 @@ class Phone:
 
     def _stats_listener(self, line_id: int) -> Callable[[MediaStats], None]:
         def emit(stats: MediaStats) -> None:
+            self.call_log.alive()  # a crash keeps the talk time so far (once a second)
             self._emit(LineStats(line_id, stats))
 
         return emit
