@@ -169,6 +169,14 @@ class LineChanged(PhoneEvent):
 
 
 @dataclass(frozen=True)
+class RecordingStopped(PhoneEvent):
+    """A line's recording stopped on its own (the disk is full); the call goes on."""
+
+    line_id: int
+    message: str  # one line: "recording stopped: PATH: No space left on device ..."
+
+
+@dataclass(frozen=True)
 class LineStats(PhoneEvent):
     """Media statistics of a line, about ten times a second while it talks."""
 
@@ -477,7 +485,7 @@ class Phone:
             return
         name = account.name
         was = self._registration_seen.get(name)
-        now = time.monotonic()
+        now = asyncio.get_running_loop().time()
         if isinstance(event, Registered):
             offline = None
             if was is None:
@@ -895,7 +903,16 @@ class Phone:
         if line.audio is None:
             raise ValueError(f"line {line_id} is not talking")
         session = line.audio.session
-        session.call_recorder = CallRecorder(path, session.rate, stereo)
+        recorder = CallRecorder(path, session.rate, stereo)
+
+        def stopped(message: str) -> None:
+            if session.call_recorder is recorder:
+                session.call_recorder = None
+                self._update(line, recording=False)
+                self._emit(RecordingStopped(line.id, message))
+
+        recorder.on_error = stopped
+        session.call_recorder = recorder
         self._update(line, recording=True)
 
     def stop_recording(self, line_id: int) -> None:
@@ -993,6 +1010,7 @@ __all__ = [
     "Phone",
     "PhoneAccount",
     "PhoneEvent",
+    "RecordingStopped",
     "RegistrationChanged",
     "VoicemailChanged",
 ]

@@ -9,6 +9,7 @@ window and then retries on a short back-off.
 
 from __future__ import annotations
 
+import json
 import queue
 import subprocess
 import sys
@@ -128,3 +129,24 @@ def test_register_watch_tells_a_pbx_restart_and_registers_again_promptly(
         watcher.terminate()
         watcher.wait(timeout=10)
     assert "Traceback" not in "".join(lines.seen)
+
+
+def test_recording_to_a_full_disk_stops_the_recording_not_the_call(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    """Before: a traceback every 20 ms and a call that never ended."""
+    stats = tmp_path / "stats.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "iaxphone.cli", "call", "600", "--server",
+         f"127.0.0.1:{pbx.iax_port}", *account(6007), "--duration", "3",
+         "--record", "/dev/full", "--stats", str(stats)],
+        capture_output=True, text=True, timeout=30, env=env_with(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == exitcodes.OK, result.stderr
+    assert "Traceback" not in result.stderr
+    stopped = [line for line in result.stderr.splitlines() if "recording stopped" in line]
+    assert stopped == [
+        "iaxphone: recording stopped: /dev/full: No space left on device (the call goes on)"
+    ]
+    written = json.loads(stats.read_text())
+    assert written["packets_received"] > 120 and written["hung_up_by"] == "local"
