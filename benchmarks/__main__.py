@@ -3,6 +3,8 @@
     python -m benchmarks            (the bundled PBX must be up: docker/pbx up)
     python -m benchmarks NAME ...   only these (e.g. hostile lossy_setup); their
                                     sections of RESULTS.md are replaced, the rest kept
+    python -m benchmarks soak       the one-hour soak (only when named; a short check:
+                                    python -m benchmarks.soak --minutes 3)
 
 Benchmarks measure; they never fail the test suite.  Figures below target
 are marked in RESULTS.md.
@@ -23,6 +25,7 @@ from benchmarks import (
     load,
     lossy_setup,
     quality,
+    soak,
     wire_speed,
 )
 from benchmarks.results import RESULTS_FILE, Result, update, write
@@ -69,8 +72,14 @@ def main(argv: list[str]) -> int:
         ("quality (live, through the PBX)", live_quality),
         ("hostile traffic", hostile),
         ("set-up through 30 % loss", lossy_setup),
+        ("soak (one hour)", soak),
     )
-    chosen = [s for s in steps if not argv or s[1].__name__.rsplit(".", 1)[1] in argv]
+    only_when_named = (soak,)
+    chosen = [
+        s
+        for s in steps
+        if (not argv and s[1] not in only_when_named) or s[1].__name__.rsplit(".", 1)[1] in argv
+    ]
     if argv and len(chosen) != len(set(argv)):
         names = ", ".join(m.__name__.rsplit(".", 1)[1] for _, m in steps)
         print(f"benchmarks: unknown name in {' '.join(argv)} (known: {names})", file=sys.stderr)
@@ -84,6 +93,7 @@ def main(argv: list[str]) -> int:
         latency.SCENARIO: latency.NOTE,
         hostile.SCENARIO: hostile.NOTE,
         lossy_setup.SCENARIO: lossy_setup.NOTE,
+        soak.SCENARIO: soak.NOTE,
         live_quality.SCENARIO: live_quality.NOTE,
         live_quality.ASTERISK: (
             "The same u-law speech, jittered on its way *to* a second PBX whose chan_iax2 "

@@ -9,7 +9,9 @@ is answered (:meth:`CallLog.answered`: answer time and codec) and ends
 that never became a call (the server's name does not resolve) is one
 :meth:`CallLog.failed` row.  Each step commits the history row at once, so
 a crash mid-call still leaves the call in the history (see
-:mod:`iaxphone.history`).
+:mod:`iaxphone.history`); :meth:`CallLog.alive`, called with each
+statistics update of a talking call, marks the open rows alive about once
+a second, so a crashed call's row keeps its talk time.
 
 :meth:`CallLog.ended` returns the call's :class:`CallSummary`: how long
 set-up and talk took, who hung up and why (the cause behind the command's
@@ -25,6 +27,8 @@ names the JSON's keys; the README documents them and they stay stable.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +38,8 @@ from typing import TypeAlias
 from iaxphone.history import History
 from iaxphone.media.stats import MediaStats
 from iaxphone.wire.report import ReceiverReport
+
+log = logging.getLogger("iaxphone.callrecord")
 
 JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
 JsonObject: TypeAlias = dict[str, JsonValue]
@@ -56,6 +62,7 @@ class CallSummary:
     setup_ms: float | None = None  # dial to answer (outgoing calls that were answered)
     duration_s: float = 0.0  # answer to end; 0 if never answered
     media: MediaStats | None = None  # the final statistics (answered calls)
+    lost: bool = False  # nobody hung up: the far end stopped answering
 
 
 def _report_fields(report: ReceiverReport | None) -> JsonObject:
@@ -146,6 +153,9 @@ class StatsFile:
         self.path.write_text(json.dumps(data, indent=2) + "\n")
 
 
+ALIVE_INTERVAL_S = 1.0  # how often talking calls' rows are marked alive (crash -> talk time)
+
+
 @dataclass
 class _Open:
     row: int | None
@@ -171,6 +181,7 @@ class CallLog:
         self.clock = clock
         self._open: dict[int, _Open] = {}
         self._closed = False
+        self._alive_at = float("-inf")
         # Told each summary as a call ends (a command waiting for its call).
         self.listeners: list[Callable[[CallSummary], None]] = []
 
@@ -188,6 +199,18 @@ class CallLog:
         if self.history is not None and call.row is not None:
             self.history.answered(call.row, codec)
 
+    def alive(self) -> None:
+        """The answered calls are still going: note it in history (at most once a second)."""
+        now = self.clock()
+        if self.history is None or now - self._alive_at < ALIVE_INTERVAL_S:
+            return
+        self._alive_at = now
+        rows = [c.row for c in self._open.values() if c.answered is not None and c.row is not None]
+        try:
+            self.history.alive(rows)
+        except sqlite3.Error as exc:  # a full or locked disk must not stop the call
+            log.warning("call history: cannot note calls alive: %s", exc)
+
     def ended(
         self,
         line_id: int,
@@ -197,6 +220,7 @@ class CallLog:
         by_remote: bool,
         encrypted: bool = False,
         media: MediaStats | None = None,
+        lost: bool = False,
     ) -> CallSummary | None:
         """Close the line's record (once); None if it has none or was closed already."""
         call = self._open.pop(line_id, None)
@@ -222,6 +246,7 @@ class CallLog:
             ),
             duration_s=now - call.answered if call.answered is not None else 0.0,
             media=media if answered else None,
+            lost=lost,
         )
         if self.history is not None and call.row is not None:
             mos = summary.media.mos if summary.media is not None else None

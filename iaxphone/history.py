@@ -4,8 +4,11 @@ Theory of operation: a row is written when a call starts (direction,
 number, name, account, start time), updated when it is answered (answer
 time, codec) and completed when it ends (end time, cause, cause code,
 MOS).  Each step commits at once, so a phone that crashes mid-call leaves
-a row with a start (and answer) time and no end; the next time history is
-opened, rows whose process is gone are marked ``interrupted``.  Secrets
+a row with a start (and answer) time and no end; while a call talks, its
+row's ``alive`` time is brought up to date about once a second (one
+UPDATE for all open calls).  The next time history is opened, rows whose
+process is gone are marked ``interrupted`` and end at their last ``alive``
+time, so a killed call keeps its talk time to within a second.  Secrets
 are never stored, but who called whom is private: the file (and SQLite's
 -wal and -shm files, which take its mode) is 0600, and the folder 0700 when
 iaxphone made it or it is iaxphone's own.
@@ -33,7 +36,8 @@ CREATE TABLE IF NOT EXISTS calls (
     cause_code INTEGER,
     codec TEXT,
     mos REAL,
-    pid INTEGER
+    pid INTEGER,
+    alive REAL
 );
 CREATE INDEX IF NOT EXISTS calls_started ON calls (started);
 """
@@ -91,6 +95,9 @@ class History:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(calls)")}
+        if "alive" not in columns:  # a history from before the column
+            self.db.execute("ALTER TABLE calls ADD COLUMN alive REAL")
         self._mark_interrupted()
 
     def _mark_interrupted(self) -> None:
@@ -103,7 +110,8 @@ class History:
         for row, pid in open_rows:
             if pid is None or not _alive(int(pid)):
                 self.db.execute(
-                    "UPDATE calls SET cause = ?, ended = COALESCE(answered, started) WHERE id = ?",
+                    "UPDATE calls SET cause = ?, ended = COALESCE(alive, answered, started) "
+                    "WHERE id = ?",
                     (INTERRUPTED, row),
                 )
 
@@ -121,6 +129,14 @@ class History:
         self.db.execute(
             "UPDATE calls SET answered = ?, codec = ? WHERE id = ?", (time.time(), codec, row)
         )
+
+    def alive(self, rows: list[int]) -> None:
+        """These calls are still going now (the end a crash leaves them with)."""
+        if rows:
+            marks = ", ".join("?" * len(rows))
+            self.db.execute(
+                f"UPDATE calls SET alive = ? WHERE id IN ({marks})", (time.time(), *rows)
+            )
 
     def ended(self, row: int, cause: str, cause_code: int | None, mos: float | None = None) -> None:
         self.db.execute(

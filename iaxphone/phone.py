@@ -96,6 +96,7 @@ from iaxphone.proto.events import (
     HoldChanged,
     MessageWaiting,
     Registered,
+    RegistrationFailed,
 )
 from iaxphone.proto.registration import Account
 from iaxphone.proto.trust import NOBODY, CallerPolicy
@@ -134,9 +135,23 @@ class PhoneEvent:
 
 @dataclass(frozen=True)
 class RegistrationChanged(PhoneEvent):
+    """An account's registration: first result, refresh, loss, recovery.
+
+    ``change`` is one of :data:`REGISTRATION_CHANGES`: "registered" (the first
+    answer), "renewed" (a refresh granted), "lost" (a registered account's
+    server stopped answering, or refused a refresh), "failed" (never
+    registered, or a retry failed after a loss) and "recovered" (registered
+    again after a loss, ``offline_s`` seconds after it was lost).
+    """
+
     account: str
     registered: bool
     reason: str = ""
+    change: str = ""
+    offline_s: float | None = None
+
+
+REGISTRATION_CHANGES = ("registered", "renewed", "lost", "failed", "recovered")
 
 
 @dataclass(frozen=True)
@@ -151,6 +166,14 @@ class LineChanged(PhoneEvent):
     """A line's state or details changed (``line`` is a snapshot)."""
 
     line: LineInfo
+
+
+@dataclass(frozen=True)
+class RecordingStopped(PhoneEvent):
+    """A line's recording stopped on its own (the disk is full); the call goes on."""
+
+    line_id: int
+    message: str  # one line: "recording stopped: PATH: No space left on device ..."
 
 
 @dataclass(frozen=True)
@@ -353,6 +376,8 @@ class Phone:
         self.dnd = False
         self.voicemail: dict[str, tuple[int, int]] = {}
         self.registered: dict[str, bool] = {}
+        self._registration_seen: dict[str, bool] = {}  # what RegistrationChanged last told
+        self._registration_lost_at: dict[str, float] = {}  # monotonic time of each loss
         self._ids = itertools.count(1)
         self.hub: EventHub[PhoneEvent] = EventHub(droppable=_is_statistics)
         self.ended_lines: collections.OrderedDict[int, LineInfo] = collections.OrderedDict()
@@ -445,15 +470,46 @@ class Phone:
             account.server,
             rsa_private_key=account.rsa_private_key,
         )
-        try:
-            registered = await self.client.register(login, timeout=None)
-        except RegistrationError as exc:
-            self.registered[account.name] = False
-            self._emit(RegistrationChanged(account.name, False, str(exc)))
-            raise
-        self.registered[account.name] = True
-        self._emit(RegistrationChanged(account.name, True))
-        return registered
+        self._registration_seen.pop(account.name, None)  # a new login: "registered" again
+        # The answer is told as RegistrationChanged by _watch_client_events,
+        # which hears it before this coroutine resumes.
+        return await self.client.register(login, timeout=None)
+
+    def _account_of(self, login: str) -> PhoneAccount | None:
+        """The account whose login (user@host:port, the host resolved) this is."""
+        for account in self.accounts.values():
+            if login.startswith(f"{account.user}@") and login.endswith(f":{account.server[1]}"):
+                return account
+        return None
+
+    def _registration_event(self, event: Registered | RegistrationFailed) -> None:
+        """Tell a registration's answer, refresh, loss or recovery once each."""
+        account = self._account_of(event.account)
+        if account is None:
+            return
+        name = account.name
+        was = self._registration_seen.get(name)
+        now = asyncio.get_running_loop().time()
+        if isinstance(event, Registered):
+            offline = None
+            if was is None:
+                change = "registered"
+            elif was:
+                change = "renewed"
+            else:
+                change = "recovered"
+                lost_at = self._registration_lost_at.pop(name, None)
+                offline = now - lost_at if lost_at is not None else None
+            self._registration_seen[name] = self.registered[name] = True
+            self._emit(RegistrationChanged(name, True, change=change, offline_s=offline))
+            return
+        if was is False:
+            return  # still retrying: told once, when it failed or was lost
+        change = "lost" if was else "failed"
+        if was:
+            self._registration_lost_at[name] = now
+        self._registration_seen[name] = self.registered[name] = False
+        self._emit(RegistrationChanged(name, False, event.reason, change=change))
 
     async def reconfigure(
         self,
@@ -485,8 +541,14 @@ class Phone:
         if self.default_account == old.name:
             self.default_account = account.name
         was_registered = self.registered.pop(old.name, False)
+        seen = self._registration_seen.pop(old.name, None)
+        lost_at = self._registration_lost_at.pop(old.name, None)
         if (old.server, old.user, old.secret) == (account.server, account.user, account.secret):
             self.registered[account.name] = was_registered
+            if seen is not None:
+                self._registration_seen[account.name] = seen
+            if lost_at is not None:
+                self._registration_lost_at[account.name] = lost_at
             return
         if was_registered:
             with contextlib.suppress(Exception):  # the old server may be gone: register anyway
@@ -496,7 +558,9 @@ class Phone:
     async def _watch_client_events(self) -> None:
         while True:
             event = await self.client.events.get()
-            if isinstance(event, MessageWaiting):
+            if isinstance(event, Registered | RegistrationFailed):
+                self._registration_event(event)
+            elif isinstance(event, MessageWaiting):
                 for account in self.accounts.values():
                     if event.account.startswith(f"{account.user}@"):
                         counts = (event.new_messages, event.old_messages)
@@ -604,6 +668,7 @@ class Phone:
 
     def _stats_listener(self, line_id: int) -> Callable[[MediaStats], None]:
         def emit(stats: MediaStats) -> None:
+            self.call_log.alive()  # a crash keeps the talk time so far (once a second)
             self._emit(LineStats(line_id, stats))
 
         return emit
@@ -627,6 +692,7 @@ class Phone:
             by_remote=ended.by_remote,
             encrypted=line.call.encrypted,
             media=media,
+            lost=ended.lost,
         )
         self._update(line, state=LineState.ENDED, cause=ended.cause, cause_code=ended.cause_code)
         self.lines.pop(line.id, None)
@@ -841,7 +907,16 @@ class Phone:
         if line.audio is None:
             raise ValueError(f"line {line_id} is not talking")
         session = line.audio.session
-        session.call_recorder = CallRecorder(path, session.rate, stereo)
+        recorder = CallRecorder(path, session.rate, stereo)
+
+        def stopped(message: str) -> None:
+            if session.call_recorder is recorder:
+                session.call_recorder = None
+                self._update(line, recording=False)
+                self._emit(RecordingStopped(line.id, message))
+
+        recorder.on_error = stopped
+        session.call_recorder = recorder
         self._update(line, recording=True)
 
     def stop_recording(self, line_id: int) -> None:
@@ -921,7 +996,10 @@ class Phone:
 
 
 def _is_statistics(event: PhoneEvent) -> bool:
-    """What a slow subscriber may lose: statistics (the next ones say as much)."""
+    """What a slow subscriber may lose: statistics and registration renewals (the
+    next ones say as much; a loss or a recovery is never dropped)."""
+    if isinstance(event, RegistrationChanged):
+        return event.change == "renewed"
     return isinstance(event, LineStats)
 
 
@@ -936,6 +1014,7 @@ __all__ = [
     "Phone",
     "PhoneAccount",
     "PhoneEvent",
+    "RecordingStopped",
     "RegistrationChanged",
     "VoicemailChanged",
 ]

@@ -207,3 +207,62 @@ def test_an_acknowledged_authrep_that_is_never_answered_ends_the_call() -> None:
     assert ended_at == pytest.approx(0.01 + RetryPolicy().give_up_after())
     assert ended.cause_code == 50
     assert "wrong username or password" in ended.cause
+
+
+def _encrypted_call() -> tuple[Endpoint, int]:
+    """A dialled call whose key is agreed (as after an AES AUTHREQ), remote call 9."""
+    endpoint = Endpoint(EndpointConfig(formats=[Format.ULAW]))
+    call_id = endpoint.dial(("10.0.0.2", 4569), CallOptions("600"), 0.0)
+    call = endpoint._call(call_id)
+    call.remote_call = 9
+    endpoint._host.bind_remote(call)
+    call.cipher = FrameCipher(derive_key("1", "2"))
+    return endpoint, call_id
+
+
+def _received(endpoint: Endpoint, data: bytes, now: float) -> list[object]:
+    endpoint.receive_datagram(data, ("10.0.0.2", 4569), now)
+    return list(iter(endpoint.next_event, None))
+
+
+def _frame(call_id: int, oseqno: int, frame_type: FrameType, subclass: int) -> FullFrame:
+    return FullFrame(
+        source_call=9,
+        dest_call=call_id,
+        timestamp=5 + oseqno,
+        oseqno=oseqno,
+        iseqno=1,
+        frame_type=frame_type,
+        subclass=subclass,
+        ies=InformationElements(cause="forged", cause_code=16)
+        if subclass == IaxCommand.HANGUP
+        else None,
+    )
+
+
+def test_a_plain_hangup_after_the_first_encrypted_frame_is_dropped() -> None:
+    """Once the PBX has sent one encrypted frame it encrypts everything: a plain
+    HANGUP from its address (anyone can forge one) must not end the call."""
+    endpoint, call_id = _encrypted_call()
+    call = endpoint._call(call_id)
+    assert call.cipher is not None
+    ringing = _frame(call_id, 0, FrameType.CONTROL, ControlType.RINGING)
+    _received(endpoint, call.cipher.encrypt(ringing.to_bytes()), 0.5)
+    assert endpoint.undecryptable == 0
+    hangup = _frame(call_id, 1, FrameType.IAX, IaxCommand.HANGUP)
+    events = _received(endpoint, hangup.to_bytes(), 0.6)
+    assert not any(isinstance(e, CallEnded) for e in events)
+    assert endpoint.undecryptable == 1
+    assert call_id in endpoint.open_sessions and not call.closed
+    # The same HANGUP encrypted is the PBX's own: it ends the call.
+    events = _received(endpoint, call.cipher.encrypt(hangup.to_bytes()), 0.7)
+    assert any(isinstance(e, CallEnded) for e in events)
+
+
+def test_a_plain_frame_before_any_encrypted_one_is_still_taken() -> None:
+    """A retransmission from before encryption started arrives in clear."""
+    endpoint, call_id = _encrypted_call()
+    hangup = _frame(call_id, 0, FrameType.IAX, IaxCommand.HANGUP)
+    events = _received(endpoint, hangup.to_bytes(), 0.6)
+    assert any(isinstance(e, CallEnded) for e in events)
+    assert endpoint.undecryptable == 0

@@ -59,7 +59,8 @@ async def desk_phone(
     events = phone.event_queue()  # from before start: the registration is in it
     async with phone:
         seen = []
-        while not any(isinstance(e, RegistrationChanged) for e in seen):
+        wanted = (RegistrationChanged, VoicemailChanged)  # REGACK carries the message count
+        while not all(any(isinstance(e, kind) for e in seen) for kind in wanted):
             seen.append(await asyncio.wait_for(events.get(), 10))
         events.close()
         registered = next(e for e in seen if isinstance(e, RegistrationChanged))

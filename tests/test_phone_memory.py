@@ -30,7 +30,7 @@ def test_registers_calls_the_pbx_and_hangs_up() -> None:
             events = phone.event_queue(RegistrationChanged, LineChanged)
             async with phone:
                 assert phone.registered == {"desk": True}
-                assert await events.get() == RegistrationChanged("desk", True)
+                assert await events.get() == RegistrationChanged("desk", True, change="registered")
                 line = await phone.dial("600")
                 talking = await phone.wait_line(line, LineState.TALKING, timeout=2)
                 assert talking.codec == "ulaw" and talking.answered is not None

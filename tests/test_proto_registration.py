@@ -114,10 +114,13 @@ def test_transactions_are_released_after_registration() -> None:
     link = make_link()
     register(link)
     link.run_until(lambda: link["a"].count(Registered) == 1, 2.0)
-    link.advance(10.0)
+    link.advance(9.0)
     assert link["a"].endpoint.open_sessions == set()
     assert link["b"].endpoint.open_sessions == set()
     assert link["a"].endpoint.get_timer() is not None  # the refresh is still planned
+    link.advance(4.0)  # the keepalive POKE at 10 s and its PONG: released as well
+    assert link["a"].endpoint.open_sessions == set()
+    assert link["b"].endpoint.open_sessions == set()
 
 
 @pytest.mark.parametrize(
@@ -197,31 +200,53 @@ def test_unregister_sends_regrel() -> None:
     assert a.count(Registered) == 1
 
 
-def test_registrar_gone_retries_with_backoff_then_recovers() -> None:
+def test_registrar_gone_is_noticed_by_the_keepalive_and_retried_on_a_short_backoff() -> None:
+    """Before: noticed only at the 45 s refresh, then retried after 2, 4, 8 ... 60 s."""
     link = make_link()
     a = link["a"]
     name = register(link)
     link.run_until(lambda: a.count(Registered) == 1, 2.0)
+    registered_at = link.now
     link.set_conditions("a", "b", BLACK_HOLE)
-    # Refresh at 45 s fails after 5.75 s (0.25 + 0.5 + 1 + 2 + 2), then backoff 2, 4, 8 s.
+    # The POKE at 10 s goes unanswered through 5.75 s of retries (0.25 + 0.5 + 1 + 2 + 2):
+    # lost, REGREQ at once (fails 5.75 s later), then backoff 1, 2 s.
     link.run_until(lambda: a.count(RegistrationFailed) == 4, 120.0)
     failures = a.of_type(RegistrationFailed)
     assert all("no answer" in f.reason and not f.auth_rejected for f in failures)
+    assert "keepalive" in failures[0].reason
+    assert a.times_of(RegistrationFailed)[0] - registered_at == pytest.approx(10.0 + 5.75, abs=0.1)
     assert a.endpoint.registration_state(name) is RegState.RETRY_WAIT
     starts = attempt_starts(link)[1:]  # attempts after the first success
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    assert gaps == pytest.approx([5.75 + 2, 5.75 + 4, 5.75 + 8])
-    fail_times = a.times_of(RegistrationFailed)
-    assert [t - s for s, t in zip(starts, fail_times, strict=False)] == pytest.approx([5.75] * 4)
-    # The registrar comes back: the next retry (16 s later) registers again.
+    assert gaps == pytest.approx([5.75 + 1, 5.75 + 2])
+    assert starts[0] == pytest.approx(a.times_of(RegistrationFailed)[0])  # retried at once
+    # Far into the outage the attempts are at most 8 s apart.
+    link.run_until(lambda: a.count(RegistrationFailed) == 8, 120.0)
+    starts = attempt_starts(link)[1:]
+    assert starts[-1] - starts[-2] == pytest.approx(5.75 + 8.0)
+    # The registrar comes back: registered again within the backoff cap plus a round trip.
     link.clear_conditions()
     back = link.now
     link.run_until(lambda: a.count(Registered) == 2, 30.0)
-    assert link.now - back == pytest.approx(16.0 + 0.06)
+    assert link.now - back <= 8.0 + 5.75 + 0.5
     assert a.endpoint.registration_state(name) is RegState.REGISTERED
-    # And refreshes resume normally, the backoff reset.
+    # And refreshes and keepalives resume normally, the backoff reset.
+    failed = a.count(RegistrationFailed)
     link.advance(50.0)
-    assert a.count(Registered) == 3
+    assert a.count(Registered) == 3 and a.count(RegistrationFailed) == failed
+
+
+def test_keepalive_pokes_the_registrar_every_ten_seconds() -> None:
+    link = make_link()
+    a = link["a"]
+    register(link)
+    link.run_until(lambda: a.count(Registered) == 1, 2.0)
+    registered_at = link.now
+    link.advance(41.0)
+    pokes = [d.sent_at - registered_at for d in link.sent("a", "b")
+             if d.full is not None and is_iax(d.full, IaxCommand.POKE)]  # fmt: skip
+    assert pokes == pytest.approx([10.0, 20.0, 30.0, 40.0], abs=0.2)  # from each PONG
+    assert not a.of_type(RegistrationFailed)
 
 
 def test_regreq_retransmission_gives_up_exactly_at_the_limit() -> None:

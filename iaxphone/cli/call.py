@@ -20,7 +20,7 @@ from iaxphone.history import History
 from iaxphone.media import devices
 from iaxphone.media.stats import MediaStats
 from iaxphone.media.virtual import AudioFileError, load_wav
-from iaxphone.phone import LineState, Phone, PhoneAccount
+from iaxphone.phone import LineState, Phone, PhoneAccount, PhoneEvent, RegistrationChanged
 from iaxphone.proto.call import ENCRYPTION_REFUSED
 from iaxphone.target import Target, TargetError, parse_server, parse_target
 from iaxphone.wire.constants import Cause
@@ -270,6 +270,12 @@ async def place_call(
         print(file=sys.stderr)
     if audio.error is not None:
         raise audio.error
+    if summary.lost:  # nobody hung up: the server stopped answering (crashed, unplugged)
+        raise CommandError(
+            f"call lost after {summary.duration_s:.1f} s: the server stopped answering: "
+            f"{describe_end(summary)}",
+            exitcodes.UNREACHABLE,
+        )
     who = "far end" if summary.by_remote else "we"
     print(
         f"call ended after {summary.duration_s:.1f} s: {who} hung up, {describe_end(summary)}",
@@ -379,9 +385,36 @@ async def run_register(args: argparse.Namespace) -> int:
         except UnreachableError as exc:
             raise CommandError(str(exc), exitcodes.UNREACHABLE) from None
         if args.watch:
-            with stop_on_signals() as stop:
-                await stop.wait()
+            subscription = phone.subscribe(lambda event: print_change(event, me, host, port))
+            try:
+                with stop_on_signals() as stop:
+                    await stop.wait()
+            finally:
+                subscription.close()
     return exitcodes.OK
+
+
+def describe_change(event: RegistrationChanged, user: str, host: str, port: int) -> str | None:
+    """``register --watch``'s line for a registration change (None: nothing to say)."""
+    who = f"{user} at {host}:{port}"
+    if event.change == "renewed":
+        return f"registration of {who} renewed"
+    if event.change == "lost":
+        return f"registration of {who} lost: {event.reason}; retrying"
+    if event.change == "failed":
+        return f"registration of {who} failed: {event.reason}; retrying"
+    if event.change == "recovered":
+        after = f" after {event.offline_s:.1f} s offline" if event.offline_s is not None else ""
+        return f"registered {who} again{after}"
+    return None  # the first answer: register_account has said it
+
+
+def print_change(event: PhoneEvent, me: Identity, host: str, port: int) -> None:
+    if isinstance(event, RegistrationChanged):
+        line = describe_change(event, me.user or "", host, port)
+        if line is not None:
+            stamp = time.strftime("%H:%M:%S")
+            print(f"{stamp} {line}", file=sys.stderr, flush=True)
 
 
 __all__ = ["CommandError", "add_call_parser", "devices", "open_audio"]

@@ -78,9 +78,13 @@ def open_audio(choice: AudioOptions, rate: int, audio: config.AudioConfig) -> tu
         source: Source = (
             WavSource(choice.play, rate) if choice.play else (device_source or SilenceSource(rate))
         )
-        sink: Sink = (
-            WavSink(choice.record, rate) if choice.record else (device_sink or NullSink(rate))
-        )
+        sink: Sink
+        if choice.record:
+            recording = WavSink(choice.record, rate)
+            recording.on_error = lambda message: print(f"iaxphone: {message}", file=sys.stderr)
+            sink = recording
+        else:
+            sink = device_sink or NullSink(rate)
     except AudioFileError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
     return source, sink

@@ -10,12 +10,14 @@ fixed up on close.
 
 from __future__ import annotations
 
+import contextlib
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from .virtual import AudioFileError, Samples
+from .virtual import AudioFileError, Samples, write_failed
 
 
 class CallRecorder:
@@ -33,6 +35,8 @@ class CallRecorder:
         self._wav.setframerate(rate)
         self.closed = False
         self.frames = 0
+        self.error: str | None = None  # why it stopped on its own (a full disk)
+        self.on_error: Callable[[str], None] = lambda _message: None
 
     def record(self, sent: Samples, heard: Samples) -> None:
         if self.closed:
@@ -44,11 +48,19 @@ class CallRecorder:
         else:
             mixed = sent[:n].astype(np.int32) + heard[:n].astype(np.int32)
             out = np.clip(mixed, -32768, 32767).astype("<i2")
-        self._wav.writeframes(out.tobytes())
+        try:
+            self._wav.writeframes(out.tobytes())
+        except OSError as exc:  # ENOSPC: stop the file, not the call
+            self.error = write_failed(self.path, exc)
+            self.close()
+            self.on_error(self.error)
+            return
         self.frames += n
 
     def close(self) -> None:
         if not self.closed:
-            self._wav.close()
-            self._file.close()
             self.closed = True
+            with contextlib.suppress(OSError):  # the header fix-up on a full disk
+                self._wav.close()
+            with contextlib.suppress(OSError):
+                self._file.close()

@@ -21,8 +21,10 @@ properly so nothing is lost), memory (tests read it back), and null.
 from __future__ import annotations
 
 import contextlib
+import logging
 import wave
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +34,8 @@ import soundfile
 import soxr
 
 from iaxphone.errors import IaxphoneError
+
+log = logging.getLogger("iaxphone.media")
 
 Samples = npt.NDArray[np.int16]
 
@@ -192,12 +196,24 @@ class NullSink:
         pass
 
 
+def write_failed(path: Path, exc: OSError) -> str:
+    """The one line for a recording that could not be written on (a full disk)."""
+    return f"recording stopped: {path}: {exc.strerror or exc} (the call goes on)"
+
+
 class WavSink:
-    """Writes 16-bit mono WAV as audio plays; the header is fixed up on close."""
+    """Writes 16-bit mono WAV as audio plays; the header is fixed up on close.
+
+    A write that fails (ENOSPC on a full disk) stops the file, not the call:
+    the sink discards from then on and tells ``on_error`` once, with a
+    one-line message (by default a logged warning).
+    """
 
     def __init__(self, path: Path, rate: int) -> None:
         self.rate = rate
         self.path = path
+        self.error: str | None = None
+        self.on_error: Callable[[str], None] = lambda message: log.warning("%s", message)
         try:
             self._file = open(path, "wb")  # noqa: SIM115 - open for the whole call
         except OSError as exc:
@@ -209,14 +225,22 @@ class WavSink:
         self.closed = False
 
     def write(self, samples: Samples) -> None:
-        if not self.closed:
+        if self.closed:
+            return
+        try:
             self._wav.writeframes(samples.astype("<i2").tobytes())
+        except OSError as exc:
+            self.error = write_failed(self.path, exc)
+            self.close()
+            self.on_error(self.error)
 
     def close(self) -> None:
         if not self.closed:
-            self._wav.close()
-            self._file.close()
             self.closed = True
+            with contextlib.suppress(OSError):  # the header fix-up on a full disk
+                self._wav.close()
+            with contextlib.suppress(OSError):
+                self._file.close()
 
 
 class LoopbackSource:

@@ -215,11 +215,13 @@ class Call(CallSetup):
         self.send_iax(IaxCommand.HANGUP, given.now, ies)
         self._report_end(given.now, given.cause, given.code, by_remote=given.by_remote)
 
-    def _report_end(self, now: float, cause: str, cause_code: int | None, by_remote: bool) -> None:
+    def _report_end(
+        self, now: float, cause: str, cause_code: int | None, by_remote: bool, lost: bool = False
+    ) -> None:
         self.next_ping = None
         self.authrep_answer_due = None
         self.close(now)
-        self.host.emit(CallEnded(self.local_call, cause, cause_code, by_remote))
+        self.host.emit(CallEnded(self.local_call, cause, cause_code, by_remote, lost))
 
     def _end_by_hangup(self, given: ActionInput) -> None:
         assert given.frame is not None and given.frame.ies is not None
@@ -255,7 +257,7 @@ class Call(CallSetup):
         else:
             what = "call set-up" if was is CallState.DIALING else "call"
             cause = f"no answer from {self.peer[0]}:{self.peer[1]} ({what} timed out)"
-            self._report_end(given.now, cause, Cause.NORMAL_TEMPORARY_FAILURE, True)
+            self._report_end(given.now, cause, Cause.NORMAL_TEMPORARY_FAILURE, True, lost=True)
         self.linger_until = given.now
 
     def on_invalid(self, now: float) -> None:

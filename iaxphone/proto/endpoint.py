@@ -74,6 +74,7 @@ from .registrar import CallAuthenticator, RegistrarTransaction
 from .registration import (
     Account,
     RegAction,
+    RegistrarCheck,
     Registration,
     RegistrationTransaction,
     RegState,
@@ -267,6 +268,7 @@ class Endpoint:
             self._timer_cached = earliest(
                 *(s.next_deadline() for s in self._sessions.values()),
                 *(r.next_action for r in self._registrations.values()),
+                *(r.next_check for r in self._registrations.values() if r.check is None),
             )
             self._timer_stale = False
         return earliest(self._timer_cached, *(b.deadline for b in self._trunks.values()))
@@ -288,6 +290,11 @@ class Endpoint:
                 registration.next_action = None
                 if registration.machine.allows(RegTrigger.REFRESH_DUE):
                     self._start_registration(registration, RegTrigger.REFRESH_DUE, now)
+            check_due = registration.next_check is not None and registration.next_check <= now
+            if check_due and registration.check is None:
+                registration.next_check = None
+                if registration.state is RegState.REGISTERED:
+                    self._check_registrar(registration, now)
 
     def receive_datagram(self, data: bytes, addr: Address, now: float) -> None:
         plain = self._decrypted(data, addr, now)
@@ -322,7 +329,11 @@ class Endpoint:
         call's clock); one that does not - a wrong key, corruption - is
         counted and dropped.  A frame that arrives in clear for an encrypted
         call (a retransmission from before encryption started) is taken as
-        it is.
+        it is, but only until the first encrypted frame from the peer has
+        arrived: from then on the peer encrypts everything, so a plain frame
+        is a forgery (a HANGUP from anyone who can spoof the PBX's address)
+        and is dropped, as Asterisk's chan_iax2 drops every frame that does
+        not decrypt once a call is encrypted.
         """
         if len(data) < 4:
             return data
@@ -340,7 +351,11 @@ class Endpoint:
         except (DecryptError, FrameParseError):
             frame = None
         if frame is not None and _plausible(frame, session, now):
+            session.peer_encrypting = True
             return plain
+        if session.peer_encrypting:
+            self._undecryptable += 1
+            return None
         with contextlib.suppress(FrameParseError):
             clear = parse_frame(data)
             if (
@@ -574,6 +589,14 @@ class Endpoint:
     ) -> None:
         if registration.fire(trigger) is RegAction.SEND_REGREQ:
             self._open_transaction(registration, now, release=False)
+
+    def _check_registrar(self, registration: Registration, now: float) -> None:
+        check = RegistrarCheck(
+            self._host, self._allocate_call_number(), registration, now, self._config.retry
+        )
+        self._sessions[check.local_call] = check
+        registration.check = check
+        check.start(now)
 
     def _open_transaction(self, registration: Registration, now: float, release: bool) -> None:
         transaction = RegistrationTransaction(

@@ -110,12 +110,15 @@ class CallEnded(Event):
 
     ``by_remote`` says who ended it; ``cause_code`` is the Q.931 cause
     (16 normal clearing, 17 busy, 21 rejected, 34 congestion, ...) when known.
+    ``lost``: nobody hung up - the far end stopped answering (our frames,
+    a PING at the latest, went unacknowledged through every retry).
     """
 
     call_id: int
     cause: str
     cause_code: int | None = None
     by_remote: bool = True
+    lost: bool = False
 
 
 # --------------------------------------------------------------------------- in call

@@ -16,6 +16,7 @@ An :class:`Account` registration is long-lived; each attempt is a short
 The registration state machine (:class:`Registration`, table :data:`TABLE`)::
 
     IDLE --register--> REGISTERING --REGACK--> REGISTERED --refresh due--> REGISTERING
+                       REGISTERED --keepalive unanswered--> RETRY_WAIT
                        REGISTERING --no answer--> RETRY_WAIT --retry due--> REGISTERING
                        REGISTERING --REGREJ / no usable credentials--> REJECTED
     REGISTERING, REGISTERED, RETRY_WAIT, REJECTED --unregister--> UNREGISTERING
@@ -35,8 +36,18 @@ Each transaction has a small table of its own (:data:`TRANSACTION_TABLE`)::
     CHALLENGED --no usable credentials--> DONE
     SENT, CHALLENGED --REGACK / REGREJ / no answer--> DONE
 
-Refreshes go out at 75 % of the granted expiry.  When the registrar stops
-answering we retry with backoff (2, 4, 8 ... 60 s) until it is back.
+Refreshes go out at 75 % of the granted expiry.  Between refreshes the
+registrar is POKEd every :data:`KEEPALIVE_S` seconds (:class:`RegistrarCheck`,
+one short session each); a POKE that gets no PONG through every retry
+(5.75 s with the default policy) means the registrar is gone (crashed,
+restarting, the network down): the registration is lost (a
+``RegistrationFailed``) and REGREQ is tried again at once.  While the
+registrar stays silent the attempts back off (1, 2, 4, 8, 8 ... s), so a
+registrar that comes back is registered with again within about 8 s plus a
+round trip.  (A restart quicker than the POKE's retry window is not seen;
+a PBX that keeps its registrations across restarts, as Asterisk's astdb
+does, has then lost nothing, and one that does not is told at the next
+refresh.)
 """
 
 from __future__ import annotations
@@ -98,6 +109,7 @@ class RegTrigger(enum.Enum):
     GRANTED = "REGACK"
     REFUSED = "REGREJ"
     NO_ANSWER = "time out"
+    LOST = "keepalive unanswered"
     UNREGISTER = "unregister"
     RELEASED = "finish unregistering"
 
@@ -119,6 +131,7 @@ TABLE: dict[tuple[RegState, RegTrigger], Step[RegState, RegAction]] = {
     (_S.REGISTERING, _T.GRANTED): Step(_S.REGISTERED),
     (_S.REGISTERING, _T.REFUSED): Step(_S.REJECTED),
     (_S.REGISTERING, _T.NO_ANSWER): Step(_S.RETRY_WAIT),
+    (_S.REGISTERED, _T.LOST): Step(_S.RETRY_WAIT),
     **{(state, _T.UNREGISTER): Step(_S.UNREGISTERING, _A.SEND_REGREL) for state in _LIVE},
     (_S.IDLE, _T.UNREGISTER): Step(_S.IDLE),
     (_S.UNREGISTERING, _T.UNREGISTER): Step(_S.UNREGISTERING),
@@ -126,8 +139,9 @@ TABLE: dict[tuple[RegState, RegTrigger], Step[RegState, RegAction]] = {
 }
 REMOTE = frozenset({RegTrigger.GRANTED, RegTrigger.REFUSED})
 
-MIN_BACKOFF = 2.0
-MAX_BACKOFF = 60.0
+MIN_BACKOFF = 1.0
+MAX_BACKOFF = 8.0
+KEEPALIVE_S = 10.0  # POKE the registrar this often while registered
 
 
 class RegistrationStateError(LocalProtocolError):
@@ -151,6 +165,8 @@ class Registration:
         self.expires = 0
         self.transaction: RegistrationTransaction | None = None
         self.messages: tuple[int, int] | None = None
+        self.next_check: float | None = None  # the next keepalive POKE (while REGISTERED)
+        self.check: RegistrarCheck | None = None  # the POKE in flight
 
     @property
     def state(self) -> RegState:
@@ -164,8 +180,17 @@ class Registration:
         self.expires = expires
         self.backoff = MIN_BACKOFF
         self.next_action = now + max(1.0, expires * 0.75)
+        self.next_check = now + KEEPALIVE_S
+
+    def lost(self, now: float) -> None:
+        """The keepalive went unanswered: try REGREQ again at once, then back off."""
+        self.fire(RegTrigger.LOST)
+        self.next_check = None
+        self.backoff = MIN_BACKOFF
+        self.next_action = now
 
     def failed(self, now: float, permanent: bool) -> None:
+        self.next_check = None
         if permanent:
             self.fire(RegTrigger.REFUSED)
             self.next_action = None
@@ -177,6 +202,56 @@ class Registration:
     def released(self) -> None:
         self.fire(RegTrigger.RELEASED)
         self.next_action = None
+        self.next_check = None
+
+
+class RegistrarCheck(Session):
+    """One keepalive POKE to a registered account's registrar; its PONG says it is there."""
+
+    kind = "registrar check"
+
+    def __init__(
+        self,
+        host: Host,
+        local_call: int,
+        registration: Registration,
+        now: float,
+        retry: RetryPolicy,
+    ) -> None:
+        super().__init__(host, local_call, registration.account.server, now, retry)
+        self.registration = registration
+
+    def start(self, now: float) -> None:
+        self.send_iax(IaxCommand.POKE, now)
+
+    def handle(self, frame: FullFrame, now: float) -> None:
+        if frame.frame_type == FrameType.IAX and frame.subclass == IaxCommand.PONG:
+            self.send_ack(frame)
+            self._done(now)
+            if self.registration.state is RegState.REGISTERED:
+                self.registration.next_check = now + KEEPALIVE_S
+            return
+        self.ack_unless_answered(frame)
+
+    def on_no_answer(self, frame: FullFrame, now: float) -> None:
+        self._done(now)
+        registration = self.registration
+        if registration.state is not RegState.REGISTERED:
+            return  # a refresh or an unregister took over meanwhile
+        registration.lost(now)
+        host, port = registration.account.server
+        self.host.emit(
+            RegistrationFailed(
+                registration.account.name,
+                f"no answer from {host}:{port} (keepalive POKE unanswered for "
+                f"{self.reliability.policy.give_up_after():g} s)",
+            )
+        )
+
+    def _done(self, now: float) -> None:
+        self.close(now, linger=0.0)
+        if self.registration.check is self:
+            self.registration.check = None
 
 
 class TxState(enum.Enum):

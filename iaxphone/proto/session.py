@@ -83,6 +83,7 @@ class Session:
         self.last_rx_ts: int | None = None
         self.backlog: deque[FullFrame] = deque()
         self.cipher: FrameCipher | None = None  # set once encryption is agreed
+        self.peer_encrypting = False  # an encrypted frame from the peer has arrived
         self.ahead: dict[int, FullFrame] = {}  # received past a gap, by oseqno
         self.vnak_for = -1
         self.vnak_at = float("-inf")

@@ -50,6 +50,7 @@ from iaxphone.phone import (
     LineStats,
     Phone,
     PhoneEvent,
+    RecordingStopped,
     RegistrationChanged,
     VoicemailChanged,
 )
@@ -167,6 +168,16 @@ class HandsetView:
     ringing: bool  # the ringtone plays
     in_call: bool  # the current line is talking or held
     enabled: frozenset[Key]  # the keys that can act now (see enabled_keys)
+
+
+def registration_text(event: RegistrationChanged) -> str:
+    """The display's registration line: registered, or not and why (lost: retrying)."""
+    if event.registered:
+        return f"{event.account}: registered"
+    if event.change == "lost":
+        return f"{event.account}: registration lost, retrying ({event.reason})"
+    why = f" ({event.reason})" if event.reason else ""
+    return f"{event.account}: not registered{why}"
 
 
 class HandsetModel:
@@ -528,10 +539,15 @@ class HandsetModel:
 
     def on_event(self, event: PhoneEvent) -> None:
         if isinstance(event, RegistrationChanged):
-            text = f"{event.account}: registered" if event.registered else f"{event.account}: "
-            if not event.registered:
-                text += f"not registered ({event.reason})" if event.reason else "not registered"
-            self.registration = text
+            self.registration = registration_text(event)
+            if event.change == "lost":
+                self.message = f"{event.account}: connection to the server lost; retrying"
+            elif event.change == "recovered":
+                after = f" after {event.offline_s:.0f} s" if event.offline_s is not None else ""
+                self.message = f"{event.account}: server back, registered again{after}"
+            self.on_change()
+        elif isinstance(event, RecordingStopped):
+            self.message = event.message  # the call goes on; the display says why
             self.on_change()
         elif isinstance(event, VoicemailChanged):
             self.voicemail = f"voicemail: {event.new_messages} new" if event.new_messages else ""
