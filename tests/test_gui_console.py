@@ -254,9 +254,11 @@ def test_busy_office_draws_every_panel(qtbot: QtBot) -> None:
     assert "do not disturb" in window.tiles["6033"].status.text()
     assert window.tiles["6034"].voicemail.text() == "✉3"
     sales = window.queues.tree.topLevelItem(0)
-    assert sales is not None and sales.text(0) == "sales  (3 waiting)"
-    assert sales.text(1) == "longest 2:35"  # waited 95 s at 1200, now 1260
-    assert sales.text(2) == "✔41 ✖3 SL 88%"
+    # waited 95 s at 1200, now 1260
+    assert sales is not None and sales.text(0) == "sales: 3 waiting, longest 2:35  ✔41 ✖3 88%"
+    assert sales.isFirstColumnSpanned()
+    caller = sales.child(0)
+    assert (caller.text(0), caller.text(2)) == ("#1 Acme Ltd", "02015550000")
     assert window.parking.tree.topLevelItemCount() == 2
     room = window.rooms.tree.topLevelItem(0)
     assert room is not None and room.childCount() == 3 and "recording" in room.text(1)
