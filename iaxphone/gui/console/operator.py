@@ -149,6 +149,8 @@ class OperatorBar(QFrame):
         self.resolve = resolve  # number or name -> number (None: the window said why)
         self.consult_armed = False
         self._note_line: int | None = None  # the line the note field is about
+        # (start, stop) of the ringtone; the console's CLI gives a Ringer's
+        self.on_ringing: tuple[Callable[[], None], Callable[[], None]] | None = None
         self.setObjectName("operatorBar")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         style = self.style()
@@ -245,6 +247,8 @@ class OperatorBar(QFrame):
             return
         view = handset.view()
         line = handset.line
+        if self.on_ringing is not None:
+            self.on_ringing[0 if view.ringing else 1]()
         live = line is not None and line.state is not LineState.ENDED
         self.state.setText(view.call_state + (" (muted)" if view.muted else ""))
         self.caller.setText(view.caller if live else "")
