@@ -236,10 +236,9 @@ def test_own_call_dropped_on_the_parking_lot_and_ctrl_drop_consults(
             await operator.wait_line(line_id, LineState.TALKING)
             await wait_pair(model, "IAX2/6007", "IAX2/6010")
             assert drop(window.parking, f"line:{line_id}")
-            parked = await watch.until(model.parking)
-            assert parked[0].caller_number == "6007"
-            (listed,) = await model.client.list_items("ParkedCall", Action="ParkedCalls")
-            assert listed["ParkeeChannel"].startswith("IAX2/6007-")  # the PBX parked Grace
+            await watch.until(lambda: [p for p in model.parking() if p.caller_number == "6007"])
+            listed = await model.client.list_items("ParkedCall", Action="ParkedCalls")
+            assert [p for p in listed if p["ParkeeChannel"].startswith("IAX2/6007-")]  # the PBX's
             await operator.wait_line(line_id, LineState.ENDED)
 
             # Heidi calls; Ctrl+drop on Ivan's tile consults Ivan first (attended).
