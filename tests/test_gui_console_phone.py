@@ -194,7 +194,11 @@ def test_click_a_ringing_tile_picks_up_and_double_click_calls_then_typed_transfe
             await watch.until(lambda: model.tile("6005").lamp is LampState.IDLE)
             window.refresh_clocks()
             qtbot.mouseDClick(window.tiles["6005"], Qt.MouseButton.LeftButton)
-            for_erin = await asyncio.wait_for(erin.incoming.get(), 10)
+            try:
+                for_erin = await asyncio.wait_for(erin.incoming.get(), 10)
+            except TimeoutError:
+                infos = [line.info for line in operator.lines.values()]
+                raise AssertionError(f"{bar.message.text()!r} {window.status.text()!r} {infos}")
             for_erin.answer()
             await wait_pair(model, "IAX2/6010", "IAX2/6005")
             (to_erin,) = operator.lines
