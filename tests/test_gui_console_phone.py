@@ -198,7 +198,9 @@ def test_click_a_ringing_tile_picks_up_and_double_click_calls_then_typed_transfe
                 for_erin = await asyncio.wait_for(erin.incoming.get(), 10)
             except TimeoutError:
                 infos = [line.info for line in operator.lines.values()]
-                raise AssertionError(f"{bar.message.text()!r} {window.status.text()!r} {infos}")
+                raise AssertionError(
+                    f"{bar.message.text()!r} {window.status.text()!r} {infos}"
+                ) from None
             for_erin.answer()
             await wait_pair(model, "IAX2/6010", "IAX2/6005")
             (to_erin,) = operator.lines

@@ -17,7 +17,7 @@ SCHEMES = ("auto", "light", "dark")
 
 SHEET = """
 QWidget { font-size: 10pt; }
-#tileName { font-size: 10.5pt; font-weight: 700; }
+#tileName { font-size: 10pt; font-weight: 700; }
 #tileNumber { font-size: 8.5pt; color: palette(placeholder-text); }
 #tileStatus { font-size: 9pt; }
 #tileTimer { font-size: 9pt; font-weight: 700; }

@@ -46,7 +46,7 @@ def status_text(tile: Tile, now: float) -> str:
         return f"← {tile.talking_to}"
     parts = [WORDS[tile.lamp]]
     if tile.dnd:
-        parts = ["do not disturb"]
+        parts = ["DND"]  # short: the note after it gets the room
     if tile.note:
         parts.append(tile.note)
     return " · ".join(parts)
@@ -94,6 +94,7 @@ class TileWidget(QFrame):
         box.addLayout(bottom)
         self.tile = tile
         self.selected = False
+        self._look: tuple[bool, bool] | None = None  # the style sheet applied (see _style)
         self.show_tile(tile, 0.0)
 
     def show_tile(self, tile: Tile, now: float) -> None:
@@ -103,7 +104,8 @@ class TileWidget(QFrame):
         mail = f"✉{tile.voicemail_new}" if tile.voicemail_new else ""
         self.voicemail.setText(mail)
         self.voicemail.setToolTip(f"{tile.voicemail_new} new voicemail messages" if mail else "")
-        used = 10 + 18 + 4 + (_advance(self.voicemail, mail) + 4 if mail else 0)
+        # margins, frame and border; the lamp; the spacing; the voicemail count
+        used = 16 + 18 + 4 + (_advance(self.voicemail, mail) + 4 if mail else 0)
         self.name.setText(_elided(self.name, tile.name, TILE_WIDTH - used))
         self.name.setToolTip(f"{tile.name} ({tile.number})")
         # Who it talks to matters more than its own number while in a call (the
@@ -113,7 +115,7 @@ class TileWidget(QFrame):
         timer = timer_text(tile, now)
         self.timer.setText(timer)
         status = status_text(tile, now)
-        room = TILE_WIDTH - 10 - (0 if tile.talking_to else _advance(self.number, tile.number) + 4)
+        room = TILE_WIDTH - 16 - (0 if tile.talking_to else _advance(self.number, tile.number) + 4)
         room -= _advance(self.timer, timer) + 4 if timer else 0
         self.setToolTip(f"{tile.name} ({tile.number}): {status}")
         self.status.setText(_elided(self.status, status, room))
@@ -124,9 +126,15 @@ class TileWidget(QFrame):
         self.selected = selected
         self._style()
 
+    def restyle(self) -> None:
+        """Apply the style sheet again (the palette changed)."""
+        self._look = None
+        self.setStyleSheet("")
+        self._style()
+
     def _style(self) -> None:
         look = (self.selected, self.tile.kind is Kind.PHONE)
-        if look == getattr(self, "_look", None):
+        if look == self._look:
             return  # a style sheet change restyles the tile: only when it changed
         self._look = look
         border = "2px solid palette(highlight)" if self.selected else "1px solid palette(mid)"

@@ -36,7 +36,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import QEvent, Qt, QTimer
 from PyQt6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut
 from PyQt6.QtWidgets import (
     QGridLayout,
@@ -110,6 +110,7 @@ class ConsoleWindow(QMainWindow):
         self._tasks: set[asyncio.Future[None]] = set()
         self._redraw_due = False
         self.setWindowTitle("iaxphone console")
+        self._restyling = False
         self.setStyleSheet(SHEET)
         self.resize(1280, 800)
 
@@ -261,6 +262,20 @@ class ConsoleWindow(QMainWindow):
         viewport = self.field_scroll.viewport()
         width = viewport.width() if viewport is not None else TILE_WIDTH * 4
         return max(1, (width - 8) // (TILE_WIDTH + TILE_SPACING))
+
+    def changeEvent(self, event: QEvent | None) -> None:  # noqa: N802 (Qt's name)
+        """The scheme changed (light/dark): style sheets read the palette again."""
+        super().changeEvent(event)
+        if event is not None and event.type() == QEvent.Type.PaletteChange and not self._restyling:
+            self._restyling = True
+            try:
+                self.setStyleSheet("")
+                self.setStyleSheet(SHEET)
+                for tile in self.tiles.values():
+                    tile.restyle()
+                self.refresh_clocks()  # elide the texts again, in the new fonts
+            finally:
+                self._restyling = False
 
     def resizeEvent(self, event: QResizeEvent | None) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
