@@ -109,6 +109,8 @@ class ConsoleWindow(QMainWindow):
         self.tiles: dict[str, TileWidget] = {}
         self._tasks: set[asyncio.Future[None]] = set()
         self._redraw_due = False
+        self._dirty: set[tuple[str, str]] = set()
+        self._numbers: set[str] = set()  # the extensions the field was laid out for
         self.setWindowTitle("iaxphone console")
         self._restyling = False
         self.setStyleSheet(SHEET)
@@ -246,17 +248,45 @@ class ConsoleWindow(QMainWindow):
     # ---------------------------------------------------------------- drawing
 
     def _on_change(self, event: ConsoleChanged) -> None:
+        self._dirty.add((event.panel, event.key))
         if not self._redraw_due:
             self._redraw_due = True
             QTimer.singleShot(0, self._redraw)
 
     def _redraw(self) -> None:
+        """One redraw per event-loop turn, of what changed: the tiles named, the panels named.
+
+        A changed set of extensions lays the field out again; "all" (a resync)
+        redraws everything; otherwise only the tiles and panels the model named
+        are drawn again (a queue's or a room's change also redraws its tile).
+        """
         self._redraw_due = False
-        numbers = [t.number for t in self.view.visible()]
-        if set(numbers) != set(self.tiles):
+        dirty, self._dirty = self._dirty, set()
+        if set(self.model.directory) != self._numbers:
             self.rebuild()
-        else:
+            return
+        panels = {panel for panel, _key in dirty}
+        if "all" in panels or ("tiles", "") in dirty:
             self.refresh_clocks()
+            return
+        now = self.clock()
+        numbers = {key for panel, key in dirty if panel == "tiles"}
+        kinds = {Kind.QUEUE} if "queues" in panels else set()
+        kinds |= {Kind.ROOM} if "rooms" in panels else set()
+        if kinds:
+            numbers |= {n for n, e in self.model.directory.items() if e.kind in kinds}
+        for number in numbers:
+            widget = self.tiles.get(number)
+            if widget is not None:
+                widget.show_tile(self.model.tile(number), now)
+        if "queues" in panels:
+            self.queues.show_queues(self.model.queues(), now)
+        if "parking" in panels:
+            self.parking.show_parking(self.model.parking(), now)
+        if "rooms" in panels:
+            self.rooms.show_rooms(self.model.rooms(), now)
+        if panels & {"link", "supervision"}:
+            self._show_status(now)
 
     def columns(self) -> int:
         viewport = self.field_scroll.viewport()
@@ -311,6 +341,7 @@ class ConsoleWindow(QMainWindow):
             row += (len(group.tiles) + columns - 1) // columns
         grid.setRowStretch(row, 1)
         grid.setColumnStretch(columns, 1)
+        self._numbers = set(self.model.directory)
         self.field_scroll.setWidget(field)  # the scroll area deletes the old field
         self.field = field
         self.refresh_clocks()
@@ -325,6 +356,10 @@ class ConsoleWindow(QMainWindow):
         self.queues.show_queues(self.model.queues(), now)
         self.parking.show_parking(self.model.parking(), now)
         self.rooms.show_rooms(self.model.rooms(), now)
+        self._show_status(now)
+
+    def _show_status(self, now: float) -> None:
+        """The link, the permissions' greyed keys and the supervision banner."""
         self._show_link(now)
         self._show_permissions()
         session = self.model.supervision
