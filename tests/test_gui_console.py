@@ -17,6 +17,7 @@ from iaxphone.pbx.console import ConsoleModel
 from iaxphone.pbx.directory import build
 from iaxphone.pbx.models import Extension, LampState, Presence
 from iaxphone.pbx.permissions import Permissions
+from iaxphone.viewmodels.handset import Key
 from tests.guiloop import screenshot
 from tests.test_console_models import Clock, feed, talking
 
@@ -376,3 +377,14 @@ def test_queue_member_keys_and_a_selection_that_survives_the_clock(
     assert window.queues.add_button.toolTip() == "add a queue member needs the AMI class agent"
     assert not window.rooms.record_button.isEnabled()
     assert window.parking.retrieve_button.isEnabled()
+
+
+def test_without_an_account_the_bar_is_a_panel_and_says_so(qtbot: QtBot) -> None:
+    _client, model, clock = office()
+    window = show(qtbot, model, clock)
+    bar = window.operator_bar
+    assert bar.state.text() == "panel only"
+    assert all(not key.isEnabled() for key in bar.keys.values())
+    assert all(not key.isEnabled() for key in bar.pad.values())
+    assert bar.keys[Key.CALL].toolTip().startswith("No account")
+    assert window.calllog is None  # no phone, no call log of its own

@@ -14,7 +14,8 @@ says the console is a panel only and its keys stay greyed out.
   or a queue or room tile takes the operator's own call as it takes any
   other (the window decides what the drop means).
 * **The number field** is the keyboard path: type a number or a name,
-  Enter - while in a call that is a blind transfer (Ctrl+Enter consults),
+  Enter - while in a call that is a blind transfer (Ctrl+Enter consults;
+  ``park`` parks it, ``*9`` + an extension sends it to that voicemail),
   otherwise a call.  Names are resolved by the window's ``resolve``
   (the busy-lamp field's directory).
 * **Consult** with an empty field arms the next drop of the own call to be
@@ -345,7 +346,10 @@ class OperatorBar(QFrame):
         if handset is None:
             return
         typed = self.number.text().strip()
-        if handset.view().in_call and typed:
+        if handset.view().in_call and typed.lower() in ("park", "p"):
+            handset.park()  # the keyboard path to the parking lot
+            self.number.clear()
+        elif handset.view().in_call and typed:
             self.send(typed, consult=consult)
         else:
             self.press(Key.CALL)

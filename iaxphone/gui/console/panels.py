@@ -183,6 +183,8 @@ class QueuePanel(QWidget):
                     state = f"paused: {member.paused_reason}" if member.paused_reason else "paused"
                 elif member.in_call or member.status is MemberStatus.IN_USE:
                     state = "in a call"
+                elif member.status in (MemberStatus.UNKNOWN, MemberStatus.IDLE):
+                    state = "available"  # an IAX2 peer's device state is often "unknown"
                 else:
                     state = member.status.name.lower().replace("_", " ")
                 row = QTreeWidgetItem([f"  {member.name}", state, f"{member.calls_taken} calls"])
