@@ -120,9 +120,12 @@ async def measure(rounds: int) -> tuple[dict[str, list[float]], float, float, in
                 await watch.until(started, lambda: not model.queue_tracker.queues["sales"].waiting)
             )
             await call.hangup()
-            await watch.until(
-                time.perf_counter(), lambda: model.tile("6002").lamp is LampState.IDLE
-            )
+            try:
+                await watch.until(
+                    time.perf_counter(), lambda: model.tile("6002").lamp is LampState.IDLE
+                )
+            except TimeoutError:
+                raise RuntimeError(f"6002 never idle again: {model.tile('6002')}") from None
     finally:
         cpu_share = (time.process_time() - cpu) / max(1e-9, time.perf_counter() - wall)
         extensions = len(model.directory)

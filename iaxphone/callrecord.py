@@ -257,6 +257,15 @@ class CallLog:
             listener(summary)
         return summary
 
+    def row_of(self, line_id: int) -> int | None:
+        """The history row of a live line (None without history, or once it ended)."""
+        call = self._open.get(line_id)
+        return call.row if call is not None else None
+
+    def set_note(self, row: int, note: str) -> bool:
+        """Keep the operator's note with a history row (a live call's or an ended one's)."""
+        return self.history.set_note(row, note) if self.history is not None else False
+
     def failed(self, direction: str, number: str, account: str | None, cause: str) -> None:
         """A call that never started (say, the server's name does not resolve): one row."""
         if self.history is not None:

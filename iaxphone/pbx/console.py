@@ -315,6 +315,10 @@ class ConsoleModel:
             if mine and extension is None:
                 lamp = LampState.RINGING if mine[0].state == "Ringing" else LampState.IN_USE
             for channel in mine:
+                room_name = self.room_tracker.where(channel.uniqueid)
+                if room_name is not None:  # a conference: the room, not one of its people
+                    talking_to, since = f"Room {room_name}", channel.bridged_at
+                    break
                 peers = self.channels.peers(channel)
                 if peers:
                     other = peers[0]

@@ -43,6 +43,7 @@ class DragTree(QTreeWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setDragEnabled(True)
         self.setUniformRowHeights(True)
+        self.setIndentation(12)
 
     def clear(self) -> None:
         """Empty the tree for a redraw; the row selected now is selected again by ``reselect``."""
@@ -80,7 +81,7 @@ class QueuePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.tree = DragTree(["Queue", "Wait / state", "Caller / calls"])
+        self.tree = DragTree(["Queue · caller", "Wait / state", "Number / calls"])
         self.take_button = QPushButton("Take caller")
         style = self.style()
         assert style is not None
@@ -140,7 +141,7 @@ class QueuePanel(QWidget):
                 [
                     f"{queue.name}  ({queue.waiting} waiting)",
                     f"longest {duration(queue.longest_wait(now))}",
-                    f"✔{queue.answered} ✖{queue.abandoned} SL {queue.service_level:.0f}%",
+                    f"✔{queue.answered} ✖{queue.abandoned} {queue.service_level:.0f}%",
                 ]
             )
             head.setToolTip(
@@ -150,14 +151,28 @@ class QueuePanel(QWidget):
             )
             head.setData(0, ROLE_KEY, queue.name)
             self.tree.addTopLevelItem(head)
+            # The queue's figures on one line across the columns: they set no column's width.
+            head.setFirstColumnSpanned(True)
+            longest = duration(queue.longest_wait(now))
+            head.setText(
+                0,
+                f"{queue.name}: {queue.waiting} waiting, longest {longest}"
+                f"  ✔{queue.answered} ✖{queue.abandoned} {queue.service_level:.0f}%",
+            )
+            head.setToolTip(0, head.toolTip(2))
             for caller in queue.callers:
+                # The name and the number in columns of their own: neither is cut off.
+                name = caller.caller_name or caller.caller_number or "unknown"
                 row = QTreeWidgetItem(
                     [
-                        f"#{caller.position}",
+                        f"#{caller.position} {name}",
                         duration(caller.waited(now)),
-                        f"{caller.caller_name} <{caller.caller_number}>".strip(),
+                        caller.caller_number,
                     ]
                 )
+                full = f"{caller.caller_name} <{caller.caller_number}>".strip()
+                for column in range(3):
+                    row.setToolTip(column, f"#{caller.position} {full}, drag it onto a tile")
                 row.setData(0, ROLE_ID, caller.uniqueid)
                 row.setData(0, ROLE_KEY, queue.name)
                 head.addChild(row)
@@ -168,6 +183,8 @@ class QueuePanel(QWidget):
                     state = f"paused: {member.paused_reason}" if member.paused_reason else "paused"
                 elif member.in_call or member.status is MemberStatus.IN_USE:
                     state = "in a call"
+                elif member.status in (MemberStatus.UNKNOWN, MemberStatus.IDLE):
+                    state = "available"  # an IAX2 peer's device state is often "unknown"
                 else:
                     state = member.status.name.lower().replace("_", " ")
                 row = QTreeWidgetItem([f"  {member.name}", state, f"{member.calls_taken} calls"])
@@ -197,7 +214,7 @@ class ParkingPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.tree = DragTree(["Slot", "Caller", "Parked", "Rings back"])
+        self.tree = DragTree(["Slot", "Caller", "By", "Parked", "Back"])
         self.tree.setRootIsDecorated(False)
         self.setAcceptDrops(True)
         self.retrieve_button = QPushButton("Retrieve to my phone")
@@ -217,7 +234,8 @@ class ParkingPanel(QWidget):
             row = QTreeWidgetItem(
                 [
                     call.slot,
-                    f"{call.caller_name} <{call.caller_number}> by {call.parked_by_number}",
+                    f"{call.caller_name} <{call.caller_number}>",
+                    call.parked_by_number,
                     duration(call.parked_for(now)),
                     "never" if back is None else duration(back),
                 ]
@@ -225,7 +243,7 @@ class ParkingPanel(QWidget):
             row.setData(0, ROLE_ID, call.uniqueid)
             row.setData(0, ROLE_KEY, call.slot)
             self.tree.addTopLevelItem(row)
-        for column in range(4):
+        for column in range(5):
             self.tree.resizeColumnToContents(column)
         self.tree.reselect()
 
