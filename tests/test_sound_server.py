@@ -17,7 +17,11 @@ import pytest
 
 from iaxphone.media.devices import SoundCard
 from iaxphone.media.virtual import Samples, ToneSource
+from iaxphone.media.voice import VoiceProcessor, VoiceSettings
+from tests.require import unavailable
+from tests.room import erle_db
 from tests.soundserver import DEVICE, SoundServer
+from tests.speech import have_espeak, speech
 
 RATE = 8000
 NATIVE = 48000  # the null sinks' rate: at 44.1 kHz the ALSA pulse plugin starves duplex streams
@@ -108,3 +112,35 @@ def test_sink_unloaded_mid_call_falls_back_and_goes_on(sound_server: SoundServer
     # stream, or the card noticed the stall and reopened on the default, and said so)
     assert tone_power(tail, 440.0) > 0.5, stats
     assert stats.reopened == 0 or stats.last_error == ""
+
+
+def test_echo_path_through_the_server_is_cancelled(loopback: SoundServer) -> None:
+    """The microphone hears the speaker for real (the monitor); with AEC on, far less of it."""
+    if not have_espeak():
+        unavailable("espeak-ng is not installed")
+    far = np.tile(speech(RATE), 4)[: RATE * 10] // 2
+    card = SoundCard(DEVICE, DEVICE, rate=RATE, native_rate=NATIVE)
+    processor = VoiceProcessor(RATE, VoiceSettings(True, False, False))
+    mic: list[Samples] = []
+    out: list[Samples] = []
+    played = np.zeros(160, dtype=np.int16)
+
+    def step(i: int) -> None:
+        nonlocal played
+        captured = card.source.read(160)
+        mic.append(captured)
+        out.append(processor.process(captured, played))
+        played = far[i * 160 : (i + 1) * 160]
+        card.sink.write(played)
+
+    try:
+        paced(20, 10.0, step)
+    finally:
+        card.close()
+    start = 6 * RATE // 160  # the stream starts in 1.5 s; then convergence
+    raw, cleaned = np.concatenate(mic[start:]), np.concatenate(out[start:])
+    assert float(np.sqrt(np.mean(raw.astype(np.float64) ** 2))) > 300  # a real echo
+    erle = erle_db(raw, cleaned)
+    assert erle > 20, (erle, processor.stats())
+    delay = processor.stats().echo_delay_ms
+    assert delay is not None and 0 < delay < 300

@@ -109,6 +109,7 @@ def run_gui(args: argparse.Namespace) -> int:
         accept_calls_from=accept_from(args, who),
         intercom=who.intercom,
         intercom_muted=who.intercom_muted,
+        voice=who.voice,
         encryption=who.encryption,
         trunk=who.trunk,
         rsa_private_key=who.rsa_private_key,

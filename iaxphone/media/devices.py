@@ -369,6 +369,8 @@ class _Playback:
 class CardSource:
     """The capture side of a :class:`SoundCard` at the codec rate (Source protocol)."""
 
+    acoustic = True  # a microphone in a room: voice processing applies (media/voice.py)
+
     def __init__(self, card: SoundCard) -> None:
         self.card = card
         self.rate = card.rate
