@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 
 from iaxphone import callrecord, config, config_edit
+from iaxphone.gui.graphs import echo_text
 from iaxphone.media.codecs import make_encoder
 from iaxphone.media.devices import CardSource
 from iaxphone.media.dtmf import DtmfDetector, DtmfGenerator
 from iaxphone.media.session import MediaSession
+from iaxphone.media.stats import MediaStats, VoiceProcessing
 from iaxphone.media.virtual import ArraySource, MemorySink, SilenceSource, ToneSource
 from iaxphone.media.voice import LAPTOP, OFF, VoiceProcessor, VoiceSettings, hears_room
 from iaxphone.wire.constants import Format
@@ -234,3 +236,11 @@ def test_the_stages_are_switched_per_account_in_the_config(tmp_path: Path) -> No
     path.write_text('[accounts.x]\nserver = "h"\nuser = "1"\necho_cancellation = "yes"\n')
     with pytest.raises(config.ConfigError, match="echo_cancellation: must be a bool"):
         config.load(path)
+
+
+def test_the_echo_label_says_what_the_canceller_does() -> None:
+    assert echo_text(MediaStats()) == "Echo cancellation off"
+    waiting = MediaStats(voice=VoiceProcessing(echo_cancellation=True))
+    assert echo_text(waiting).startswith("Echo cancellation on (no far-end speech")
+    busy = MediaStats(voice=VoiceProcessing(True, True, True, erle_db=34.6, echo_delay_ms=41.0))
+    assert echo_text(busy) == "Echo cancelled: 35 dB, delay 41 ms"
