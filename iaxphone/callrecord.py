@@ -104,6 +104,13 @@ def media_fields(stats: MediaStats) -> JsonObject:
         "speaker_peak_dbfs": stats.speaker.peak_dbfs,
         "speaker_rms_dbfs": stats.speaker.rms_dbfs,
         "far_end": _report_fields(stats.far_end),
+        "echo_cancellation": stats.voice.echo_cancellation,
+        "noise_suppression": stats.voice.noise_suppression,
+        "gain_control": stats.voice.gain_control,
+        "erle_db": stats.voice.erle_db,
+        "echo_delay_ms": stats.voice.echo_delay_ms,
+        "agc_gain_db": stats.voice.agc_gain_db,
+        "voice_cpu_us_per_frame": stats.voice.cpu_us_per_frame,
     }
 
 

@@ -20,6 +20,9 @@ Example::
     accept_calls_from = "server"   # or "any", or ["server", "192.0.2.0/24", "pbx2.example.com"]
     intercom = true          # the PBX may ask for auto-answer (paging, intercom)
     intercom_muted = true    # ... and then the microphone starts muted
+    echo_cancellation = true # for the sound card's microphone (laptop speakers);
+    noise_suppression = true #   files played with --play are sent untouched
+    gain_control = true
     trunk = false            # and trunk_interval_ms = 20, trunk_timestamps, trunk_mtu
     # secret: from the keyring ("iaxphone", "office"), or $IAXPHONE_SECRET,
     # or (not recommended) secret = "..." here
@@ -62,6 +65,7 @@ from keyring.errors import KeyringError
 
 from iaxphone.errors import IaxphoneError
 from iaxphone.media.codecs import parse_codec_list
+from iaxphone.media.voice import VoiceSettings
 from iaxphone.pbx.dnd import DND_CHOICES
 
 APP = "iaxphone"
@@ -90,6 +94,13 @@ class AccountConfig:
     accept_calls_from: tuple[str, ...] = ("server",)  # see parse_accept_from
     intercom: bool = True
     intercom_muted: bool = True
+    echo_cancellation: bool = True
+    noise_suppression: bool = True
+    gain_control: bool = True
+
+    @property
+    def voice(self) -> VoiceSettings:
+        return VoiceSettings(self.echo_cancellation, self.noise_suppression, self.gain_control)
 
 
 def parse_accept_from(value: str | list[Any]) -> tuple[str, ...]:
@@ -201,6 +212,9 @@ _ACCOUNT_KEYS: dict[str, type | tuple[type, ...]] = {
     "accept_calls_from": (str, list),
     "intercom": bool,
     "intercom_muted": bool,
+    "echo_cancellation": bool,
+    "noise_suppression": bool,
+    "gain_control": bool,
 }
 _AUDIO_KEYS: dict[str, type] = {"input": str, "output": str, "ringing": str, "mute": str}
 _AMI_KEYS: dict[str, type] = {
@@ -373,6 +387,9 @@ def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> Account
         accept_calls_from=accept_from,
         intercom=raw.get("intercom", True),
         intercom_muted=raw.get("intercom_muted", True),
+        echo_cancellation=raw.get("echo_cancellation", True),
+        noise_suppression=raw.get("noise_suppression", True),
+        gain_control=raw.get("gain_control", True),
     )
 
 

@@ -87,6 +87,7 @@ from iaxphone.media.recorder import CallRecorder
 from iaxphone.media.session import MuteMode
 from iaxphone.media.stats import MediaStats
 from iaxphone.media.virtual import NullSink, Samples, SilenceSource, Sink, Source
+from iaxphone.media.voice import LAPTOP, OFF, VoiceSettings, hears_room
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.events import (
@@ -123,6 +124,7 @@ class PhoneAccount:
     encryption: str = "allowed"  # or "required" (the call fails if refused), or "off"
     trunk: bool = False  # send voice in meta trunk frames
     rsa_private_key: bytes | None = None  # answer auth=rsa peers with a signature
+    voice: VoiceSettings = LAPTOP  # AEC, NS, AGC on a sound card's microphone
 
 
 # ------------------------------------------------------------------------------- events
@@ -648,12 +650,14 @@ class Phone:
             source = self.gate.source_for(line, codec.sample_rate)
             sink = self.gate.sink_for(line, codec.sample_rate)
         line.active = True
+        microphone = source if self.line_audio is not None else self.gate.source
         line.audio = CallAudio(
             line.call,
             source,
             sink,
             frame_ms=self.frame_ms,
             on_stats=self._stats_listener(line.id) if self.stats_events else None,
+            voice=line.account.voice if hears_room(microphone) else OFF,
         ).start()
         line.audio.session.mute_mode = self.mute_mode
         line.audio.session.muted = line.info.muted  # muted before the answer stays muted

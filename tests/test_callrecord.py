@@ -47,6 +47,13 @@ MEDIA_KEYS = [
     "speaker_peak_dbfs",
     "speaker_rms_dbfs",
     "far_end",
+    "echo_cancellation",
+    "noise_suppression",
+    "gain_control",
+    "erle_db",
+    "echo_delay_ms",
+    "agc_gain_db",
+    "voice_cpu_us_per_frame",
 ]
 OUTCOME_KEYS = ["duration_s", "hangup_cause", "hangup_cause_code", "hung_up_by", "encrypted"]
 REPORT_KEYS = [

@@ -143,6 +143,7 @@ def phone_account(me: Identity, server: tuple[str, int], **settings: Any) -> Pho
         trunk=me.trunk,
         rsa_private_key=me.rsa_private_key,
         accept_calls_from=(),
+        voice=me.voice,
     )
     return dataclasses.replace(account, **settings)
 

@@ -82,6 +82,7 @@ def make_phone(
         accept_calls_from=accept_from(args, who),
         intercom=who.intercom,
         intercom_muted=who.intercom_muted,
+        voice=who.voice,
         encryption=who.encryption,
         trunk=who.trunk,
         rsa_private_key=who.rsa_private_key,

@@ -189,6 +189,7 @@ class MainWindow(QMainWindow):
             accept_calls_from=saved.accept_calls_from,
             intercom=saved.intercom,
             intercom_muted=saved.intercom_muted,
+            voice=saved.voice,
             encryption=saved.encryption,
             trunk=saved.trunk,
             rsa_private_key=old.rsa_private_key if old is not None else None,
