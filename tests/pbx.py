@@ -70,6 +70,14 @@ class Pbx:
         finally:
             close_quietly(manager)
 
+    def hang_up_calls_of(self, number: int) -> None:
+        """End the PBX's side of a killed phone's calls (else it lingers for a minute)."""
+        manager = self.ami(admin=True)
+        try:
+            manager.send_action({"Action": "Hangup", "Channel": f"/^IAX2\\/{number}-/"})
+        finally:
+            close_quietly(manager)
+
     def cli(self, command: str) -> str:
         """Run an Asterisk CLI command through AMI (admin) and return its output lines."""
         manager = self.ami(admin=True)
