@@ -23,6 +23,7 @@ from benchmarks import (
     load,
     lossy_setup,
     quality,
+    voice,
     wire_speed,
 )
 from benchmarks.results import RESULTS_FILE, Result, update, write
@@ -69,6 +70,7 @@ def main(argv: list[str]) -> int:
         ("quality (live, through the PBX)", live_quality),
         ("hostile traffic", hostile),
         ("set-up through 30 % loss", lossy_setup),
+        ("voice processing and sound server", voice),
     )
     chosen = [s for s in steps if not argv or s[1].__name__.rsplit(".", 1)[1] in argv]
     if argv and len(chosen) != len(set(argv)):
@@ -84,6 +86,8 @@ def main(argv: list[str]) -> int:
         latency.SCENARIO: latency.NOTE,
         hostile.SCENARIO: hostile.NOTE,
         lossy_setup.SCENARIO: lossy_setup.NOTE,
+        voice.SCENARIO: voice.NOTE,
+        voice.DEVICES: voice.DEVICE_NOTE,
         live_quality.SCENARIO: live_quality.NOTE,
         live_quality.ASTERISK: (
             "The same u-law speech, jittered on its way *to* a second PBX whose chan_iax2 "
