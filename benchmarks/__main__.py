@@ -27,6 +27,7 @@ from benchmarks import (
     lossy_setup,
     quality,
     soak,
+    voice,
     wire_speed,
 )
 from benchmarks.results import RESULTS_FILE, Result, update, write
@@ -82,6 +83,7 @@ def main(argv: list[str]) -> int:
         ("hostile traffic", hostile),
         ("set-up through 30 % loss", lossy_setup),
         ("soak (one hour)", soak),
+        ("voice processing and sound server", voice),
     )
     only_when_named = (soak,)
     chosen = [
@@ -103,6 +105,8 @@ def main(argv: list[str]) -> int:
         hostile.SCENARIO: hostile.NOTE,
         lossy_setup.SCENARIO: lossy_setup.NOTE,
         soak.SCENARIO: soak.NOTE,
+        voice.SCENARIO: voice.NOTE,
+        voice.DEVICES: voice.DEVICE_NOTE,
         live_quality.SCENARIO: live_quality.NOTE,
         live_quality.ASTERISK: (
             "The same u-law speech, jittered on its way *to* a second PBX whose chan_iax2 "
