@@ -19,10 +19,8 @@ AMI; 3 AMI login refused; 6 AMI unreachable.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import re
-import signal
 import sys
 
 from iaxphone import config
@@ -139,7 +137,7 @@ def run_console(args: argparse.Namespace) -> int:
         from iaxphone.pbx.console import ConsoleModel  # noqa: PLC0415
         from iaxphone.viewmodels.handset import HandsetModel  # noqa: PLC0415
 
-        from .gui import make_phone  # noqa: PLC0415
+        from .gui import make_phone, until_closed  # noqa: PLC0415
     except ImportError as exc:
         raise CommandError(
             f"the console needs the gui extra (pip install 'iaxphone[gui]'): {exc}",
@@ -157,15 +155,7 @@ def run_console(args: argparse.Namespace) -> int:
         phone, _history, ring_sink, note = make_phone(args, identity(args), server)
 
     async def main() -> None:
-        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def close(*_args: object) -> None:
-            if not closed.done():
-                closed.set_result(None)
-
-        app.lastWindowClosed.connect(close)
-        signal.signal(signal.SIGTERM, close)
-        signal.signal(signal.SIGINT, close)
+        closed = until_closed(app)
         await connect(pbx)
         try:
             async with contextlib.AsyncExitStack() as stack:

@@ -13,6 +13,7 @@ import asyncio
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from iaxphone import config
 from iaxphone.history import History
@@ -27,6 +28,9 @@ from . import exitcodes
 from .account import Identity, accept_from, add_accept_option, add_account_options, identity
 from .errors import CommandError
 from .pbx import add_ami_options, ami_client, configured_ami
+
+if TYPE_CHECKING:
+    from PyQt6.QtWidgets import QApplication
 
 DEVICE_RATE = 48000  # the gate resamples to each call's codec rate
 
@@ -101,6 +105,20 @@ def make_phone(
     return phone, history, ring_sink, note
 
 
+def until_closed(app: QApplication) -> asyncio.Future[None]:
+    """Done when the last window closes, or on SIGTERM or Ctrl-C (the window and the console)."""
+    closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def close(*_args: object) -> None:
+        if not closed.done():
+            closed.set_result(None)
+
+    app.lastWindowClosed.connect(close)
+    signal.signal(signal.SIGTERM, close)
+    signal.signal(signal.SIGINT, close)
+    return closed
+
+
 def run_gui(args: argparse.Namespace) -> int:
     who = identity(args)
     if not who.server or not who.user or who.secret is None:
@@ -137,15 +155,7 @@ def run_gui(args: argparse.Namespace) -> int:
     phone, history, ring_sink, note = make_phone(args, who, server)
 
     async def main() -> None:
-        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def close(*_args: object) -> None:
-            if not closed.done():
-                closed.set_result(None)
-
-        app.lastWindowClosed.connect(close)
-        signal.signal(signal.SIGTERM, close)
-        signal.signal(signal.SIGINT, close)
+        closed = until_closed(app)
         linked, reason = await link_pbx(pbx, NO_AMI)
         try:
             async with phone:
