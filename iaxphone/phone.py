@@ -656,7 +656,7 @@ class Phone:
             source,
             sink,
             frame_ms=self.frame_ms,
-            on_stats=self._stats_listener(line.id) if self.stats_events else None,
+            on_stats=self._stats_listener(line.id),
             voice=line.account.voice if hears_room(microphone) else OFF,
         ).start()
         line.audio.session.mute_mode = self.mute_mode
@@ -673,7 +673,8 @@ class Phone:
     def _stats_listener(self, line_id: int) -> Callable[[MediaStats], None]:
         def emit(stats: MediaStats) -> None:
             self.call_log.alive()  # a crash keeps the talk time so far (once a second)
-            self._emit(LineStats(line_id, stats))
+            if self.stats_events:
+                self._emit(LineStats(line_id, stats))
 
         return emit
 
