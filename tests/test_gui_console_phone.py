@@ -25,6 +25,7 @@ from iaxphone.gui.console.tiles import MIME_CALL
 from iaxphone.gui.console.window import ConsoleWindow
 from iaxphone.history import History
 from iaxphone.linestate import LineState
+from iaxphone.pbx.ami import AmiError
 from iaxphone.pbx.console import ConsoleModel
 from iaxphone.pbx.models import LampState
 from iaxphone.phone import Phone
@@ -107,6 +108,10 @@ async def operator_console(
         finally:
             handset.close()
             window.hide()
+            # Nothing left on the PBX for the next test, even after a failure
+            # (a parked call would ring back into it).
+            with contextlib.suppress(AmiError):
+                await model.client.action(Action="Hangup", Channel="/^(IAX2|Local)\\//")
 
 
 def test_own_call_answered_noted_held_and_dropped_on_a_tile(

@@ -22,6 +22,7 @@ import pytest
 from PyQt6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from iaxphone.aio.client import CallHandle
 from iaxphone.gui.console.style import palette
 from iaxphone.history import History
 from iaxphone.linestate import LineState
@@ -70,61 +71,64 @@ def test_idle_and_busy_office_screenshots(
             window.refresh_clocks()
             screenshot(window, "console-idle")
 
-            calls = []
-            for caller, callee, answering in ((6001, "6002", bob), (6003, "6004", dave),
-                                              (6005, "6006", frank)):  # fmt: skip
-                calls.append(await call_from(trunk, pbx, caller, callee))
-                (await asyncio.wait_for(answering.incoming.get(), 10)).answer()
-            for caller, service in ((6007, "600"), (6008, "600"), (6009, "601")):
-                calls.append(await call_from(trunk, pbx, caller, service))
-            # A call at the operator's own softphone, answered from the bar.
-            calls.append(await call_from(trunk, pbx, 6001, "6010"))
-            await until(operator, lambda: ringing_line(operator) is not None)
-            line_id = ringing_line(operator)
-            assert line_id is not None
-            window.operator_bar.press(Key.CALL)
-            await operator.wait_line(line_id, LineState.TALKING)
-            # Sales' members (6001-6003) are all on calls: these callers wait.
-            for caller in (6004, 6005, 6006):
-                calls.append(await call_from(trunk, pbx, caller, "610"))
-            await watch.until(lambda: model.queue_tracker.queues["sales"].waiting == 3)
-            # Two calls parked by the operator.
-            for caller in (6002, 6003):
-                calls.append(await call_from(trunk, pbx, caller, "601"))
-            for call in calls[-2:]:
-                await call.wait_answered(timeout=10)
-            for caller in ("6002", "6003"):
-                await model.client.park(await in_application(model, caller, "Milliwatt"))
-            await watch.until(lambda: len(model.parking()) == 2)
-            # A three-party conference.
-            for caller in (6007, 6008, 6009):
-                calls.append(await call_from(trunk, pbx, caller, "800"))
-            await watch.until(
-                lambda: (
-                    (room := model.room_tracker.rooms.get("800")) is not None
-                    and len(room.participants) == 3
-                )
-            )
-            window.operator_bar.note.setText("asked about the March invoice")
-            await asyncio.sleep(1.2)  # let the timers show a second or so (cosmetic)
-            window.refresh_clocks()
-            in_use = [t for t in model.tiles() if t.lamp is LampState.IN_USE]
-            assert len(in_use) >= 9
-            screenshot(window, "console-busy")
-            app = QApplication.instance()
-            assert isinstance(app, QApplication)
-            before, style = app.palette(), app.style().name()  # type: ignore[union-attr]
+            calls: list[CallHandle] = []
             try:
-                app.setStyle("Fusion")
-                app.setPalette(palette(dark=True))
+                for caller, callee, answering in ((6001, "6002", bob), (6003, "6004", dave),
+                                                  (6005, "6006", frank)):  # fmt: skip
+                    calls.append(await call_from(trunk, pbx, caller, callee))
+                    (await asyncio.wait_for(answering.incoming.get(), 10)).answer()
+                for caller, service in ((6007, "600"), (6008, "600"), (6009, "601")):
+                    calls.append(await call_from(trunk, pbx, caller, service))
+                # A call at the operator's own softphone, answered from the bar.
+                calls.append(await call_from(trunk, pbx, 6001, "6010"))
+                await until(operator, lambda: ringing_line(operator) is not None)
+                line_id = ringing_line(operator)
+                assert line_id is not None
+                window.operator_bar.press(Key.CALL)
+                await operator.wait_line(line_id, LineState.TALKING)
+                # Sales' members (6001-6003) are all on calls: these callers wait.
+                for caller in (6004, 6005, 6006):
+                    calls.append(await call_from(trunk, pbx, caller, "610"))
+                await watch.until(lambda: model.queue_tracker.queues["sales"].waiting == 3)
+                # Two calls parked by the operator.
+                for caller in (6002, 6003):
+                    calls.append(await call_from(trunk, pbx, caller, "601"))
+                for call in calls[-2:]:
+                    await call.wait_answered(timeout=10)
+                for caller in ("6002", "6003"):
+                    await model.client.park(await in_application(model, caller, "Milliwatt"))
+                await watch.until(lambda: len(model.parking()) == 2)
+                # A three-party conference.
+                for caller in (6007, 6008, 6009):
+                    calls.append(await call_from(trunk, pbx, caller, "800"))
+                await watch.until(
+                    lambda: (
+                        (room := model.room_tracker.rooms.get("800")) is not None
+                        and len(room.participants) == 3
+                    )
+                )
+                window.operator_bar.note.setText("asked about the March invoice")
+                await asyncio.sleep(1.2)  # let the timers show a second or so (cosmetic)
                 window.refresh_clocks()
-                QApplication.processEvents()
-                screenshot(window, "console-busy-dark")
-            finally:
-                app.setStyle(style)
-                app.setPalette(before)
-            for call in calls:
-                await call.hangup()
+                in_use = [t for t in model.tiles() if t.lamp is LampState.IN_USE]
+                assert len(in_use) >= 9
+                screenshot(window, "console-busy")
+                app = QApplication.instance()
+                assert isinstance(app, QApplication)
+                before, style = app.palette(), app.style().name()  # type: ignore[union-attr]
+                try:
+                    app.setStyle("Fusion")
+                    app.setPalette(palette(dark=True))
+                    window.refresh_clocks()
+                    QApplication.processEvents()
+                    screenshot(window, "console-busy-dark")
+                finally:
+                    app.setStyle(style)
+                    app.setPalette(before)
+            finally:  # no call left behind for the next test (a parked one rings back)
+                for call in calls:
+                    with contextlib.suppress(Exception):
+                        await call.hangup()
 
     try:
         run_on_qt_loop(qapp, scenario())
