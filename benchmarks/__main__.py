@@ -17,6 +17,7 @@ from types import ModuleType
 
 from benchmarks import (
     call_setup,
+    faults,
     hostile,
     lamps,
     latency,
@@ -64,6 +65,7 @@ def main(argv: list[str]) -> int:
         ("quality (live, through the PBX)", live_quality),
         ("hostile traffic", hostile),
         ("set-up through 30 % loss", lossy_setup),
+        ("faults (PBX restart and kill, network gone)", faults),
         ("soak (one hour)", soak),
     )
     only_when_named = (soak,)
@@ -86,6 +88,7 @@ def main(argv: list[str]) -> int:
         hostile.SCENARIO: hostile.NOTE,
         lossy_setup.SCENARIO: lossy_setup.NOTE,
         soak.SCENARIO: soak.NOTE,
+        faults.SCENARIO: faults.NOTE,
         live_quality.SCENARIO: live_quality.NOTE,
         live_quality.ASTERISK: (
             "The same u-law speech, jittered on its way *to* a second PBX whose chan_iax2 "
