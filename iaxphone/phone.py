@@ -79,7 +79,7 @@ from iaxphone.aio.client import (
     RegistrationError,
     UnreachableError,
 )
-from iaxphone.callrecord import CallLog
+from iaxphone.callrecord import CallLog, encryption_status
 from iaxphone.history import History
 from iaxphone.linestate import LineAction, LineState, LineTrigger, LocalProtocolError, Step, step
 from iaxphone.media.codecs import codec_info
@@ -194,6 +194,7 @@ class LineInfo:
     state: LineState
     codec: str | None = None
     encrypted: bool = False  # AES-128 (IAX2 encryption) on this call
+    encryption: str = "off"  # callrecord.encryption_status(): "allowed-unused" = open padlock
     muted: bool = False
     recording: bool = False
     cause: str | None = None
@@ -659,8 +660,13 @@ class Phone:
             state=found.next,
             codec=codec.name,
             encrypted=line.call.encrypted,
+            encryption=self._encryption(line),
             answered=self.wall_clock(),
         )
+
+    def _encryption(self, line: Line) -> str:
+        policy = line.account.encryption if line.info.direction == "out" else "off"
+        return encryption_status(policy, line.call.encrypted)
 
     def _stats_listener(self, line_id: int) -> Callable[[MediaStats], None]:
         def emit(stats: MediaStats) -> None:
@@ -689,6 +695,7 @@ class Phone:
             encrypted=line.call.encrypted,
             media=media,
             lost=ended.lost,
+            encryption=self._encryption(line),
         )
         self._update(line, state=LineState.ENDED, cause=ended.cause, cause_code=ended.cause_code)
         self.lines.pop(line.id, None)

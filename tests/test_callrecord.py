@@ -47,7 +47,14 @@ MEDIA_KEYS = [
     "speaker_rms_dbfs",
     "far_end",
 ]
-OUTCOME_KEYS = ["duration_s", "hangup_cause", "hangup_cause_code", "hung_up_by", "encrypted"]
+OUTCOME_KEYS = [
+    "duration_s",
+    "hangup_cause",
+    "hangup_cause_code",
+    "hung_up_by",
+    "encrypted",
+    "encryption",
+]
 REPORT_KEYS = [
     "jitter_ms",
     "loss_percent",
