@@ -14,9 +14,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: mmdebstrap builds the PBX root when there is no Docker
 # engine; libportaudio2 backs sounddevice; tshark checks what goes on the
 # wire; sox and espeak-ng make test tones and speech; the codec libraries
-# (GSM, G.729, Opus) are loaded by the media engine.
+# (GSM, G.729, Opus) are loaded by the media engine; the libxcb/xkbcommon/EGL
+# libraries are what Qt's xcb platform plugin needs to open the window on X11, and
+# xvfb gives the tests a real X display for it; pulseaudio (with pactl from
+# pulseaudio-utils) is the real sound server the device tests play through,
+# reached from PortAudio by ALSA's pulse plugin (libasound2-plugins).
 APT_PACKAGES := mmdebstrap libportaudio2 tshark sox espeak-ng libgsm1 libbcg729-0 libopus0 \
-                iproute2 python3-venv
+                iproute2 python3-venv \
+                libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libegl1 xvfb \
+                pulseaudio pulseaudio-utils libasound2-plugins
 
 .PHONY: demo test lint pytest system venv pbx-up pbx-down bench clean
 

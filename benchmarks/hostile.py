@@ -140,7 +140,7 @@ class Lines:
 def isolated_env(folder: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        IAXPHONE_CONFIG=str(folder / "no-config.toml"),
+        IAXPHONE_CONFIG=os.devnull,  # an empty configuration
         IAXPHONE_DATA_DIR=str(folder / "data"),
         PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
     )

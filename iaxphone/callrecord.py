@@ -105,6 +105,13 @@ def media_fields(stats: MediaStats) -> JsonObject:
         "speaker_peak_dbfs": stats.speaker.peak_dbfs,
         "speaker_rms_dbfs": stats.speaker.rms_dbfs,
         "far_end": _report_fields(stats.far_end),
+        "echo_cancellation": stats.voice.echo_cancellation,
+        "noise_suppression": stats.voice.noise_suppression,
+        "gain_control": stats.voice.gain_control,
+        "erle_db": stats.voice.erle_db,
+        "echo_delay_ms": stats.voice.echo_delay_ms,
+        "agc_gain_db": stats.voice.agc_gain_db,
+        "voice_cpu_us_per_frame": stats.voice.cpu_us_per_frame,
     }
 
 
@@ -279,6 +286,15 @@ class CallLog:
         for listener in self.listeners:
             listener(summary)
         return summary
+
+    def row_of(self, line_id: int) -> int | None:
+        """The history row of a live line (None without history, or once it ended)."""
+        call = self._open.get(line_id)
+        return call.row if call is not None else None
+
+    def set_note(self, row: int, note: str) -> bool:
+        """Keep the operator's note with a history row (a live call's or an ended one's)."""
+        return self.history.set_note(row, note) if self.history is not None else False
 
     def failed(self, direction: str, number: str, account: str | None, cause: str) -> None:
         """A call that never started (say, the server's name does not resolve): one row."""

@@ -20,6 +20,9 @@ Example::
     accept_calls_from = "server"   # or "any", or ["server", "192.0.2.0/24", "pbx2.example.com"]
     intercom = true          # the PBX may ask for auto-answer (paging, intercom)
     intercom_muted = true    # ... and then the microphone starts muted
+    echo_cancellation = true # for the sound card's microphone (laptop speakers);
+    noise_suppression = true #   files played with --play are sent untouched
+    gain_control = true
     trunk = false            # and trunk_interval_ms = 20, trunk_timestamps, trunk_mtu
     # secret: from the keyring ("iaxphone", "office"), or $IAXPHONE_SECRET,
     # or (not recommended) secret = "..." here
@@ -33,7 +36,8 @@ Example::
     [ami]                    # the Asterisk Manager Interface: lamps, parking, transfers
     server = "pbx.example.com"   # host[:port]; port 5038, or 5039 with tls
     user = "console"
-    context = "office"       # the phones' dialplan context
+    context = "office"       # the phones' dialplan context (default: found from the PBX)
+    dnd = "auto"             # how the PBX does DND: presence, devstate, astdb, none
     tls = false              # and cafile = "/path/to/ca.pem" to trust a private CA
     # secret: from the keyring ("iaxphone", "ami"), or $IAXPHONE_AMI_SECRET,
     # or (not recommended) secret = "..." here
@@ -61,6 +65,8 @@ from keyring.errors import KeyringError
 
 from iaxphone.errors import IaxphoneError
 from iaxphone.media.codecs import parse_codec_list
+from iaxphone.media.voice import VoiceSettings
+from iaxphone.pbx.dnd import DND_CHOICES
 
 APP = "iaxphone"
 log = logging.getLogger("iaxphone.config")
@@ -88,6 +94,13 @@ class AccountConfig:
     accept_calls_from: tuple[str, ...] = ("server",)  # see parse_accept_from
     intercom: bool = True
     intercom_muted: bool = True
+    echo_cancellation: bool = True
+    noise_suppression: bool = True
+    gain_control: bool = True
+
+    @property
+    def voice(self) -> VoiceSettings:
+        return VoiceSettings(self.echo_cancellation, self.noise_suppression, self.gain_control)
 
 
 def parse_accept_from(value: str | list[Any]) -> tuple[str, ...]:
@@ -140,7 +153,8 @@ class AmiConfig:
     server: str = "127.0.0.1"
     user: str | None = None
     secret: str | None = None
-    context: str = "office"
+    context: str = ""  # "": the context the PBX gives the phones (IAXPEER(N,context))
+    dnd: str = "auto"  # auto | presence | devstate | astdb | none (iaxphone.pbx.dnd)
     tls: bool = False
     cafile: str | None = None
 
@@ -198,6 +212,9 @@ _ACCOUNT_KEYS: dict[str, type | tuple[type, ...]] = {
     "accept_calls_from": (str, list),
     "intercom": bool,
     "intercom_muted": bool,
+    "echo_cancellation": bool,
+    "noise_suppression": bool,
+    "gain_control": bool,
 }
 _AUDIO_KEYS: dict[str, type] = {"input": str, "output": str, "ringing": str, "mute": str}
 _AMI_KEYS: dict[str, type] = {
@@ -205,6 +222,7 @@ _AMI_KEYS: dict[str, type] = {
     "user": str,
     "secret": str,
     "context": str,
+    "dnd": str,
     "tls": bool,
     "cafile": str,
 }
@@ -225,11 +243,19 @@ def _line_of(text: str, section: str | None, key: str) -> int | None:
 
 
 def load(path: Path | None = None) -> Config:
-    """Read the configuration; a missing file is an empty configuration."""
+    """Read the configuration; a missing file is an empty configuration.
+
+    Except when $IAXPHONE_CONFIG names it: a file the user pointed at on
+    purpose and that is not there is a mistake worth saying (a typo in the
+    path), not an empty configuration.
+    """
+    named = path is None and bool(os.environ.get("IAXPHONE_CONFIG"))
     path = path or config_path()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if named:
+            raise ConfigError(f"IAXPHONE_CONFIG names {path}, which does not exist") from None
         return Config(None)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
@@ -277,6 +303,12 @@ def load(path: Path | None = None) -> Config:
         if not isinstance(ami_raw, dict):
             raise fail(None, "ami", "must be a table [ami]")
         _check_keys(ami_raw, "ami", _AMI_KEYS, fail)
+        if ami_raw.get("dnd", "auto") not in DND_CHOICES:
+            raise fail(
+                "ami",
+                "dnd",
+                f"unknown DND mechanism {ami_raw['dnd']!r}; choose from " + ", ".join(DND_CHOICES),
+            )
         ami = AmiConfig(**ami_raw)
     _warn_if_exposed(path, [*accounts.values(), *([ami] if ami else [])])
     return Config(path, accounts, default, AudioConfig(**audio_raw), ami)
@@ -355,6 +387,9 @@ def _account(name: str, raw: dict[str, Any], section: str, fail: Any) -> Account
         accept_calls_from=accept_from,
         intercom=raw.get("intercom", True),
         intercom_muted=raw.get("intercom_muted", True),
+        echo_cancellation=raw.get("echo_cancellation", True),
+        noise_suppression=raw.get("noise_suppression", True),
+        gain_control=raw.get("gain_control", True),
     )
 
 

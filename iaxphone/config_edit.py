@@ -100,6 +100,9 @@ def save_account(
     table["accept_calls_from"] = entries[0] if len(entries) == 1 else entries
     table["intercom"] = account.intercom
     table["intercom_muted"] = account.intercom_muted
+    table["echo_cancellation"] = account.echo_cancellation
+    table["noise_suppression"] = account.noise_suppression
+    table["gain_control"] = account.gain_control
     if new:
         table.add(tomlkit.nl())  # a blank line before whatever table follows
     if make_default or (len(accounts) == 1 and "default_account" not in document):

@@ -12,6 +12,12 @@ time, so a killed call keeps its talk time to within a second.  Secrets
 are never stored, but who called whom is private: the file (and SQLite's
 -wal and -shm files, which take its mode) is 0600, and the folder 0700 when
 iaxphone made it or it is iaxphone's own.
+
+A row may carry the operator's ``note`` (the console's note field).  The
+schema's version is SQLite's ``user_version``: opening an older file runs
+the :data:`MIGRATIONS` it lacks, in order (version 1 adds ``note``, 2
+``alive``), so
+history written by an earlier iaxphone keeps every row.
 """
 
 from __future__ import annotations
@@ -36,15 +42,19 @@ CREATE TABLE IF NOT EXISTS calls (
     cause_code INTEGER,
     codec TEXT,
     mos REAL,
-    pid INTEGER,
-    alive REAL
+    pid INTEGER
 );
 CREATE INDEX IF NOT EXISTS calls_started ON calls (started);
 """
 
+# Step N takes the schema from version N to N + 1 (SCHEMA above is version 0):
+# each adds a column (name, SQL type) to ``calls``.
+MIGRATIONS = (("note", "TEXT"), ("alive", "REAL"))
+
 INTERRUPTED = "interrupted"
 COLUMNS = (
-    "id, account, direction, number, name, started, answered, ended, cause, cause_code, codec, mos"
+    "id, account, direction, number, name, started, answered, ended, cause, cause_code, codec, "
+    "mos, note"
 )
 
 
@@ -62,6 +72,7 @@ class CallRecord:
     cause_code: int | None
     codec: str | None
     mos: float | None
+    note: str | None = None
 
 
 def _alive(pid: int) -> bool:
@@ -95,10 +106,28 @@ class History:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(calls)")}
-        if "alive" not in columns:  # a history from before the column
-            self.db.execute("ALTER TABLE calls ADD COLUMN alive REAL")
+        self._migrate()
         self._mark_interrupted()
+
+    def _migrate(self) -> None:
+        """Bring an older file up to this schema (see :data:`MIGRATIONS`)."""
+        (version,) = self.db.execute("PRAGMA user_version").fetchone()
+        for number, (column, kind) in enumerate(MIGRATIONS[version:], start=version + 1):
+            self.db.execute("BEGIN IMMEDIATE")  # one process migrates, the others wait
+            try:
+                columns = {row[1] for row in self.db.execute("PRAGMA table_info(calls)")}
+                if column not in columns:
+                    self.db.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
+                self.db.execute(f"PRAGMA user_version = {number}")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    @property
+    def version(self) -> int:
+        (version,) = self.db.execute("PRAGMA user_version").fetchone()
+        return int(version)
 
     def _mark_interrupted(self) -> None:
         """Calls left open by a process that has died: close them as interrupted.
@@ -143,6 +172,17 @@ class History:
             "UPDATE calls SET ended = ?, cause = ?, cause_code = ?, mos = ? WHERE id = ?",
             (time.time(), cause, cause_code, mos, row),
         )
+
+    def set_note(self, row: int, note: str) -> bool:
+        """Keep the operator's note with the row ("" clears it); False if there is no such row."""
+        cursor = self.db.execute(
+            "UPDATE calls SET note = ? WHERE id = ?", (note.strip() or None, row)
+        )
+        return cursor.rowcount == 1
+
+    def get(self, row: int) -> CallRecord | None:
+        found = self.db.execute(f"SELECT {COLUMNS} FROM calls WHERE id = ?", (row,)).fetchone()
+        return CallRecord(*found) if found else None
 
     def recent(self, limit: int = 50) -> list[CallRecord]:
         rows = self.db.execute(

@@ -87,6 +87,7 @@ from iaxphone.media.recorder import CallRecorder
 from iaxphone.media.session import MuteMode
 from iaxphone.media.stats import MediaStats
 from iaxphone.media.virtual import NullSink, Samples, SilenceSource, Sink, Source
+from iaxphone.media.voice import LAPTOP, OFF, VoiceSettings, hears_room
 from iaxphone.proto.call import CallOptions
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.events import (
@@ -123,6 +124,7 @@ class PhoneAccount:
     encryption: str = "allowed"  # or "required" (the call fails if refused), or "off"
     trunk: bool = False  # send voice in meta trunk frames
     rsa_private_key: bytes | None = None  # answer auth=rsa peers with a signature
+    voice: VoiceSettings = LAPTOP  # AEC, NS, AGC on a sound card's microphone
 
 
 # ------------------------------------------------------------------------------- events
@@ -340,6 +342,7 @@ class Phone:
         line_audio: LineAudio | None = None,
         network: DatagramOpener | None = None,
         wall_clock: Callable[[], float] = time.time,
+        line_stats: bool = True,
     ) -> None:
         """``call_log`` (else one over ``history``) records every call;
         ``endpoint_config`` gives trunk and key settings (``formats`` wins, and
@@ -348,7 +351,9 @@ class Phone:
         devices in place of the shared ``source`` and ``sink``; ``network``
         opens the phone's socket (default: a real UDP one; tests give an
         in-memory network's); ``wall_clock`` stamps when calls start and are
-        answered.
+        answered; ``line_stats=False`` sends no :class:`LineStats` events (a
+        front end that draws no graphs asks :meth:`line_stats` when it wants
+        them).
         """
         if not accounts:
             raise ValueError("a phone needs at least one account")
@@ -363,6 +368,7 @@ class Phone:
         self.policies: dict[str, CallerPolicy] = {}
         self.gate = DeviceGate(source or SilenceSource(8000), sink or NullSink(8000))
         self.line_audio = line_audio
+        self.stats_events = line_stats
         self.history = history
         self.call_log = call_log or CallLog(history)
         self.register_on_start = register
@@ -645,12 +651,14 @@ class Phone:
             source = self.gate.source_for(line, codec.sample_rate)
             sink = self.gate.sink_for(line, codec.sample_rate)
         line.active = True
+        microphone = source if self.line_audio is not None else self.gate.source
         line.audio = CallAudio(
             line.call,
             source,
             sink,
             frame_ms=self.frame_ms,
-            on_stats=self._stats_listener(line.id),
+            on_stats=self._stats_listener(line.id) if self.stats_events else None,
+            voice=line.account.voice if hears_room(microphone) else OFF,
         ).start()
         line.audio.session.mute_mode = self.mute_mode
         line.audio.session.muted = line.info.muted  # muted before the answer stays muted

@@ -19,6 +19,7 @@ import platformdirs
 import pytest
 
 from tests.pbx import Pbx, run_pbx
+from tests.soundserver import SoundServer, SoundServerError
 
 # No screen on CI machines: Qt draws offscreen (set before pytest-qt creates the app).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -94,6 +95,26 @@ def pbx() -> Iterator[Pbx]:
     finally:
         if not already_running:
             run_pbx("down")
+
+
+@pytest.fixture(scope="session")
+def sound_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoundServer]:
+    """A PulseAudio daemon of this test session, with null sinks (see tests/soundserver.py).
+
+    Under CI a server that cannot start fails the test; elsewhere it is skipped.
+    """
+    server = SoundServer(tmp_path_factory.mktemp("pulse"))
+    try:
+        server.start()
+    except (SoundServerError, OSError) as exc:
+        message = f"sound server could not start: {exc}"
+        if in_ci():
+            pytest.fail(f"{message} (CI installs pulseaudio: see the Makefile)", pytrace=False)
+        pytest.skip(message)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

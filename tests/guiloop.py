@@ -100,7 +100,7 @@ def gui_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     for name in ("IAXPHONE_SECRET", "IAXPHONE_AMI_USER", "IAXPHONE_AMI_SECRET", "QT_QPA_PLATFORM"):
         env.pop(name, None)
     env["IAXPHONE_DATA_DIR"] = str(tmp_path / "data")
-    env["IAXPHONE_CONFIG"] = str(tmp_path / "none.toml")
+    env["IAXPHONE_CONFIG"] = os.devnull  # an empty configuration
     env.update(extra)
     return env
 

@@ -79,6 +79,11 @@ class Pbx:
             close_quietly(manager)
 
 
+def sibling_instance(name: str) -> str:
+    """A PBX instance name of this test run's own (helpers' runs may share the machine)."""
+    return os.environ.get("IAXPHONE_PBX_INSTANCE", "main") + name
+
+
 def close_quietly(manager: asterisk.manager.Manager) -> None:
     """Log off; pyst2 raises if its reader thread already saw the socket close."""
     with contextlib.suppress(ValueError, asterisk.manager.ManagerSocketException):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,13 @@ MEDIA_KEYS = [
     "speaker_peak_dbfs",
     "speaker_rms_dbfs",
     "far_end",
+    "echo_cancellation",
+    "noise_suppression",
+    "gain_control",
+    "erle_db",
+    "echo_delay_ms",
+    "agc_gain_db",
+    "voice_cpu_us_per_frame",
 ]
 OUTCOME_KEYS = [
     "duration_s",
@@ -242,3 +250,25 @@ async def test_two_phones_leave_one_row_each_and_one_statistics_file(tmp_path: P
     assert (row.direction, row.number, row.cause_code, row.codec) == ("out", "200", 16, "ulaw")
     (row,) = History(tmp_path / "callee.sqlite3").recent()
     assert (row.direction, row.number, row.cause_code) == ("in", "100", 16)
+
+
+PACKAGE = Path(__file__).resolve().parent.parent / "iaxphone"
+WRITES_HISTORY = re.compile(
+    r"\.(start|answered|ended)\(\s*(row|line\.history_row)\b|history\.(start|answered|ended)\("
+)
+
+
+def sources() -> dict[str, str]:
+    return {str(p.relative_to(PACKAGE)): p.read_text() for p in PACKAGE.rglob("*.py")}
+
+
+def test_the_call_log_is_the_only_writer_of_history_rows_and_statistics_json() -> None:
+    writers = {name for name, text in sources().items() if WRITES_HISTORY.search(text)}
+    assert writers == {"callrecord.py"}
+    dumpers = {name for name, text in sources().items() if "json.dump" in text}
+    assert dumpers == {"callrecord.py"}
+
+
+def test_no_statistics_travel_as_untyped_dicts() -> None:
+    untyped = {name for name, text in sources().items() if "dict[str, object]" in text}
+    assert untyped == set()

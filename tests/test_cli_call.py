@@ -100,7 +100,18 @@ def test_wrong_password_exits_3(pbx: Pbx) -> None:
     )
     result = iaxphone("call", "600", *SERVER, "--user", "6002", "--secret", "wrong")
     assert result.returncode == exitcodes.AUTH_REJECTED
-    assert "wrong username or password" in one_line_error(result)
+    assert one_line_error(result) == (
+        f"iaxphone: call to 600 at {PBX_ADDRESS} failed: wrong username or password"
+        " (the PBX ignored our encrypted answer) (cause 50)"
+    )
+    # With -v the silent wait is explained while it lasts.
+    result = iaxphone("call", "600", *SERVER, "--user", "6002", "--secret", "wrong", "-v")
+    waiting, ended = [line for line in result.stderr.splitlines() if line.strip()]
+    assert waiting.startswith(f"iaxphone: no answer yet from {PBX_ADDRESS}; still trying")
+    assert ended == (
+        f"iaxphone: call to 600 at {PBX_ADDRESS} failed: wrong username or password"
+        " (the PBX ignored our encrypted answer) (cause 50)"
+    )
 
 
 def test_unknown_extension_exits_8(pbx: Pbx) -> None:
@@ -179,7 +190,7 @@ def env_with(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update(
         {
             "IAXPHONE_DATA_DIR": str(tmp_path / "data"),
-            "IAXPHONE_CONFIG": str(tmp_path / "none.toml"),
+            "IAXPHONE_CONFIG": os.devnull,
         }
     )
     env.update(extra)
@@ -274,6 +285,7 @@ def test_a_killed_phone_leaves_the_call_in_history(pbx: Pbx, tmp_path: Path) -> 
 def test_ctrl_c_and_sigterm_hang_up_and_write_the_statistics(pbx: Pbx, tmp_path: Path) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         home = tmp_path / sig.name
+        home.mkdir()
         stats = home / "stats.json"
         phone = subprocess.Popen(
             [sys.executable, "-m", "iaxphone.cli", "call", "600", *SERVER, *account(6008),
@@ -295,7 +307,7 @@ def test_devices_and_a_call_without_a_sound_card_say_so_and_do_not_hang(
 ) -> None:
     listed = iaxphone("devices")
     assert listed.returncode == exitcodes.OK
-    if "no sound device found" not in listed.stderr:
+    if "no sound devices found" not in listed.stderr:
         return  # a machine with a sound card: nothing more to check here
     result = subprocess.run(
         [sys.executable, "-m", "iaxphone.cli", "call", "600", *SERVER, *account(6009), "--duration", "1"],

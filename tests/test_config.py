@@ -121,7 +121,8 @@ def test_the_ami_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert ami == config.AmiConfig(
         server="pbx.example.com:5039", user="console", secret="ami-in-the-file", tls=True
     )
-    assert ami.context == "office" and ami.cafile is None
+    assert ami.context == "" and ami.cafile is None  # "": the context the PBX gives the phones
+    assert ami.dnd == "auto"
     assert config.load(write(tmp_path, GOOD.split("[ami]", maxsplit=1)[0])).ami is None
     monkeypatch.delenv("IAXPHONE_AMI_SECRET", raising=False)
     monkeypatch.setattr(config, "keyring_secret", lambda name: None)
@@ -180,3 +181,18 @@ def test_a_readable_file_without_secrets_is_fine(
     with caplog.at_level(logging.WARNING, logger="iaxphone.config"):
         config.load(path)
     assert caplog.records == []
+
+
+@pytest.mark.parametrize("mechanism", ["auto", "presence", "devstate", "astdb", "none"])
+def test_the_ami_dnd_mechanism(tmp_path: Path, mechanism: str) -> None:
+    text = f'[ami]\nserver = "127.0.0.1"\nuser = "console"\ndnd = "{mechanism}"\n'
+    ami = config.load(write(tmp_path, text)).ami
+    assert ami is not None and ami.dnd == mechanism
+
+
+def test_an_unknown_dnd_mechanism_names_the_choices(tmp_path: Path) -> None:
+    text = '[ami]\nserver = "127.0.0.1"\ndnd = "sip-notify"\n'
+    with pytest.raises(config.ConfigError) as caught:
+        config.load(write(tmp_path, text))
+    assert "line 3: ami.dnd: unknown DND mechanism 'sip-notify'" in str(caught.value)
+    assert "presence, devstate, astdb, none" in str(caught.value)

@@ -4,6 +4,7 @@ the command line; host names looked up as the endpoint needs them."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -88,7 +89,7 @@ def test_a_bad_accept_calls_from_option_is_a_usage_error(tmp_path: Path) -> None
         [sys.executable, "-m", "iaxphone.cli", "listen", "--server", "127.0.0.1:9",
          "--user", "6001", "--secret", "x", "--accept-calls-from", "server,10.0.0.0/33"],
         capture_output=True, text=True, timeout=30,
-        env={"IAXPHONE_CONFIG": str(tmp_path / "none.toml"), "IAXPHONE_DATA_DIR": str(tmp_path),
+        env={"IAXPHONE_CONFIG": os.devnull, "IAXPHONE_DATA_DIR": str(tmp_path),
              "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )  # fmt: skip
     assert result.returncode == exitcodes.USAGE

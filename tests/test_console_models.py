@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -344,3 +345,36 @@ async def test_missing_class_refused_before_any_round_trip() -> None:
     assert panel.allowed(Feature.DIAL) is not None and "no phone" in str(
         panel.allowed(Feature.DIAL)
     )
+
+
+async def test_supervision_is_active_once_chanspy_starts_on_the_operators_phone() -> None:
+    client, model, _clock = office_model()
+    talking(client, ("IAX2/6005-1", "e"), ("IAX2/6004-2", "d"), "B1")
+    ref = model.tile("6004").call
+    assert ref is not None
+    sent: list[dict[str, str]] = []
+
+    async def action(**fields: str) -> list[dict[str, str]]:
+        sent.append(fields)
+        return [{"Response": "Success"}, {"Event": "OriginateResponse", "Response": "Success"}]
+
+    client.action = action  # type: ignore[method-assign, assignment]
+    session = await model.supervise(ref, SpyMode.BARGE, "6004")
+    assert session.state is SupervisionState.RINGING
+    await asyncio.gather(*model._tasks)  # the originate, answered
+    (originate,) = sent
+    assert (originate["Context"], originate["Exten"]) == ("supervision", "barge")
+    assert originate["Variable"] == "SPY_CHANNEL=IAX2/6005-1"
+    feed(
+        client,
+        {"Event": "Newstate", "Channel": "IAX2/6010-9", "Uniqueid": "s", "ChannelStateDesc": "Up"},
+    )
+    assert model.supervision is not None and model.supervision.state is SupervisionState.RINGING
+    feed(
+        client,
+        {"Event": "ChanSpyStart", "SpyerChannel": "IAX2/6010-9", "SpyeeChannel": "IAX2/6005-1"},
+    )
+    assert model.supervision.state is SupervisionState.ACTIVE
+    assert model.supervision.banner == "BARGED into 6004"
+    feed(client, channel("Hangup", "IAX2/6005-1", "e"))
+    assert model.supervision.state is SupervisionState.ENDED

@@ -473,6 +473,11 @@ def test_stalled_callback_is_reopened() -> None:
             stream.run(2)
             now[0] += 0.02
             card.source.read(160)
+        now[0] += 1.5  # a pause while the stream starts is not a stall
+        card.source.read(160)
+        now[0] += devices.START_TIMEOUT  # past the start
+        stream.run(2)
+        card.source.read(160)
         assert card.reopened == 0
         now[0] += 1.5  # the callback stops being called; the stream still says active
         card.source.read(160)

@@ -1,7 +1,8 @@
 """The console window (pytest-qt, offscreen) on a model fed with recorded-style AMI messages.
 
-The screenshots land in test-output/screenshots (console-idle, console-busy);
-iaxphone/gui/screenshots/console-busy.png, shown in the README, is a copy.
+The screenshots land in test-output/screenshots (console-fed-idle, console-fed-busy);
+docs/screenshots/ holds the README's copies, made on the real PBX by
+tests/test_gui_console_screens.py.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from iaxphone.pbx.console import ConsoleModel
 from iaxphone.pbx.directory import build
 from iaxphone.pbx.models import Extension, LampState, Presence
 from iaxphone.pbx.permissions import Permissions
+from iaxphone.viewmodels.handset import Key
 from tests.guiloop import screenshot
 from tests.test_console_models import Clock, feed, talking
 
@@ -239,7 +241,7 @@ def test_idle_office_shows_sixty_extensions_at_1280x800(qtbot: QtBot) -> None:
     _client, model, clock = office()
     window = show(qtbot, model, clock)
     assert visible_tiles(window) >= 60
-    screenshot(window, "console-idle")
+    screenshot(window, "console-fed-idle")
 
 
 def test_busy_office_draws_every_panel(qtbot: QtBot) -> None:
@@ -251,17 +253,19 @@ def test_busy_office_draws_every_panel(qtbot: QtBot) -> None:
     assert tile.status.text().startswith("Alice Archer")  # who, then the talk time
     assert window.tiles["6002"].timer.text() == "4:20"  # bridged at 1000, now 1260
     assert window.tiles["6020"].timer.text() == "1:47"  # bridged at 1153
-    assert "do not disturb" in window.tiles["6033"].status.text()
+    assert window.tiles["6033"].status.text().startswith("DND")
     assert window.tiles["6034"].voicemail.text() == "✉3"
     sales = window.queues.tree.topLevelItem(0)
-    assert sales is not None and sales.text(0) == "sales  (3 waiting)"
-    assert sales.text(1) == "longest 2:35"  # waited 95 s at 1200, now 1260
-    assert sales.text(2) == "✔41 ✖3 SL 88%"
+    # waited 95 s at 1200, now 1260
+    assert sales is not None and sales.text(0) == "sales: 3 waiting, longest 2:35  ✔41 ✖3 88%"
+    assert sales.isFirstColumnSpanned()
+    caller = sales.child(0)
+    assert (caller.text(0), caller.text(2)) == ("#1 Acme Ltd", "02015550000")
     assert window.parking.tree.topLevelItemCount() == 2
     room = window.rooms.tree.topLevelItem(0)
     assert room is not None and room.childCount() == 3 and "recording" in room.text(1)
     assert room.child(0).text(1) == "talking" and room.child(2).text(1) == "muted"
-    screenshot(window, "console-busy")
+    screenshot(window, "console-fed-busy")
 
 
 def test_keys_and_typed_target_and_greyed_supervision(qtbot: QtBot) -> None:
@@ -291,3 +295,96 @@ def test_offline_is_shown_with_its_time(qtbot: QtBot) -> None:
     window.refresh_clocks()
     assert window.link.text().startswith("▲ PBX offline since ")
     assert Presence.NOT_SET is model.tile("6001").presence
+
+
+def test_busy_office_in_a_dark_scheme(qtbot: QtBot, qapp: QApplication) -> None:
+    from PyQt6.QtGui import QColor, QPalette  # noqa: PLC0415
+
+    before = qapp.palette()
+    dark = QPalette()
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#202124"),
+        (QPalette.ColorRole.WindowText, "#e8e8e8"),
+        (QPalette.ColorRole.Base, "#2b2c30"),
+        (QPalette.ColorRole.AlternateBase, "#33353a"),
+        (QPalette.ColorRole.Text, "#e8e8e8"),
+        (QPalette.ColorRole.Button, "#33353a"),
+        (QPalette.ColorRole.ButtonText, "#e8e8e8"),
+        (QPalette.ColorRole.Mid, "#55575c"),
+        (QPalette.ColorRole.PlaceholderText, "#a0a0a0"),
+        (QPalette.ColorRole.Highlight, "#3d7bd9"),
+    ):
+        dark.setColor(role, QColor(colour))
+    qapp.setPalette(dark)
+    try:
+        client, model, clock = office()
+        busy_office(client, model, clock)
+        window = show(qtbot, model, clock)
+        tile = window.tiles["6001"]
+        # The tile's text follows the scheme: light text on a dark tile.
+        assert tile.name.palette().color(QPalette.ColorRole.WindowText).lightness() > 200
+        screenshot(window, "console-busy-dark")
+    finally:
+        qapp.setPalette(before)
+
+
+def test_queue_member_keys_and_a_selection_that_survives_the_clock(
+    qtbot: QtBot, qapp: QApplication
+) -> None:
+    import asyncio  # noqa: PLC0415
+
+    import qasync  # noqa: PLC0415
+
+    client, model, clock = office()
+    busy_office(client, model, clock)
+    sent: list[dict[str, str]] = []
+
+    async def action(**fields: str) -> list[dict[str, str]]:
+        sent.append(fields)
+        return [{"Response": "Success"}]
+
+    client.action = action  # type: ignore[method-assign, assignment]
+    window = show(qtbot, model, clock)
+    tree = window.queues.tree
+    sales = tree.topLevelItem(0)
+    assert sales is not None
+    tree.setCurrentItem(sales.child(4))  # Bob Baker's member row (after 3 callers, Alice)
+    clock.now += 1
+    window.refresh_clocks()  # the tree is redrawn every second
+    current = tree.currentItem()
+    assert current is not None and current.text(0).strip() == "Bob Baker"
+    window.queues.member.setText("6009")
+    loop = qasync.QEventLoop(qapp)
+    try:
+
+        async def press() -> None:
+            window.queues.add_button.click()
+            window.queues.member.clear()
+            window.queues.remove_button.click()  # the selected member: Bob (6002)
+            await asyncio.gather(*window._tasks)
+
+        loop.run_until_complete(press())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    assert [(f["Action"], f["Queue"], f["Interface"]) for f in sent] == [
+        ("QueueAdd", "sales", "IAX2/6009"),
+        ("QueueRemove", "sales", "IAX2/6002"),
+    ]
+    model.permissions = Permissions(frozenset({"Redirect"}))
+    window.refresh_clocks()
+    assert not window.queues.add_button.isEnabled()
+    assert window.queues.add_button.toolTip() == "add a queue member needs the AMI class agent"
+    assert not window.rooms.record_button.isEnabled()
+    assert window.parking.retrieve_button.isEnabled()
+
+
+def test_without_an_account_the_bar_is_a_panel_and_says_so(qtbot: QtBot) -> None:
+    _client, model, clock = office()
+    window = show(qtbot, model, clock)
+    bar = window.operator_bar
+    assert bar.state.text() == "panel only"
+    assert all(not key.isEnabled() for key in bar.keys.values())
+    assert all(not key.isEnabled() for key in bar.pad.values())
+    assert bar.keys[Key.CALL].toolTip().startswith("No account")
+    assert window.calllog is None  # no phone, no call log of its own

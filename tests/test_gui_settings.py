@@ -298,3 +298,25 @@ def test_renaming_an_account_moves_it_and_its_secret(
     assert set(loaded.accounts) == {"desk", "home"} and loaded.default_account == "desk"
     assert loaded.accounts["desk"].trunk and loaded.accounts["desk"].user == "6001"
     assert memory_keyring.passwords[("iaxphone", "desk")] == "old-secret"
+
+
+def test_voice_processing_stages_switch_per_account(
+    qtbot: QtBot, config_file: Path, memory_keyring: MemoryKeyring
+) -> None:
+    window = dialog(qtbot, config_file, "home")
+    calls = window.call_page
+    boxes = (calls.echo_cancellation, calls.noise_suppression, calls.gain_control)
+    assert all(box.isChecked() for box in boxes)  # on by default: a laptop on speakers
+    calls.echo_cancellation.setChecked(False)
+    calls.gain_control.setChecked(False)
+    qtbot.mouseClick(window.ok_button, Qt.MouseButton.LeftButton)
+    assert window.result() == SettingsDialog.DialogCode.Accepted
+    saved = config.load(config_file)
+    home, office = saved.account("home"), saved.account("office")
+    assert home is not None and office is not None
+    assert (home.echo_cancellation, home.noise_suppression, home.gain_control) == (
+        False,
+        True,
+        False,
+    )
+    assert office.echo_cancellation and office.gain_control  # the other account is untouched

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from iaxphone.history import INTERRUPTED, History
+from iaxphone.history import INTERRUPTED, MIGRATIONS, History
 
 
 def test_a_call_goes_from_start_to_end(tmp_path: Path) -> None:
@@ -79,3 +79,48 @@ def test_a_shared_folder_given_by_the_user_keeps_its_mode(tmp_path: Path) -> Non
     History(shared / "history.sqlite3").close()
     assert stat.S_IMODE(shared.stat().st_mode) == 0o755  # not ours to change
     assert stat.S_IMODE((shared / "history.sqlite3").stat().st_mode) == 0o600
+
+
+OLD_SCHEMA = """
+CREATE TABLE calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT,
+    direction TEXT NOT NULL CHECK (direction IN ('in', 'out')), number TEXT NOT NULL,
+    name TEXT, started REAL NOT NULL, answered REAL, ended REAL, cause TEXT,
+    cause_code INTEGER, codec TEXT, mos REAL, pid INTEGER
+);
+INSERT INTO calls (direction, number, name, started, answered, ended, cause, cause_code)
+VALUES ('in', '6002', 'Bob Baker', 100.0, 101.0, 160.0, 'normal clearing', 16);
+"""
+
+
+def test_an_older_history_gains_the_note_column_and_keeps_its_rows(tmp_path: Path) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    path = tmp_path / "h.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(OLD_SCHEMA)
+    old.close()
+    history = History(path)
+    assert history.version == len(MIGRATIONS)  # note, then alive
+    (record,) = history.recent()
+    assert (record.number, record.name, record.note) == ("6002", "Bob Baker", None)
+    assert history.set_note(record.id, "  wants a call back about the invoice ")
+    assert History(path).recent()[0].note == "wants a call back about the invoice"
+    assert History(path).version == len(MIGRATIONS)  # opening again migrates nothing twice
+    assert history.set_note(record.id, "") and history.get(record.id).note is None  # type: ignore[union-attr]
+    assert not history.set_note(record.id + 1, "no such row")
+
+
+def test_a_live_calls_note_goes_to_its_row_through_the_call_log(tmp_path: Path) -> None:
+    from iaxphone.callrecord import CallLog  # noqa: PLC0415
+
+    history = History(tmp_path / "h.sqlite3")
+    log = CallLog(history)
+    log.start(7, "in", "6004", "Dave Dunn", "desk")
+    row = log.row_of(7)
+    assert row is not None and log.set_note(row, "asked for Carol")
+    log.ended(7, "normal clearing", 16, by_remote=True)
+    assert log.row_of(7) is None
+    (record,) = history.recent()
+    assert (record.number, record.note) == ("6004", "asked for Carol")
+    assert not CallLog(None).set_note(row, "no history")

@@ -16,7 +16,7 @@ from iaxphone.proto.events import Registered, RegistrationFailed
 from iaxphone.proto.registration import Account
 from iaxphone.proto.reliability import RetryPolicy
 from iaxphone.wire.constants import Format
-from tests.pbx import PROJECT, Pbx, run_pbx
+from tests.pbx import PROJECT, Pbx, run_pbx, sibling_instance
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,7 +36,7 @@ def restartable_pbx(pbx: Pbx, tmp_path: Path) -> Iterator[tuple[Pbx, dict[str, s
     text = iax.read_text().replace("minregexpire = 60", "minregexpire = 6")
     iax.write_text(text.replace("maxregexpire = 3600", "maxregexpire = 6"))
     env = {
-        "IAXPHONE_PBX_INSTANCE": "restart",
+        "IAXPHONE_PBX_INSTANCE": sibling_instance("restart"),
         "IAXPHONE_PBX_CONF": str(conf),
         "IAXPHONE_PBX_IAX_PORT": str(_free_port(socket.SOCK_DGRAM)),
         "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pbx import PROJECT, Pbx, run_pbx
+from tests.pbx import PROJECT, Pbx, run_pbx, sibling_instance
 
 DOCKER = PROJECT / "docker"
 
@@ -76,7 +76,7 @@ def test_up_reports_a_taken_port_and_its_owner(tmp_path: Path) -> None:
         result = run_pbx(
             "up",
             env={
-                "IAXPHONE_PBX_INSTANCE": "porttest",
+                "IAXPHONE_PBX_INSTANCE": sibling_instance("porttest"),
                 "IAXPHONE_PBX_IAX_PORT": str(port),
                 "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
                 "IAXPHONE_PBX_AMI_TLS_PORT": str(_free_port(socket.SOCK_STREAM)),
@@ -95,7 +95,7 @@ def test_broken_config_fails_with_asterisks_own_error(tmp_path: Path) -> None:
     iax = conf / "iax.conf"
     iax.write_text(iax.read_text().replace("[general]", "[general", 1))
     env = {
-        "IAXPHONE_PBX_INSTANCE": "broken",
+        "IAXPHONE_PBX_INSTANCE": sibling_instance("broken"),
         "IAXPHONE_PBX_CONF": str(conf),
         "IAXPHONE_PBX_IAX_PORT": str(_free_port(socket.SOCK_DGRAM)),
         "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
@@ -112,7 +112,7 @@ def test_broken_config_fails_with_asterisks_own_error(tmp_path: Path) -> None:
 
 def test_second_instance_runs_beside_the_first_and_down_leaves_nothing(pbx: Pbx) -> None:
     env = {
-        "IAXPHONE_PBX_INSTANCE": "second",
+        "IAXPHONE_PBX_INSTANCE": sibling_instance("second"),
         "IAXPHONE_PBX_IAX_PORT": str(_free_port(socket.SOCK_DGRAM)),
         "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
         "IAXPHONE_PBX_AMI_TLS_PORT": str(_free_port(socket.SOCK_STREAM)),

@@ -21,13 +21,14 @@ from iaxphone.proto.callstate import (
     CallTrigger,
 )
 from iaxphone.proto.encryption import CryptoAction, CryptoState, CryptoTrigger
-from iaxphone.proto.endpoint import Endpoint, UnknownAccountError
+from iaxphone.proto.endpoint import Endpoint, EndpointConfig, UnknownAccountError
 from iaxphone.proto.events import (
     CallAccepted,
     CallAnswered,
     CallEnded,
     HoldChanged,
     QuelchChanged,
+    RegistrationFailed,
 )
 from iaxphone.proto.hold import FarAction, FarState, FarTrigger, HoldState, HoldTrigger
 from iaxphone.proto.machine import Machine, Step, Table, reachable
@@ -38,7 +39,8 @@ from iaxphone.proto.registration import (
     RegState,
     RegTrigger,
 )
-from iaxphone.wire.constants import Format, IaxCommand
+from iaxphone.wire.constants import AuthMethod, Cause, Format, FrameType, IaxCommand, cause_of
+from iaxphone.wire.frames import FullFrame, parse_frame
 from iaxphone.wire.ies import InformationElements
 from tests.proto_link import Link, establish_call, make_link, options
 
@@ -51,6 +53,13 @@ TABLES: dict[str, tuple[Table, type[enum.Enum], type[enum.Enum], type[enum.Enum]
         RegTrigger,
         registration.RegAction,
         (RegState.IDLE,),
+    ),
+    "registration transaction": (
+        registration.TRANSACTION_TABLE,
+        registration.TxState,
+        registration.TxTrigger,
+        registration.TxAction,
+        (registration.TxState.SENT,),
     ),
     "registrar": (
         registrar.TABLE,
@@ -246,3 +255,49 @@ def test_an_encrypted_call_between_endpoints_ends_clearly_when_refused() -> None
     (ended,) = a.of_type(CallEnded)
     assert ended.cause == encryption.REFUSED_MESSAGE and not ended.by_remote
     assert issubclass(CallStateError, IaxphoneError)
+
+
+def test_a_second_challenge_means_the_password_was_wrong() -> None:
+    """The registration transaction's table: SENT -> CHALLENGED -> (REGAUTH again) DONE."""
+    endpoint = Endpoint(EndpointConfig(require_call_token=False))
+    server = ("10.0.0.2", 4569)
+    name = endpoint.register(Account("6001", "secret", server), 0.0)
+    ((data, _),) = endpoint.datagrams_to_send(0.0)
+    request = parse_frame(data)
+    assert isinstance(request, FullFrame)
+
+    def regauth(oseqno: int, timestamp: int) -> bytes:
+        challenge = InformationElements(
+            auth_methods=AuthMethod.MD5, challenge="123", username="6001"
+        )
+        return FullFrame(
+            source_call=77,
+            dest_call=request.source_call,
+            timestamp=timestamp,
+            oseqno=oseqno,
+            iseqno=oseqno + 1,
+            frame_type=FrameType.IAX,
+            subclass=IaxCommand.REGAUTH,
+            ies=challenge,
+        ).to_bytes()
+
+    endpoint.receive_datagram(regauth(0, 10), server, 0.01)
+    ((answer, _),) = endpoint.datagrams_to_send(0.01)
+    parsed = parse_frame(answer)
+    assert isinstance(parsed, FullFrame) and parsed.ies is not None and parsed.ies.md5_result
+    assert endpoint.next_event() is None
+    endpoint.receive_datagram(regauth(1, 20), server, 0.02)
+    failed = endpoint.next_event()
+    assert isinstance(failed, RegistrationFailed)
+    assert failed.reason == "wrong password" and failed.auth_rejected
+    assert endpoint.registration_state(name) is RegState.REJECTED
+
+
+def test_a_received_cause_is_a_cause_member_when_it_is_one(link: Link) -> None:
+    a, b = link["a"], link["b"]
+    _, call_b = establish_call(link, "a", "b", options())
+    b.endpoint.hangup(call_b, link.now, "user busy", 17)
+    link.settle()
+    (ended,) = a.of_type(CallEnded)
+    assert ended.cause_code is Cause.USER_BUSY and f"{ended.cause_code}" == "17"
+    assert cause_of(250) == 250 and cause_of(None) is None

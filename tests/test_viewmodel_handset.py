@@ -14,6 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from iaxphone.linestate import LineState
+from iaxphone.pbx.ami import PbxClient
+from iaxphone.pbx.capabilities import Availability, Capabilities, Facility, not_loaded
+from iaxphone.pbx.dnd import DndMechanism
 from iaxphone.phone import LineInfo, Phone
 from iaxphone.viewmodels.handset import HandsetModel, HandsetView, Key, next_live
 from tests.memnet import MemoryNetwork, MiniPbx, memory_phone, run_virtual
@@ -229,3 +232,39 @@ def test_succession_prefers_a_talking_then_a_ringing_line() -> None:
     assert next_live([*lines, line(4, LineState.TALKING)]).id == 4  # type: ignore[union-attr]
     assert next_live(lines[:2]) == lines[1]
     assert next_live([]) is None
+
+
+def test_park_and_dnd_on_a_pbx_that_has_neither(tmp_path: Path) -> None:
+    """The probe said no res_parking and no DND: Park is greyed and says why; DND
+    still holds this phone's calls off and the display says the PBX has none."""
+
+    async def main() -> None:
+        network = MemoryNetwork(seed=11, conditions=LOSSY)
+        async with MiniPbx(network), memory_phone(network) as phone:
+            client = PbxClient("127.0.0.1", 1, "console", "unused")
+            facilities = tuple(
+                Availability(f, f is not Facility.PARKING, not_loaded(f, "res_parking"))
+                for f in Facility
+            )
+            client.capabilities = Capabilities(
+                frozenset({"Redirect"}), frozenset({"call"}), facilities, DndMechanism.NONE, "none"
+            )
+            model = HandsetModel(phone, client, recordings=tmp_path / "recordings")
+            model.call_or_answer("600")
+            await until(phone, lambda: model.view().call_state == "talking")
+            assert Key.PARK not in model.view().enabled
+            assert Key.TRANSFER in model.view().enabled
+            model.park()
+            assert model.view().message == (
+                "this PBX has no call parking (res_parking is not loaded)"
+            )
+            model.set_dnd(True)
+            await until(phone, lambda: "do-not-disturb" in model.view().message)
+            assert model.view().message.startswith("this PBX has no do-not-disturb")
+            assert phone.dnd
+            model.hang_up()
+            await until(phone, lambda: not model.lines)
+            model.close()
+            client.close()
+
+    run_virtual(main)

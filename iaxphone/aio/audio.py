@@ -18,6 +18,7 @@ from collections.abc import Callable
 from iaxphone.media.session import MediaSession
 from iaxphone.media.stats import MediaStats
 from iaxphone.media.virtual import Sink, Source
+from iaxphone.media.voice import OFF, VoiceSettings
 from iaxphone.proto.events import ComfortNoise, Event, PeerReport
 
 from .client import CallHandle
@@ -35,12 +36,19 @@ class CallAudio:
         recorder: Sink | None = None,
         on_stats: Callable[[MediaStats], None] | None = None,
         stats_interval: float = 0.1,
+        voice: VoiceSettings = OFF,
     ) -> None:
         if not call.format:
             raise ValueError(f"call {call.call_id} has no codec yet (not accepted)")
         self.call = call
         self.session = MediaSession(
-            call.format, self._send, source, sink, frame_ms=frame_ms, recorder=recorder
+            call.format,
+            self._send,
+            source,
+            sink,
+            frame_ms=frame_ms,
+            recorder=recorder,
+            voice=voice,
         )
         self.on_stats = on_stats
         self.stats_every = max(1, round(stats_interval * 1000 / frame_ms))

@@ -82,7 +82,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 def cmd_devices(args: argparse.Namespace) -> int:
     found = devices.list_devices()
     if not found:
-        print(f"iaxphone: {devices.NO_DEVICE_NOTE}", file=sys.stderr)
+        print(f"iaxphone: {devices.NO_DEVICES_LISTED}", file=sys.stderr)
         return exitcodes.OK
     for device in found:
         marks = ("*in " if device.is_default_input else "    ") + (
@@ -101,7 +101,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     except (OSError, sqlite3.Error) as exc:
         raise CommandError(f"cannot open call history: {exc}", exitcodes.FAILURE) from None
     try:
-        for record in calls.recent(args.n):
+        records = calls.recent(args.n)
+        if not records:
+            print("no calls in the history yet", file=sys.stderr)
+        for record in records:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.started))
             arrow = "->" if record.direction == "out" else "<-"
             talk = (

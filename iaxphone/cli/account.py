@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from iaxphone import config, keys
 from iaxphone.media.codecs import codec_info, is_available, parse_codec_list
+from iaxphone.media.voice import LAPTOP, VoiceSettings
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.trust import NOBODY
 
@@ -35,6 +36,7 @@ class Identity:
     accept_calls_from: tuple[str, ...] = ("server",)  # config.parse_accept_from's entries
     intercom: bool = True
     intercom_muted: bool = True
+    voice: VoiceSettings = LAPTOP  # the account's AEC, NS and AGC switches
 
     def endpoint_config(self, **extra: object) -> EndpointConfig:
         """The endpoint's settings; nobody may call it unless ``accept_calls_from`` is given."""
@@ -139,6 +141,7 @@ def identity(args: argparse.Namespace, uri_user: str | None = None) -> Identity:
         accept_calls_from=account.accept_calls_from if account else ("server",),
         intercom=account.intercom if account else True,
         intercom_muted=account.intercom_muted if account else True,
+        voice=account.voice if account else VoiceSettings(),
     )
 
 

@@ -20,7 +20,7 @@ from iaxphone.history import History
 from iaxphone.media import devices
 from iaxphone.media.stats import MediaStats
 from iaxphone.media.virtual import AudioFileError, load_wav
-from iaxphone.phone import Phone, PhoneAccount, PhoneEvent, RegistrationChanged
+from iaxphone.phone import LineState, Phone, PhoneAccount, PhoneEvent, RegistrationChanged
 from iaxphone.proto.call import ENCRYPTION_REFUSED
 from iaxphone.target import Target, TargetError, parse_server, parse_target
 from iaxphone.wire.constants import Cause
@@ -28,7 +28,7 @@ from iaxphone.wire.constants import Cause
 from . import exitcodes
 from .account import Identity, add_account_options, identity
 from .errors import CommandError
-from .lines import LineDevices, LineWatch, open_audio
+from .lines import LineDevices, LineWatch, check_writable, open_audio
 from .stopping import stop_on_signals
 
 # ---------------------------------------------------------------------------- arguments
@@ -143,6 +143,7 @@ def phone_account(me: Identity, server: tuple[str, int], **settings: Any) -> Pho
         trunk=me.trunk,
         rsa_private_key=me.rsa_private_key,
         accept_calls_from=(),
+        voice=me.voice,
     )
     return dataclasses.replace(account, **settings)
 
@@ -194,6 +195,8 @@ async def run_call(args: argparse.Namespace) -> int:
             load_wav(args.play, 8000)  # refuse a bad file before ringing anyone
         except AudioFileError as exc:
             raise CommandError(str(exc), exitcodes.USAGE) from None
+    check_writable(args.record, "--record")  # and a file we could not write
+    check_writable(args.stats, "--stats")
     account = phone_account(
         me,
         (target.host, target.port),
@@ -210,6 +213,7 @@ async def run_call(args: argparse.Namespace) -> int:
         endpoint_config=me.endpoint_config(),
         register=False,
         line_audio=audio.open,
+        line_stats=False,  # the status line asks for them once a second
     )
     try:
         async with running(phone, log):
@@ -240,9 +244,9 @@ async def place_call(
     line_id = await phone.dial(dataclasses.replace(target, user=None))
     ended = watch.ended(line_id)
     with stop_on_signals() as stop:
-        await wait_answer(phone, line_id, watch, stop, args.answer_timeout)
-        if not watch.talking(line_id).done():
-            summary = await ended
+        await wait_answer(phone, line_id, watch, stop, args.answer_timeout, args.verbose)
+        if ended.done() and not ended.result().answered:
+            summary = ended.result()
             where = f"{target.number} at {target.host}:{target.port}"
             raise CommandError(
                 f"call to {where} failed: {describe_end(summary)}", exit_code_for(summary)
@@ -281,14 +285,38 @@ async def place_call(
     return exitcodes.OK
 
 
+SLOW_SETUP_S = 2.0  # a set-up this slow gets a word on what is happening
+
+
+def note_slow_setup(phone: Phone, line_id: int) -> None:
+    """Say why the command is quiet: the PBX has not taken the call yet (it is not ringing)."""
+    line = phone.line(line_id)
+    if line.info.state is LineState.DIALING:
+        host, port = line.account.server
+        print(
+            f"iaxphone: no answer yet from {host}:{port}; still trying (with encryption on, a"
+            " wrong password looks like this: the PBX stays silent)",
+            file=sys.stderr,
+        )
+
+
 async def wait_answer(
-    phone: Phone, line_id: int, watch: LineWatch, stop: asyncio.Event, timeout: float
+    phone: Phone,
+    line_id: int,
+    watch: LineWatch,
+    stop: asyncio.Event,
+    timeout: float,
+    verbose: bool = False,
 ) -> None:
     """Until the line talks or ends; a timeout or a signal cancels the call (exit 5)."""
     talking, ended = watch.talking(line_id), watch.ended(line_id)
     interrupted = asyncio.ensure_future(stop.wait())
     waiting: list[asyncio.Future[Any]] = [talking, ended, interrupted]
+    slow = asyncio.get_running_loop().call_later(SLOW_SETUP_S, note_slow_setup, phone, line_id)
+    if not verbose:
+        slow.cancel()  # errors stay one line; -v says what the wait is
     done, _ = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    slow.cancel()
     interrupted.cancel()
     if talking in done or ended in done:
         return

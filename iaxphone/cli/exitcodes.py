@@ -13,6 +13,7 @@ NO_ANSWER = 5  # nobody answered in time
 UNREACHABLE = 6  # congestion, no route, or the PBX did not answer at all
 ENCRYPTION_REFUSED = 7  # encryption was required and could not be agreed
 NOT_FOUND = 8  # the number or extension does not exist
+UNSUPPORTED = 9  # the PBX does not offer it (module not loaded, no such mechanism)
 
 # Q.931 causes (CallEnded.cause_code) before answer -> exit code.
 CAUSE_EXIT: dict[int, int] = {

@@ -18,12 +18,13 @@ from iaxphone import config
 from iaxphone.history import History
 from iaxphone.media import devices
 from iaxphone.media.session import MuteMode
+from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import AmiError, PbxClient
 from iaxphone.phone import Phone, PhoneAccount
 from iaxphone.target import TargetError, parse_server
 
 from . import exitcodes
-from .account import accept_from, add_accept_option, add_account_options, identity
+from .account import Identity, accept_from, add_accept_option, add_account_options, identity
 from .errors import CommandError
 from .pbx import add_ami_options, ami_client, configured_ami
 
@@ -62,6 +63,44 @@ def display_available() -> bool:
     return True
 
 
+def make_phone(
+    args: argparse.Namespace, who: Identity, server: tuple[str, int]
+) -> tuple[Phone, History, Sink | None, str]:
+    """The account's Phone on the audio devices, with the history: (phone, history,
+    the ringer's sink, what to say about the devices).  Shared with ``iaxphone console``."""
+    audio = who.audio
+    wanted_input, wanted_output = audio.devices()
+    source, sink, note = devices.open_audio(wanted_input, wanted_output, DEVICE_RATE)
+    ring_sink, ring_note = devices.open_ringer(audio.ringing, wanted_output, DEVICE_RATE)
+    note = "; ".join(part for part in (note, ring_note) if part)
+    account = PhoneAccount(
+        who.account or "desk",
+        server,
+        who.user or "",
+        who.secret or "",
+        auto_answer=who.auto_answer,
+        accept_calls_from=accept_from(args, who),
+        intercom=who.intercom,
+        intercom_muted=who.intercom_muted,
+        voice=who.voice,
+        encryption=who.encryption,
+        trunk=who.trunk,
+        rsa_private_key=who.rsa_private_key,
+    )
+    history = History(config.data_dir() / "history.sqlite3")
+    phone = Phone(
+        [account],
+        source=source,
+        sink=sink,
+        formats=who.formats,
+        history=history,
+        frame_ms=who.frame_ms,
+        mute_mode=MuteMode(audio.mute),
+        endpoint_config=who.endpoint_config(),
+    )
+    return phone, history, ring_sink, note
+
+
 def run_gui(args: argparse.Namespace) -> int:
     who = identity(args)
     if not who.server or not who.user or who.secret is None:
@@ -95,35 +134,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)  # main() ends the loop, after the phone has hung up
-    audio = who.audio
-    wanted_input, wanted_output = audio.devices()
-    source, sink, note = devices.open_audio(wanted_input, wanted_output, DEVICE_RATE)
-    ring_sink, ring_note = devices.open_ringer(audio.ringing, wanted_output, DEVICE_RATE)
-    note = "; ".join(part for part in (note, ring_note) if part)
-    account = PhoneAccount(
-        who.account or "desk",
-        server,
-        who.user,
-        who.secret,
-        auto_answer=who.auto_answer,
-        accept_calls_from=accept_from(args, who),
-        intercom=who.intercom,
-        intercom_muted=who.intercom_muted,
-        encryption=who.encryption,
-        trunk=who.trunk,
-        rsa_private_key=who.rsa_private_key,
-    )
-    history = History(config.data_dir() / "history.sqlite3")
-    phone = Phone(
-        [account],
-        source=source,
-        sink=sink,
-        formats=who.formats,
-        history=history,
-        frame_ms=who.frame_ms,
-        mute_mode=MuteMode(audio.mute),
-        endpoint_config=who.endpoint_config(),
-    )
+    phone, history, ring_sink, note = make_phone(args, who, server)
 
     async def main() -> None:
         closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,6 +113,19 @@ class LineDevices:
             self.error = self.error or exc
             self.failed.set()
             return SilenceSource(rate), NullSink(rate)
+
+
+def check_writable(path: Path | None, option: str) -> None:
+    """Refuse, before dialling, an output file that could not be written (exit 2)."""
+    if path is None:
+        return
+    folder = path.parent
+    if path.is_dir():
+        raise CommandError(f"{option} {path}: is a folder, not a file", exitcodes.USAGE)
+    if not folder.is_dir():
+        raise CommandError(f"{option} {path}: no folder {folder}", exitcodes.USAGE)
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise CommandError(f"{option} {path}: not allowed to write there", exitcodes.USAGE)
 
 
 class LineWatch:

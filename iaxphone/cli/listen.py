@@ -26,7 +26,7 @@ from .call import (
     running,
 )
 from .errors import CommandError
-from .lines import AudioChoice, LineDevices, LineWatch
+from .lines import AudioChoice, LineDevices, LineWatch, check_writable
 from .stopping import stop_on_signals
 
 
@@ -90,6 +90,8 @@ async def run_listen(args: argparse.Namespace) -> int:
             load_wav(args.play, 8000)
         except AudioFileError as exc:
             raise CommandError(str(exc), exitcodes.USAGE) from None
+    check_writable(args.record, "--record")
+    check_writable(args.stats, "--stats")
     try:
         host, port = parse_server(me.server)
     except TargetError as exc:
@@ -125,6 +127,7 @@ async def run_listen(args: argparse.Namespace) -> int:
         endpoint_config=me.endpoint_config(caller_rsa_key=caller_key),
         register=False,
         line_audio=audio.open,
+        line_stats=False,  # no graphs here: statistics are read when a call ends
     )
     with stop_on_signals() as stop:
         async with running(phone, log):

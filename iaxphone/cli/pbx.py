@@ -13,6 +13,9 @@
     iaxphone pbx dnd EXT on|off         do-not-disturb (callers get busy)
     iaxphone pbx presence EXT STATE     available, away, dnd, xa, chat, unavailable
 
+What the PBX does not offer (no res_parking for park, no DND mechanism) is
+said in one line and exits 9; ``status`` lists what the PBX offers.
+
 The AMI login comes from --ami-user/--ami-secret, else IAXPHONE_AMI_USER /
 IAXPHONE_AMI_SECRET; the address from --ami (default 127.0.0.1:5038, or
 5039 with --ami-tls, which verifies the PBX's certificate against the
@@ -32,6 +35,7 @@ from iaxphone import config
 from iaxphone.pbx.ami import (
     AmiError,
     AmiLoginError,
+    AmiUnsupportedError,
     LampChanged,
     LinkChanged,
     MailboxChanged,
@@ -42,7 +46,9 @@ from iaxphone.pbx.ami import (
     PresenceChanged,
     Resynced,
 )
+from iaxphone.pbx.capabilities import Facility
 from iaxphone.pbx.models import ChannelInfo, Presence
+from iaxphone.pbx.names import pbx_names
 from iaxphone.target import TargetError, parse_server
 
 from . import exitcodes
@@ -97,7 +103,8 @@ def add_ami_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ami-user", metavar="NAME", help="AMI user (or IAXPHONE_AMI_USER)")
     parser.add_argument("--ami-secret", metavar="SECRET", help="(or IAXPHONE_AMI_SECRET)")
     parser.add_argument(
-        "--context", help="the phones' dialplan context (default: [ami] context, or office)"
+        "--context",
+        help="the phones' dialplan context (default: [ami] context, else what the PBX gives them)",
     )
     parser.add_argument(
         "--ami-tls", action="store_true", help="AMI over TLS (Asterisk's port 5039 by default)"
@@ -116,11 +123,17 @@ async def run_pbx(args: argparse.Namespace) -> int:
         elif command == "watch":
             await _watch(client, args.count)
         elif command == "park":
+            why = client.why_not(Facility.PARKING)
+            if why is not None:
+                raise AmiUnsupportedError(why)
             await client.park(await _far_end(client, args.who))
         elif command == "unpark":
+            why = client.why_not(Facility.PARKING)
+            if why is not None:
+                raise AmiUnsupportedError(why)
             if args.slot not in client.state.parked:
                 raise CommandError(f"nothing is parked on {args.slot}", exitcodes.NOT_FOUND)
-            await client.originate(f"IAX2/{args.to}", args.slot)
+            await client.retrieve_parked(f"IAX2/{args.to}", args.slot)
         elif command == "transfer":
             await client.blind_transfer(await _channel_of(client, args.who), args.dest)
         elif command == "atxfer" and args.cancel:
@@ -135,6 +148,8 @@ async def run_pbx(args: argparse.Namespace) -> int:
             await client.set_dnd(args.ext, args.state == "on")
         elif command == "presence":
             await client.set_presence(args.ext, Presence(args.state), args.message)
+    except AmiUnsupportedError as exc:
+        raise CommandError(str(exc), exitcodes.UNSUPPORTED) from None
     except OriginateError as exc:
         code = {5: exitcodes.BUSY, 3: exitcodes.NO_ANSWER}.get(exc.reason, exitcodes.UNREACHABLE)
         raise CommandError(str(exc), code) from None
@@ -184,8 +199,8 @@ def ami_client(args: argparse.Namespace, configured: config.AmiConfig | None = N
             "(or IAXPHONE_AMI_USER and IAXPHONE_AMI_SECRET, or an [ami] table in the config)",
             exitcodes.USAGE,
         )
-    context = args.context or ami.context
-    return PbxClient(host, port, user, secret, context=context, tls=tls)
+    context = args.context or ami.context or None
+    return PbxClient(host, port, user, secret, context=context, dnd=ami.dnd, tls=tls)
 
 
 async def _connect(args: argparse.Namespace) -> PbxClient:
@@ -226,16 +241,34 @@ async def _far_end(client: PbxClient, who: str) -> str:
 
 
 async def _status(client: PbxClient) -> None:
-    state = client.state
-    print(f"{'EXT':6} {'LAMP':12} PRESENCE")
+    state, caps = client.state, client.capabilities
+    names = await pbx_names(client)
+    print(f"{'EXT':6} {'LAMP':12} {'NAME':24} PRESENCE")
     for number in sorted(state.extensions):
         extension = state.extensions[number]
-        print(f"{number:6} {extension.lamp.value:12} {extension.presence.value}")
-    print(f"\nparked calls: {len(state.parked)}")
+        name = names.get(number, "")[:24]
+        print(f"{number:6} {extension.lamp.value:12} {name:24} {extension.presence.value}")
+    print(f"\nthis PBX (dialplan context {client.context}):")
+    for line in caps.summary():
+        print("  " + line)
+    parking = caps.why_not(Facility.PARKING)
+    if parking is not None:
+        print(f"\nparked calls: unavailable: {parking}")
+    else:
+        print(f"\nparked calls: {len(state.parked)}")
     for slot, parked in sorted(state.parked.items()):
         who = f"{parked.caller_number} {parked.caller_name}".strip()
         print(f"  {slot:5} {who:24} {parked.channel}")
-    channels = await client.channels()
+    try:
+        channels = await client.channels()
+    except AmiError as exc:
+        print(f"\nactive channels: unavailable: {exc}")
+        channels = None
+    if channels is not None:
+        _print_channels(channels)
+
+
+def _print_channels(channels: list[ChannelInfo]) -> None:
     print(f"\nactive channels: {len(channels)}")
     for channel in channels:
         print("  " + describe_channel(channel))

@@ -30,9 +30,11 @@ Without a PbxClient the contacts dock stays, disabled, saying why.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
+from PyQt6 import sip
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
@@ -46,6 +48,7 @@ from iaxphone.gui.theme import ThemeFollower
 from iaxphone.history import History
 from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
+from iaxphone.pbx.names import pbx_names
 from iaxphone.phone import LineState, Phone, PhoneAccount
 from iaxphone.target import TargetError, parse_server
 
@@ -88,6 +91,10 @@ class MainWindow(QMainWindow):
             pbx, names=known_names(history), no_ami_reason=no_ami_reason
         )
         self.directory.call_requested.connect(self.dial)
+        self._names: asyncio.Task[None] | None = None
+        if pbx is not None:  # the PBX's own names (voicemail, caller ID) over the history's
+            with contextlib.suppress(RuntimeError):  # no running loop: history names only
+                self._names = asyncio.get_running_loop().create_task(self._pbx_names(pbx))
         contacts = self._dock("Contacts", self.directory)
         self.history_view: HistoryView | None = None
         if history is not None:
@@ -128,6 +135,12 @@ class MainWindow(QMainWindow):
             bar.showMessage(text, 10_000)
 
     # ------------------------------------------------------------------ commands
+
+    async def _pbx_names(self, pbx: PbxClient) -> None:
+        for number, name in (await pbx_names(pbx)).items():
+            if sip.isdeleted(self.directory):
+                return
+            self.directory.set_name(number, name)
 
     def dial(self, number: str) -> None:
         self.say(f"calling {number}")
@@ -176,6 +189,7 @@ class MainWindow(QMainWindow):
             accept_calls_from=saved.accept_calls_from,
             intercom=saved.intercom,
             intercom_muted=saved.intercom_muted,
+            voice=saved.voice,
             encryption=saved.encryption,
             trunk=saved.trunk,
             rsa_private_key=old.rsa_private_key if old is not None else None,

@@ -1,4 +1,4 @@
-"""Live graphs of the talking line: levels, jitter, jitter-buffer delay, loss, MOS.
+"""Live graphs of the talking line: levels, jitter, jitter-buffer delay, loss, MOS, ERLE.
 
 Theory of operation
 -------------------
@@ -10,7 +10,10 @@ or more curves in fixed numpy arrays (one slot per stats update, NaN where
 nothing was measured) and redraws on every push.  It draws the microphone's
 and the speaker's RMS level (the level graph, two curves), the interarrival
 jitter, the jitter buffer's delay (what it currently holds back), the loss
-percentage and the MOS.  Curve pens come from pyqtgraph's generated
+percentage, the MOS, and how much echo the canceller removes (ERLE, dB;
+no point while the far end is silent, nothing to cancel).  The ``echo``
+label says whether echo is being cancelled now, with the estimated
+speaker-to-microphone delay.  Curve pens come from pyqtgraph's generated
 hues and the plot colours from pyqtgraph's defaults: nothing here fixes a
 palette.
 """
@@ -81,17 +84,22 @@ class CallGraphs(QWidget):
         self.jitter = CallGraph("Jitter", "ms", 0, 100)
         self.buffer = CallGraph("Jitter buffer delay", "ms", 0, 200)
         self.loss = CallGraph("Loss", "%", 0, 20)
+        self.erle = CallGraph("Echo removed (ERLE)", "dB", 0, 60)
         self.mos = QLabel("")
+        self.echo = QLabel("")
+        self.echo.setAccessibleName("echo cancellation")
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.levels, 0, 0)
         grid.addWidget(self.jitter, 0, 1)
         grid.addWidget(self.buffer, 1, 0)
         grid.addWidget(self.loss, 1, 1)
+        grid.addWidget(self.erle, 2, 0)
+        grid.addWidget(self.echo, 2, 1)
 
     @property
     def graphs(self) -> tuple[CallGraph, ...]:
-        return (self.levels, self.jitter, self.buffer, self.loss)
+        return (self.levels, self.jitter, self.buffer, self.loss, self.erle)
 
     def push(self, stats: MediaStats) -> None:
         self.levels.push(
@@ -101,8 +109,23 @@ class CallGraphs(QWidget):
         self.buffer.push(max(stats.jitter_buffer.delay_ms, 0.0))
         self.loss.push(max(stats.loss.percent, 0.0))
         self.mos.setText(f"MOS {stats.mos:.1f}")
+        voice = stats.voice
+        self.erle.push(float("nan") if voice.erle_db is None else max(voice.erle_db, 0.0))
+        self.echo.setText(echo_text(stats))
 
     def clear_history(self) -> None:
         for graph in self.graphs:
             graph.clear_history()
         self.mos.setText("")
+        self.echo.setText("")
+
+
+def echo_text(stats: MediaStats) -> str:
+    """One line on the echo canceller: off, waiting for far-end talk, or how much it removes."""
+    voice = stats.voice
+    if not voice.echo_cancellation:
+        return "Echo cancellation off"
+    delay = "" if voice.echo_delay_ms is None else f", delay {voice.echo_delay_ms:.0f} ms"
+    if voice.erle_db is None:
+        return f"Echo cancellation on (no far-end speech yet{delay})"
+    return f"Echo cancelled: {voice.erle_db:.0f} dB{delay}"

@@ -285,6 +285,12 @@ class CallPage(QWidget):
         self.intercom_muted.setChecked(account.intercom_muted if account else True)
         self.intercom.toggled.connect(self.intercom_muted.setEnabled)
         self.intercom_muted.setEnabled(self.intercom.isChecked())
+        self.echo_cancellation = QCheckBox("Cancel the echo of the speaker (laptop speakers)")
+        self.echo_cancellation.setChecked(account.echo_cancellation if account else True)
+        self.noise_suppression = QCheckBox("Suppress background noise")
+        self.noise_suppression.setChecked(account.noise_suppression if account else True)
+        self.gain_control = QCheckBox("Keep my voice at an even level (automatic gain)")
+        self.gain_control.setChecked(account.gain_control if account else True)
         buttons = QVBoxLayout()
         buttons.addWidget(self.up)
         buttons.addWidget(self.down)
@@ -299,6 +305,9 @@ class CallPage(QWidget):
         form.addRow("Accept calls from", self.accept_from)
         form.addRow(self.intercom)
         form.addRow(self.intercom_muted)
+        form.addRow(self.echo_cancellation)
+        form.addRow(self.noise_suppression)
+        form.addRow(self.gain_control)
 
     def accept_entries(self) -> tuple[str, ...]:
         """The "Accept calls from" field as config entries; ValueError when it is wrong."""
@@ -423,6 +432,9 @@ class SettingsDialog(QDialog):
             accept_calls_from=calls.accept_entries(),
             intercom=calls.intercom.isChecked(),
             intercom_muted=calls.intercom_muted.isChecked(),
+            echo_cancellation=calls.echo_cancellation.isChecked(),
+            noise_suppression=calls.noise_suppression.isChecked(),
+            gain_control=calls.gain_control.isChecked(),
         )
 
     def accept(self) -> None:

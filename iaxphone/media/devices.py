@@ -37,17 +37,19 @@ one short skip every few seconds; when the ring runs dry it plays silence
 until the target is reached again (one short gap, not crackle in every
 frame).  Playback underruns therefore output zeros.
 
-Recovery.  A device that goes away (unplugged USB headset, Bluetooth out of
+Recovery. A device that goes away (unplugged USB headset, Bluetooth out of
 range) shows up as a stream PortAudio finished on its own (finished callback
 without our close), a stream that reports inactive or raises when asked, or
 a callback that stops being called for ``stall_timeout`` seconds (some ALSA
-drivers).  The next ``source.read`` / ``sink.write`` notices, closes the
-streams, re-scans PortAudio's device list (PortAudio enumerates devices only
-when it initialises) and reopens on the default devices; ``reopened``
-counts this.  If that fails the card plays dead (silence in, discard out)
-and retries every ``retry_interval`` seconds.  Nothing raises into the call.
-Re-scanning terminates and re-initialises PortAudio, which closes any other
-sounddevice stream of this process.
+drivers; in its first ``START_TIMEOUT`` seconds a stream may pause that
+long, since PulseAudio's ALSA plugin takes about 1.5 s to get going). The
+next ``source.read`` / ``sink.write`` notices, closes the streams, re-scans
+PortAudio's device list (PortAudio enumerates devices only when it
+initialises) and reopens on the default devices; ``reopened`` counts this.
+If that fails the card plays dead (silence in, discard out) and retries
+every ``retry_interval`` seconds. Nothing raises into the call. Re-scanning
+terminates and re-initialises PortAudio, which closes any other sounddevice
+stream of this process.
 
 Gain and mute are not here: the media session applies them.
 """
@@ -72,7 +74,10 @@ from .virtual import NullSink, Samples, SilenceSource, Sink, Source
 
 Kind = Literal["input", "output"]
 
+START_TIMEOUT = 4.0  # seconds a new stream may take to its first callback
+
 NO_DEVICE_NOTE = "no sound device found: sending silence, discarding what is heard"
+NO_DEVICES_LISTED = "no sound devices found (PortAudio sees no microphone and no speaker)"
 
 try:  # the import fails when libportaudio is missing or cannot initialise
     sd: Any = importlib.import_module("sounddevice")
@@ -365,6 +370,8 @@ class _Playback:
 class CardSource:
     """The capture side of a :class:`SoundCard` at the codec rate (Source protocol)."""
 
+    acoustic = True  # a microphone in a room: voice processing applies (media/voice.py)
+
     def __init__(self, card: SoundCard) -> None:
         self.card = card
         self.rate = card.rate
@@ -446,7 +453,7 @@ class SoundCard:
         self._generation = 0
         self._failed = False  # set from the PortAudio thread
         self._seen_callbacks = 0
-        self._progress_at = clock()
+        self._progress_at = self._opened_at = clock()
         self._retry_at = 0.0
         self.source = CardSource(self)
         self.sink = CardSink(self)
@@ -568,7 +575,7 @@ class SoundCard:
             parts.append(f"output {out[2]!r} at {out[1]} Hz")
         self.description = ", ".join(parts) or "no audio directions"
         self._seen_callbacks = 0
-        self._progress_at = self.clock()
+        self._progress_at = self._opened_at = self.clock()
 
     def _close_streams(self) -> None:
         self._generation += 1  # finished callbacks from here on are ours, not failures
@@ -608,7 +615,11 @@ class SoundCard:
         if seen != self._seen_callbacks:
             self._seen_callbacks, self._progress_at = seen, now
             return True
-        return now - self._progress_at <= self.stall_timeout
+        # A stream is starting, not stalled, for its first START_TIMEOUT: PulseAudio's
+        # ALSA plugin runs a callback or two, then nothing for about 1.5 s.
+        starting = now - self._opened_at < START_TIMEOUT
+        limit = max(self.stall_timeout, START_TIMEOUT) if starting else self.stall_timeout
+        return now - self._progress_at <= limit
 
     def check(self) -> None:
         """Called by the source and sink each frame: recover a failed device, never raise."""

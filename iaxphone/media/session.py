@@ -2,7 +2,8 @@
 
 Pipeline (after baresip)::
 
-    source -> gain/mute -> level -> encode ----------------------> network
+    source -> gain -> AEC/NS/AGC -> mute -> level -> encode -------> network
+                       ^ echo reference: the frame the speaker played last
     sink   <- beep + gain <- level <- decode | conceal | comfort noise <- jbuf <- network
                                       `-> in-band DTMF detector
 
@@ -12,10 +13,12 @@ Theory of operation
 delivers (with its 32-bit timestamp and arrival time) into the jitter
 buffer.  :meth:`MediaSession.tick` runs once per frame interval:
 
-* transmit: read one frame from the source, apply microphone gain and
-  mute, meter it, encode it and hand the payload to ``send``.  Muting
-  either sends silence (the far end hears a live line) or sends nothing;
-  on hold nothing is sent.
+* transmit: read one frame from the source, apply microphone gain, the voice
+  processing of :mod:`iaxphone.media.voice` (echo cancellation against the
+  frame the sink was given last, noise suppression, gain control; it keeps
+  running while muted so it stays converged) and mute, meter it, encode it
+  and hand the payload to ``send``. Muting either sends silence (the far
+  end hears a live line) or sends nothing; on hold nothing is sent.
 * receive: ask the jitter buffer what to play now.  A frame is decoded; a
   missing frame is recovered from the next frame's in-band FEC (Opus), or
   concealed by the codec's own PLC (Opus), or by our pitch-based PLC (PCM
@@ -57,6 +60,7 @@ from .plc import PitchConcealer
 from .recorder import CallRecorder
 from .stats import CallStats, MediaStats
 from .virtual import Samples, Sink, Source
+from .voice import OFF, VoiceProcessor, VoiceSettings
 
 # The level (RMS) above which a frame played counts as speech: the jitter
 # buffer adjusts its delay only below it, in pauses.
@@ -92,6 +96,7 @@ class MediaSession:
         recorder: Sink | None = None,
         jitter_buffer: JitterBuffer | None = None,
         conceal: bool = True,
+        voice: VoiceSettings = OFF,
     ) -> None:
         self.format = fmt
         self.conceal = conceal  # False: missing frames play as silence (benchmarks compare)
@@ -127,6 +132,9 @@ class MediaSession:
         self.last_heard: Samples = np.zeros(self.samples, dtype=np.int16)
         self.call_recorder: CallRecorder | None = None
         self.noise = np.random.default_rng()
+        self.voice = VoiceProcessor(self.rate, voice)
+        if self.voice.note:
+            log.warning("%s", self.voice.note)
 
     # ------------------------------------------------------------------ events
 
@@ -235,6 +243,8 @@ class MediaSession:
 
     def _capture(self) -> None:
         pcm = apply_gain(self.source.read(self.samples), self.mic_gain_db)
+        if self.voice.active:
+            pcm = self.voice.process(pcm, self.last_heard)
         if self.muted:
             pcm = np.zeros(self.samples, dtype=np.int16)
         self.stats.mic.show(pcm)
@@ -272,7 +282,7 @@ class MediaSession:
 
     def snapshot(self) -> MediaStats:
         """The call's media statistics now (levels, loss, jitter, jitter buffer, MOS)."""
-        return self.stats.snapshot(self.jitter.stats)
+        return self.stats.snapshot(self.jitter.stats, self.voice.stats())
 
     def close(self) -> None:
         self.sink.close()

@@ -173,6 +173,19 @@ class JitterBufferState:
 
 
 @dataclass(frozen=True, slots=True)
+class VoiceProcessing:
+    """The microphone's echo canceller, noise suppressor and gain control (media/voice.py)."""
+
+    echo_cancellation: bool = False
+    noise_suppression: bool = False
+    gain_control: bool = False
+    erle_db: float | None = None  # echo removed; None: no far-end talk lately
+    echo_delay_ms: float | None = None  # estimated speaker -> microphone delay
+    agc_gain_db: float | None = None
+    cpu_us_per_frame: float = 0.0  # mean processing time of one frame
+
+
+@dataclass(frozen=True, slots=True)
 class MediaStats:
     """One call's media at one moment: a frozen snapshot of :class:`CallStats`."""
 
@@ -186,6 +199,7 @@ class MediaStats:
     mic: Level = Level()
     speaker: Level = Level()
     far_end: ReceiverReport | None = None  # the far end's view of our stream (PONG)
+    voice: VoiceProcessing = VoiceProcessing()
 
 
 @dataclass(slots=True)
@@ -207,7 +221,9 @@ class CallStats:
         expected = jitter.played + jitter.lost
         return jitter.lost / expected if expected else 0.0
 
-    def snapshot(self, jitter: JitterStats) -> MediaStats:
+    def snapshot(
+        self, jitter: JitterStats, voice: VoiceProcessing = VoiceProcessing()
+    ) -> MediaStats:
         loss = self.loss_fraction(jitter)
         network_ms = (self.rtt_ms / 2.0) if self.rtt_ms is not None else 0.0
         one_way = network_ms + jitter.mean_delay_ms + self.frame_ms
@@ -239,4 +255,5 @@ class CallStats:
             mic=Level(round(self.mic.peak_dbfs, 1), round(self.mic.rms_dbfs, 1)),
             speaker=Level(round(self.speaker.peak_dbfs, 1), round(self.speaker.rms_dbfs, 1)),
             far_end=self.far_end,
+            voice=voice,
         )

@@ -25,6 +25,14 @@ with :meth:`PbxClient.add_source`: each gets every raw AMI event and is
 re-read, after the state above, at every resync; ``Resynced`` follows
 once all of them are current.  :meth:`PbxClient.permissions` asks the PBX
 (``ListCommands``) which actions this AMI user may send.
+
+Nothing is assumed about the PBX (:mod:`iaxphone.pbx.capabilities`): each
+resync first probes what it offers (``capabilities``), reads hints from
+every context, finds the phones' own dialplan context (``IAXPEER(N,context)``)
+unless one is given, skips what is not there (no ``ParkedCalls`` without
+res_parking) and reads and sets DND the PBX's own way
+(:mod:`iaxphone.pbx.dnd`).  An action the PBX does not know raises
+:class:`AmiUnsupportedError`, never a generic failure.
 """
 
 from __future__ import annotations
@@ -43,6 +51,15 @@ from panoramisk import Manager
 
 from iaxphone.errors import IaxphoneError
 
+from .capabilities import FACILITY_MODULE, Capabilities, Facility, not_loaded, probe
+from .dnd import (
+    DndMechanism,
+    astdb_means_dnd,
+    detect,
+    devstate_means_dnd,
+    dnd_device_number,
+    set_actions,
+)
 from .models import (
     ChannelInfo,
     Extension,
@@ -72,6 +89,11 @@ class AmiPermissionError(AmiError):
         super().__init__(message)
         self.action = action
         self.needed = needed
+
+
+class AmiUnsupportedError(AmiError):
+    """The PBX does not offer what was asked (its module is not loaded, or no such
+    mechanism exists there); ``str()`` says what is missing and why."""
 
 
 class AmiLoginError(AmiError):
@@ -108,8 +130,13 @@ LIST_ACTIONS = frozenset(
         "ConfbridgeListRooms",
         "IAXpeerlist",
         "VoicemailUsersList",
+        "DeviceStateList",
+        "DBGet",
     }
 )
+
+# The facility whose module registers an action (for "this PBX has no ...").
+_ACTION_FACILITY = {action: f for f, (_module, action) in FACILITY_MODULE.items() if action}
 
 # A message as the trackers see it: header name -> value.
 AmiMessage = Mapping[str, Any]
@@ -206,7 +233,8 @@ class PbxClient:
         username: str,
         secret: str,
         *,
-        context: str = "office",
+        context: str | None = None,
+        dnd: str = "auto",
         ping_interval: float = 10.0,
         ping_timeout: float = 5.0,
         reconnect_timeout: float = 1.0,
@@ -214,7 +242,12 @@ class PbxClient:
         tls: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.context = context
+        # The phones' dialplan context (originate, transfers): given, or found at resync.
+        self.context = context or "default"
+        self._context_given = bool(context)
+        self.dnd_mode = dnd  # "auto" or a DndMechanism value ([ami] dnd)
+        self.capabilities = Capabilities.everything()
+        self._peer_devices: set[str] = set()  # IAX2/N of extensions that have no hint
         self.clock = clock  # wall-clock seconds: when a call was parked, since when offline
         self._sources: list[tuple[Callable[[AmiMessage], None], Callable[[], Awaitable[None]]]] = []
         self.state = PbxState()
@@ -252,6 +285,7 @@ class PbxClient:
             ("Hold", self._on_hold),
             ("Unhold", self._on_unhold),
             ("Hangup", self._on_hangup),
+            ("DeviceStateChange", self._on_device_state),
         ):
             self.manager.register_event(name, self._wrap(handler))
         self.manager.register_event("*", self._wrap(self._to_sources))
@@ -382,7 +416,15 @@ class PbxClient:
                     action,
                     needed,
                 )
-            raise AmiError(f"AMI {fields.get('Action')}: {message}")
+            action = fields.get("Action", "")
+            if message.startswith("Invalid/unknown command"):
+                facility = _ACTION_FACILITY.get(action)
+                if facility is not None:
+                    why = not_loaded(facility, FACILITY_MODULE[facility][0])
+                else:
+                    why = "this PBX does not know the action (its module is not loaded)"
+                raise AmiUnsupportedError(f"AMI {action}: {why}")
+            raise AmiError(f"AMI {action}: {message}")
         return messages
 
     async def list_items(self, event: str, **fields: str) -> list[AmiMessage]:
@@ -394,42 +436,160 @@ class PbxClient:
         (reply,) = (await self.action(Action="ListCommands"))[:1]
         return Permissions.from_list_commands(dict(reply))
 
+    def why_not(self, facility: Facility) -> str | None:
+        """None when the PBX offers ``facility``; else why not (from the last probe)."""
+        return self.capabilities.why_not(facility)
+
     async def resync(self) -> None:
-        """Re-read extensions, presence and parked calls (after every login)."""
+        """Probe the PBX, then re-read extensions, presence, DND and parked calls."""
+        self.capabilities = caps = await probe(self.action)
         state = PbxState()
-        for message in await self.action(Action="ExtensionStateList"):
-            if message.get("Event") != "ExtensionStatus" or message.get("Context") != self.context:
+        for message in await self._listing("ExtensionStateList"):
+            if message.get("Event") != "ExtensionStatus" or _slot_hint(message):
                 continue
-            number = str(message["Exten"])
+            number, context = str(message["Exten"]), str(message.get("Context", ""))
+            known = state.extensions.get(number)
+            if known is not None and (not self._context_given or known.context == self.context):
+                continue  # the same number in several contexts: the phones' own, else the first
             state.extensions[number] = Extension(
                 number,
-                self.context,
+                context,
                 str(message.get("Hint", "")),
                 lamp_from_status(int(message.get("Status", -1))),
             )
-        for message in await self.action(Action="PresenceStateList"):
-            if message.get("Event") == "PresenceStateChange":
-                state.presence_by_entity[str(message["Presentity"])] = Presence.parse(
-                    str(message.get("Status", ""))
-                )
+        await self._add_peers_without_hints(state)
+        if not self._context_given:
+            self.context = await self._find_context(state)
+        mechanism, why = detect((e.hint for e in state.extensions.values()), self.dnd_mode)
+        self.capabilities = caps = caps.with_dnd(mechanism, why)
+        if caps.has(Facility.PRESENCE):
+            for message in await self._listing("PresenceStateList"):
+                if message.get("Event") == "PresenceStateChange":
+                    state.presence_by_entity[str(message["Presentity"])] = Presence.parse(
+                        str(message.get("Status", ""))
+                    )
         for number, extension in state.extensions.items():
             extension.presence = state.presence_by_entity.get(
                 state.presence_entity(number), Presence.NOT_SET
             )
-        for message in await self.action(Action="ParkedCalls"):
-            if message.get("Event") == "ParkedCall":
-                parked = _parked(message, self.clock())
-                state.parked[parked.slot] = parked
+        await self._read_dnd(state, mechanism)
+        if caps.has(Facility.PARKING):
+            for message in await self._listing("ParkedCalls"):
+                if message.get("Event") == "ParkedCall":
+                    parked = _parked(message, self.clock())
+                    state.parked[parked.slot] = parked
         known_mailboxes, self.state = list(self.state.mailboxes), state
         for mailbox in known_mailboxes:  # counts may have changed while we were away
-            await self.mailbox_count(mailbox)
+            with contextlib.suppress(AmiError):
+                await self.mailbox_count(mailbox)
         for _on_event, source_resync in self._sources:
             await source_resync()
         self.resyncs += 1
         self._emit(Resynced(len(state.extensions), len(state.parked)))
 
+    async def _listing(self, action: str, **fields: str) -> list[Any]:
+        """A list action's messages, or none when the PBX or the user cannot answer it."""
+        try:
+            return await self.action(Action=action, **fields)
+        except AmiError as exc:
+            log.info("%s", exc)
+            return []
+
+    async def _getvar(self, variable: str) -> str | None:
+        try:
+            (reply,) = (await self.action(Action="Getvar", Variable=variable))[:1]
+        except AmiError:
+            return None
+        value = reply.get("Value")
+        return None if value is None else str(value)
+
+    async def _add_peers_without_hints(self, state: PbxState) -> None:
+        """On a PBX whose hints watch no IAX2 phone (Debian's stock dialplan), the numeric
+        IAX2 peers are the extensions, their lamp the device state ``IAX2/N`` itself.
+        Where hints do watch IAX2 phones, a peer without one (a trunk, a test peer)
+        is left out, as the PBX's admin chose."""
+        if not self.capabilities.may("IAXpeerlist"):
+            return
+        watched = {part for e in state.extensions.values() for part in re.split(r"[&,]", e.hint)}
+        if any(part.startswith("IAX2/") for part in watched):
+            return
+        entries = {
+            str(m.get("ObjectName", "")): m
+            for m in await self._listing("IAXpeerlist")
+            if m.get("Event") == "PeerEntry"
+        }
+        peers = list(entries)
+        new = [n for n in peers if n.isdigit() and n not in state.extensions]
+        new = [n for n in new if f"IAX2/{n}" not in watched]
+        if not new:
+            return
+        devices: dict[str, str] = {}
+        if self.capabilities.has(Facility.DEVICE_STATE):
+            for m in await self._listing("DeviceStateList"):
+                devices[str(m.get("Device", ""))] = str(m.get("State", ""))
+        for number in new:
+            lamp = _device_lamp(devices.get(f"IAX2/{number}", ""))
+            if lamp is LampState.UNKNOWN:  # no device state yet: registered or not
+                address = str(entries[number].get("IPaddress", "(null)"))
+                registered = address not in ("(null)", "", "0.0.0.0", "-none-")
+                lamp = LampState.IDLE if registered else LampState.UNAVAILABLE
+            state.extensions[number] = Extension(number, "", f"IAX2/{number}", lamp)
+            self._peer_devices.add(f"IAX2/{number}")
+
+    async def _astdb_get(self, family: str, key: str) -> str | None:
+        """An astdb value: DBGet (class system or reporting), else Getvar DB(...)
+        (which live_dangerously = no refuses); None when absent or unreadable."""
+        if self.capabilities.may("DBGet"):
+            try:
+                messages = await self.action(Action="DBGet", Family=family, Key=key)
+            except AmiError:
+                return None  # "Database entry not found"
+            for m in messages:
+                if m.get("Event") == "DBGetResponse":
+                    return str(m.get("Val", ""))
+            return None
+        return await self._getvar(f"DB({family}/{key})")
+
+    async def _find_context(self, state: PbxState) -> str:
+        """The context the phones dial from: an IAX2 phone's own (IAXPEER), else the
+        context most phone hints live in, else "default"."""
+        phones = [n for n, e in state.extensions.items() if n.isdigit() and f"IAX2/{n}" in e.hint]
+        if not phones and self.capabilities.may("IAXpeerlist"):
+            for peer in await self._listing("IAXpeerlist"):
+                name = str(peer.get("ObjectName", ""))
+                if peer.get("Event") == "PeerEntry" and name.isdigit():
+                    phones.append(name)
+        for number in phones[:3]:
+            context = await self._getvar(f"IAXPEER({number},context)")
+            if context:
+                return context
+        contexts = [e.context for e in state.extensions.values() if e.context]
+        return max(set(contexts), key=contexts.count) if contexts else "default"
+
+    async def _read_dnd(self, state: PbxState, mechanism: DndMechanism) -> None:
+        """DND of every phone from the PBX's own mechanism, shown as presence 'dnd'."""
+        phones = [n for n in state.extensions if n.isdigit()]
+        if mechanism is DndMechanism.DEVSTATE and self.capabilities.has(Facility.DEVICE_STATE):
+            on = {
+                number: devstate_means_dnd(str(m.get("State", "")))
+                for m in await self._listing("DeviceStateList")
+                if m.get("Event") == "DeviceStateChange"
+                and (number := dnd_device_number(str(m.get("Device", "")))) is not None
+            }
+        elif mechanism in (DndMechanism.DEVSTATE, DndMechanism.ASTDB):
+            on = {n: astdb_means_dnd(await self._astdb_get("DND", n) or "") for n in phones}
+        else:
+            return
+        for number, dnd in on.items():
+            extension = state.extensions.get(number)
+            if extension is not None:
+                extension.presence = _with_dnd(extension.presence, dnd)
+
     async def set_presence(self, number: str, presence: Presence, message: str = "") -> None:
         """Publish a phone's presence (the bundled dialplan sends callers of 'dnd' to busy)."""
+        why = self.capabilities.why_not(Facility.PRESENCE)
+        if why is not None:
+            raise AmiUnsupportedError(why)
         await self.action(
             Action="Setvar",
             Variable=f"PRESENCE_STATE(CustomPresence:{number})",
@@ -437,7 +597,24 @@ class PbxClient:
         )
 
     async def set_dnd(self, number: str, on: bool) -> None:
-        await self.set_presence(number, Presence.DND if on else Presence.AVAILABLE)
+        """Switch DND the way this PBX does it (see :mod:`iaxphone.pbx.dnd`)."""
+        mechanism = self.capabilities.dnd
+        if mechanism is DndMechanism.NONE:
+            raise AmiUnsupportedError(
+                f"this PBX has no do-not-disturb iaxphone can set ({self.capabilities.dnd_reason})"
+            )
+        for fields in set_actions(mechanism, number, on):
+            try:
+                await self.action(**fields)
+            except AmiError as exc:
+                if fields["Action"] == "DBDel" and "not found" in str(exc).lower():
+                    continue  # DND was already off
+                raise
+        if mechanism is DndMechanism.ASTDB:  # nothing tells AMI: show it ourselves
+            extension = self.state.extensions.get(number)
+            if extension is not None:
+                extension.presence = _with_dnd(extension.presence, on)
+                self._emit(PresenceChanged(number, extension.presence))
 
     async def originate(
         self, from_channel: str, number: str, caller_id: str = "", ring_s: int = 30
@@ -467,12 +644,39 @@ class PbxClient:
                 reason,
             )
 
+    async def retrieve_parked(self, to_channel: str, slot: str, ring_s: int = 30) -> None:
+        """Ring ``to_channel``, then hand it the call parked on ``slot`` (the ParkedCall
+        application: no dialplan needed, whichever context the lot lives in)."""
+        why = self.capabilities.why_not(Facility.PARKING)
+        if why is not None:
+            raise AmiUnsupportedError(why)
+        parked = self.state.parked.get(slot)
+        lot = parked.lot if parked is not None and parked.lot else "default"
+        messages = await self.action(
+            Action="Originate",
+            Channel=to_channel,
+            Application="ParkedCall",
+            Data=f"{lot},{slot}",
+            Async="true",
+            Timeout=str(ring_s * 1000),
+        )
+        result = next((m for m in messages if m.get("Event") == "OriginateResponse"), None)
+        if result is not None and result.get("Response") != "Success":
+            reason = int(result.get("Reason", 0) or 0)
+            raise OriginateError(
+                f"{to_channel} did not take the call: {ORIGINATE_REASONS.get(reason, 'failed')}",
+                reason,
+            )
+
     async def pickup(self, my_channel: str, ringing_number: str) -> None:
         """Directed pickup: ring my phone, then take the call ringing ``ringing_number``."""
         await self.originate(my_channel, f"*8{ringing_number}")
 
     async def park(self, channel: str, announce_to: str | None = None) -> None:
         """Park a channel (the other party of one of our calls); ParkingChanged tells the slot."""
+        why = self.capabilities.why_not(Facility.PARKING)
+        if why is not None:
+            raise AmiUnsupportedError(why)
         fields = {"Action": "Park", "Channel": channel}
         if announce_to:
             fields["AnnounceChannel"] = announce_to
@@ -530,10 +734,13 @@ class PbxClient:
     # ------------------------------------------------------------------ events
 
     def _on_extension_status(self, message: Any) -> None:
-        if message.get("Context") != self.context:
+        if _slot_hint(message):
             return
-        number = str(message["Exten"])
-        extension = self.state.extensions.setdefault(number, Extension(number, self.context))
+        number, context = str(message["Exten"]), str(message.get("Context", ""))
+        known = self.state.extensions.get(number)
+        if known is not None and known.context and context and known.context != context:
+            return  # the same number's hint in another context
+        extension = self.state.extensions.setdefault(number, Extension(number, context))
         extension.hint = str(message.get("Hint", extension.hint))
         with self._lamp_watch(extension):
             extension.device_lamp = lamp_from_status(int(message.get("Status", -1)))
@@ -588,6 +795,27 @@ class PbxClient:
             extension.presence = presence
             self._emit(PresenceChanged(number, presence))
 
+    def _on_device_state(self, message: Any) -> None:
+        """Custom:DNDNNNN changes (FreePBX's DND) while the devstate mechanism is in use;
+        the lamps of phones that have no hint."""
+        device = str(message.get("Device", ""))
+        if device in self._peer_devices:
+            peer = self.state.extensions.get(device.split("/", 1)[1])
+            if peer is not None:
+                with self._lamp_watch(peer):
+                    peer.device_lamp = _device_lamp(str(message.get("State", "")))
+            return
+        number = dnd_device_number(device)
+        if number is None or self.capabilities.dnd is not DndMechanism.DEVSTATE:
+            return
+        extension = self.state.extensions.get(number)
+        if extension is None:
+            return
+        presence = _with_dnd(extension.presence, devstate_means_dnd(str(message.get("State", ""))))
+        if presence is not extension.presence:
+            extension.presence = presence
+            self._emit(PresenceChanged(number, presence))
+
     def _on_message_waiting(self, message: Any) -> None:
         mailbox = str(message.get("Mailbox", ""))
         counts = int(message.get("New", 0) or 0), int(message.get("Old", 0) or 0)
@@ -624,6 +852,36 @@ def _parked(message: Any, now: float = 0.0) -> ParkedCall:
         rings_back_at=None if timeout_s is None else now + timeout_s,
         uniqueid=str(message.get("ParkeeUniqueid", "")),
     )
+
+
+# DeviceStateChange "State" -> lamp (for phones without a hint).
+_DEVICE_LAMPS = {
+    "NOT_INUSE": LampState.IDLE,
+    "INUSE": LampState.IN_USE,
+    "BUSY": LampState.BUSY,
+    "RINGING": LampState.RINGING,
+    "RINGINUSE": LampState.RINGING,
+    "ONHOLD": LampState.ON_HOLD,
+    "UNAVAILABLE": LampState.UNAVAILABLE,
+    "INVALID": LampState.UNAVAILABLE,
+}
+
+
+def _device_lamp(state: str) -> LampState:
+    return _DEVICE_LAMPS.get(state.strip().upper(), LampState.UNKNOWN)
+
+
+def _slot_hint(message: Any) -> bool:
+    """A parking slot's own hint (park:701@parkedcalls): a lamp, not an extension."""
+    hint = str(message.get("Hint", ""))
+    return bool(hint) and all(p.startswith("park:") for p in re.split(r"[&,]", hint))
+
+
+def _with_dnd(presence: Presence, dnd: bool) -> Presence:
+    """The presence a lamp shows once DND (from a device state or the astdb) is known."""
+    if dnd:
+        return Presence.DND
+    return Presence.NOT_SET if presence is Presence.DND else presence
 
 
 def _reason(exc: BaseException) -> str:

@@ -211,8 +211,8 @@ class ConsoleModel:
                 number = entity.split(":", 1)[1]
                 self.notes[number] = str(message.get("Message", "") or "")
                 self._changed("tiles", number)
-        elif event == "Newstate" and self.supervision is not None:
-            self._supervision_progress(message)
+        elif event == "ChanSpyStart" and self.supervision is not None:
+            self._supervision_started(message)
 
     async def _resync(self) -> None:
         """Re-read every panel (after each login); parts the user may not read stay empty."""
@@ -315,6 +315,10 @@ class ConsoleModel:
             if mine and extension is None:
                 lamp = LampState.RINGING if mine[0].state == "Ringing" else LampState.IN_USE
             for channel in mine:
+                room_name = self.room_tracker.where(channel.uniqueid)
+                if room_name is not None:  # a conference: the room, not one of its people
+                    talking_to, since = f"Room {room_name}", channel.bridged_at
+                    break
                 peers = self.channels.peers(channel)
                 if peers:
                     other = peers[0]
@@ -580,7 +584,8 @@ class ConsoleModel:
     async def supervise(self, ref: CallRef, mode: SpyMode, target_label: str) -> Supervision:
         """Ring the operator's phone into ChanSpy on ``ref``'s channel; returns while it rings.
 
-        The session becomes ACTIVE when the operator answers, FAILED when the
+        The session becomes ACTIVE when ChanSpy starts on the operator's answered phone
+        (ChanSpyStart), FAILED when the
         phone does not answer in 30 s, ENDED when either side hangs up.
         """
         self._require(Feature.SUPERVISE)
@@ -626,17 +631,12 @@ class ConsoleModel:
             self.supervision = current.after(SupervisionTrigger.REFUSED)
             self._changed("supervision")
 
-    def _supervision_progress(self, message: AmiMessage) -> None:
+    def _supervision_started(self, message: AmiMessage) -> None:
+        """ChanSpyStart: the operator's phone answered and ChanSpy runs on it."""
         session = self.supervision
         if session is None or session.state is not SupervisionState.RINGING:
             return
-        channel = str(message.get("Channel", ""))
-        known = self.channels.by_name(channel)
-        if (
-            channel.rsplit("-", 1)[0] == session.operator_device
-            and message.get("ChannelStateDesc") == "Up"
-            and known is not None
-            and known.created_at >= session.started_at - 1.0  # a new channel, not an old call
-        ):
-            self.supervision = session.after(SupervisionTrigger.ANSWERED, spy_channel=channel)
+        spyer = str(message.get("SpyerChannel", ""))
+        if spyer.rsplit("-", 1)[0] == session.operator_device:
+            self.supervision = session.after(SupervisionTrigger.ANSWERED, spy_channel=spyer)
             self._changed("supervision")

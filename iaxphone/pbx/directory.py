@@ -66,11 +66,11 @@ def build(
     VoicemailUsersList entries; ``caller_names``: number -> IAXPEER caller ID
     name, for the phones whose mailbox has no name.
     """
-    full_names = {
-        str(m.get("VoiceMailbox", "")): str(m.get("Fullname", "") or "")
-        for m in mailboxes
-        if m.get("Event") == "VoicemailUserEntry" and str(m.get("VMContext", "")) == context
-    }
+    # Mailboxes in the phones' context first, then any (FreePBX keeps them in "default").
+    boxes = [m for m in mailboxes if m.get("Event") == "VoicemailUserEntry"]
+    boxes.sort(key=lambda m: str(m.get("VMContext", "")) == context)
+    full_names = {str(m.get("VoiceMailbox", "")): str(m.get("Fullname", "") or "") for m in boxes}
+    box_context = {str(m.get("VoiceMailbox", "")): str(m.get("VMContext", "")) for m in boxes}
     entries: dict[str, DirectoryEntry] = {}
     for number, hint in hints.items():
         kind, device, target = classify(hint)
@@ -89,7 +89,7 @@ def build(
             hint=hint,
             device=device,
             target=target,
-            mailbox=f"{number}@{context}" if number in full_names else "",
+            mailbox=f"{number}@{box_context[number]}" if number in full_names else "",
         )
     for peer in peers:
         number = str(peer.get("ObjectName", ""))
@@ -100,7 +100,7 @@ def build(
             name=full_names.get(number) or caller_names.get(number) or number,
             kind=Kind.PHONE,
             device=f"IAX2/{number}",
-            mailbox=f"{number}@{context}" if number in full_names else "",
+            mailbox=f"{number}@{box_context[number]}" if number in full_names else "",
             registered=str(peer.get("IPaddress", "(null)")) not in ("(null)", "", "0.0.0.0"),
         )
     return entries
@@ -110,7 +110,10 @@ def mailbox_counts(mailboxes: list[Mapping[str, Any]], context: str) -> dict[str
     """ "6001@office" -> (new, old) from a VoicemailUsersList answer."""
     out = {}
     for m in mailboxes:
-        if m.get("Event") == "VoicemailUserEntry" and str(m.get("VMContext", "")) == context:
+        if m.get("Event") == "VoicemailUserEntry":
             new, old = m.get("NewMessageCount", 0), m.get("OldMessageCount", 0)
-            out[f"{m.get('VoiceMailbox')}@{context}"] = (int(new or 0), int(old or 0))
+            out[f"{m.get('VoiceMailbox')}@{m.get('VMContext', context)}"] = (
+                int(new or 0),
+                int(old or 0),
+            )
     return out

@@ -55,7 +55,7 @@ class SupervisionState(enum.Enum):
 
 
 class SupervisionTrigger(enum.Enum):
-    ANSWERED = "answered"  # the operator's channel started ChanSpy
+    ANSWERED = "answered"  # ChanSpyStart: the operator's answered channel runs ChanSpy
     REFUSED = "refused"  # the operator's phone did not answer
     HUNG_UP = "hung up"  # the operator's spy channel or the supervised one ended
 

@@ -9,9 +9,13 @@ deadline and events - nothing else (the aioquic ``QuicConnection`` shape)::
     get_timer() -> float | None         handle_timer(now)
     next_event() -> Event | None
 
-plus commands: :meth:`register`, :meth:`unregister`, :meth:`dial`,
+plus commands (:meth:`register`, :meth:`unregister`, :meth:`dial`,
 :meth:`accept`, :meth:`answer`, :meth:`reject`, :meth:`hangup`,
-:meth:`send_audio`, :meth:`send_dtmf`, :meth:`hold`, :meth:`unhold`, ...
+:meth:`send_audio`, :meth:`send_dtmf`, :meth:`hold`, :meth:`unhold`,
+:meth:`set_formats`, :meth:`set_caller_policy`, ...) and read-only queries
+(:meth:`call_info`, :meth:`registration_state`, :attr:`config`, the
+counters).  Nothing else is public: the sessions reach the endpoint through
+a small private host (:class:`_SessionHost`, the ``session.Host`` protocol).
 
 Demultiplexing: a full frame with a destination call number goes to our
 session with that number, and only if it comes from that session's peer
@@ -46,7 +50,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from iaxphone.errors import LocalProtocolError
+from iaxphone.errors import IaxphoneError, LocalProtocolError
 from iaxphone.wire.constants import Cause, FrameType, IaxCommand
 from iaxphone.wire.errors import FrameParseError
 from iaxphone.wire.frames import (
@@ -130,6 +134,10 @@ class PokeReply(Session):
 
     def handle(self, frame: FullFrame, now: float) -> None:
         self.send_ack(frame)
+
+
+class CallNumbersExhaustedError(IaxphoneError, RuntimeError):
+    """Every IAX2 call number is taken by a call, registration or poke reply."""
 
 
 class UnknownAccountError(LocalProtocolError, ValueError):
@@ -558,7 +566,9 @@ class Endpoint:
                 self._next_call_number = FIRST_CALL_NUMBER
             if number not in self._sessions:
                 return number
-        raise RuntimeError("all 32766 IAX2 call numbers are in use")
+        raise CallNumbersExhaustedError(
+            "all 32766 IAX2 call numbers are in use: end some calls or registrations"
+        )
 
     def _new_call(self, peer: Address, now: float, *, outgoing: bool, formats: list[int]) -> Call:
         call = Call(
@@ -896,6 +906,7 @@ def _plausible(frame: Frame, session: Session, now: float) -> bool:
 __all__ = [
     "Account",
     "CallInfo",
+    "CallNumbersExhaustedError",
     "CallOptions",
     "CallStateError",
     "Endpoint",

@@ -28,6 +28,14 @@ step's action (a :class:`RegAction`) is carried out by the endpoint, which
 owns the call numbers: opening a REGREQ or REGREL transaction.  A trigger
 that is not in the table raises :class:`RegistrationStateError`.
 
+Each transaction has a small table of its own (:data:`TRANSACTION_TABLE`)::
+
+    SENT --CALLTOKEN--> SENT (REGREQ again, with the token, once)
+    SENT --REGAUTH--> CHALLENGED (REGREQ with the answer)
+    CHALLENGED --REGAUTH again--> DONE (our answer was wrong)
+    CHALLENGED --no usable credentials--> DONE
+    SENT, CHALLENGED --REGACK / REGREJ / no answer--> DONE
+
 Refreshes go out at 75 % of the granted expiry.  Between refreshes the
 registrar is POKEd every :data:`KEEPALIVE_S` seconds (:class:`RegistrarCheck`,
 one short session each); a POKE that gets no PONG through every retry
@@ -51,7 +59,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from iaxphone.errors import LocalProtocolError
-from iaxphone.wire.constants import FrameType, IaxCommand
+from iaxphone.wire.constants import FrameType, IaxCommand, cause_of
 from iaxphone.wire.frames import FullFrame
 from iaxphone.wire.ies import InformationElements
 
@@ -246,6 +254,46 @@ class RegistrarCheck(Session):
             self.registration.check = None
 
 
+class TxState(enum.Enum):
+    SENT = "sent"
+    CHALLENGED = "challenged"
+    DONE = "done"
+
+
+class TxTrigger(enum.Enum):
+    CALL_TOKEN = "CALLTOKEN"
+    REGAUTH = "REGAUTH"
+    CANNOT_ANSWER = "answer the challenge of"
+    REGACK = "REGACK"
+    REGREJ = "REGREJ"
+    NO_ANSWER = "time out"
+
+
+class TxAction(enum.Enum):
+    RESEND_WITH_TOKEN = "send the request again with the token"
+    ANSWER_CHALLENGE = "send the request with the answer"
+    WRONG_ANSWER = "fail: wrong password"
+    CANNOT_ANSWER = "fail: no credentials the challenge takes"
+    FINISH = "report Registered or Unregistered"
+    REFUSED = "report the refusal"
+    GIVE_UP = "report no answer, retry later"
+
+
+_X, _XT, _XA = TxState, TxTrigger, TxAction
+_OPEN = (_X.SENT, _X.CHALLENGED)
+TRANSACTION_TABLE: dict[tuple[TxState, TxTrigger], Step[TxState, TxAction]] = {
+    (_X.SENT, _XT.CALL_TOKEN): Step(_X.SENT, _XA.RESEND_WITH_TOKEN),
+    (_X.SENT, _XT.REGAUTH): Step(_X.CHALLENGED, _XA.ANSWER_CHALLENGE),
+    (_X.CHALLENGED, _XT.REGAUTH): Step(_X.DONE, _XA.WRONG_ANSWER),
+    (_X.CHALLENGED, _XT.CANNOT_ANSWER): Step(_X.DONE, _XA.CANNOT_ANSWER),
+    **{(state, _XT.REGACK): Step(_X.DONE, _XA.FINISH) for state in _OPEN},
+    **{(state, _XT.REGREJ): Step(_X.DONE, _XA.REFUSED) for state in _OPEN},
+    **{(state, _XT.NO_ANSWER): Step(_X.DONE, _XA.GIVE_UP) for state in _OPEN},
+    (_X.DONE, _XT.NO_ANSWER): Step(_X.DONE),
+}
+TRANSACTION_REMOTE = frozenset(set(TxTrigger) - {TxTrigger.CANNOT_ANSWER})
+
+
 class RegistrationTransaction(Session):
     """One REGREQ (or REGREL) exchange on its own call number."""
 
@@ -264,7 +312,12 @@ class RegistrationTransaction(Session):
         self.registration = registration
         self.command = IaxCommand.REGREL if release else IaxCommand.REGREQ
         self.call_token = b""
-        self.authenticated = False
+        self.machine: Machine[TxState, TxTrigger, TxAction] = Machine(
+            f"{self.command.name} transaction {local_call}",
+            TRANSACTION_TABLE,
+            TxState.SENT,
+            remote=TRANSACTION_REMOTE,
+        )
         self._handlers: dict[int, Callable[[FullFrame, float], None]] = {
             IaxCommand.REGAUTH: self._on_regauth,
             IaxCommand.REGACK: self._on_regack,
@@ -287,8 +340,9 @@ class RegistrationTransaction(Session):
 
     def on_call_token(self, token: bytes, now: float) -> None:
         """The registrar wants a token: start over with it, seqnos reset (once)."""
-        if self.call_token:
+        if self.call_token or not self.machine.allows(TxTrigger.CALL_TOKEN):
             return  # a late copy of the first token request
+        self.machine.fire(TxTrigger.CALL_TOKEN)
         self.call_token = token
         self.reliability.forget()
         self.reliability.oseqno = self.reliability.iseqno = 0
@@ -305,17 +359,17 @@ class RegistrationTransaction(Session):
 
     def _on_regauth(self, frame: FullFrame, now: float) -> None:
         assert frame.ies is not None
-        if self.authenticated:
+        if self.machine.fire(TxTrigger.REGAUTH) is TxAction.WRONG_ANSWER:
             # A second challenge after we answered one: the answer was wrong.
             self._fail(now, "wrong password", permanent=True)
             return
         try:
             answer = answer_challenge(frame.ies, self.account.credentials)
         except AuthenticationError as exc:
+            self.machine.fire(TxTrigger.CANNOT_ANSWER)
             self.send_ack(frame)
             self._fail(now, str(exc), permanent=True)
             return
-        self.authenticated = True
         ies = self._request_ies()
         for ie, raw in answer:
             ies.append_raw(ie, raw)
@@ -323,6 +377,7 @@ class RegistrationTransaction(Session):
 
     def _on_regack(self, frame: FullFrame, now: float) -> None:
         assert frame.ies is not None
+        self.machine.fire(TxTrigger.REGACK)
         self.send_ack(frame)
         self.close(now)
         registration = self.registration
@@ -353,15 +408,20 @@ class RegistrationTransaction(Session):
 
     def _on_regrej(self, frame: FullFrame, now: float) -> None:
         assert frame.ies is not None
+        self.machine.fire(TxTrigger.REGREJ)
         self.send_ack(frame)
         cause = frame.ies.cause or "registration refused"
+        authenticated = self.machine.previous is TxState.CHALLENGED
         # Asterisk answers a wrong secret (and an unknown user) with REGREJ
         # once credentials were sent; without credentials it is something
         # else (ACL, no such peer) that retrying will not mend either.
-        reason = f"{cause} (wrong username or password)" if self.authenticated else cause
-        self._fail(now, reason, permanent=True, cause_code=frame.ies.cause_code)
+        reason = f"{cause} (wrong username or password)" if authenticated else cause
+        self._fail(now, reason, permanent=True, cause_code=cause_of(frame.ies.cause_code))
 
     def on_no_answer(self, frame: FullFrame, now: float) -> None:
+        if self.machine.fire(TxTrigger.NO_ANSWER) is None:
+            self.close(now, linger=0.0)
+            return  # done already: only our last frames went unacknowledged
         host, port = self.account.server
         self._fail(now, f"no answer from {host}:{port}", permanent=False)
         self.close(now, linger=0.0)

@@ -43,6 +43,7 @@ from typing import Any
 
 from iaxphone.linestate import LIVE, LineState, LineTrigger, triggers_from
 from iaxphone.pbx.ami import PbxClient
+from iaxphone.pbx.capabilities import Facility
 from iaxphone.phone import (
     LineChanged,
     LineInfo,
@@ -255,8 +256,15 @@ class HandsetModel:
             in_call=line is not None and line.state in IN_CALL,
             enabled=enabled_keys(
                 line, list(self.lines.values()), self.transfers.current is not None
-            ),
+            )
+            - self.missing_keys(),
         )
+
+    def missing_keys(self) -> frozenset[Key]:
+        """Keys the PBX cannot serve (its last capability probe): Park without parking."""
+        if self.pbx is not None and self.pbx.why_not(Facility.PARKING) is not None:
+            return frozenset({Key.PARK})
+        return frozenset()
 
     def timer(self) -> str:
         """The current call's time ("1:05"); "" before the answer, kept once it ended."""
@@ -373,8 +381,9 @@ class HandsetModel:
         self.on_change()
 
     def set_dnd(self, on: bool) -> None:
-        """Do-not-disturb: this phone refuses calls busy; with AMI the PBX is told too
-        (published as presence ``dnd``, so the PBX answers callers busy)."""
+        """Do-not-disturb: this phone refuses calls busy; with AMI the PBX is told too,
+        the way it does DND (presence, FreePBX's device state and astdb; on a PBX
+        without DND the display says so and only this phone refuses calls)."""
         self.phone.set_dnd(on)
         self.message = "do not disturb" if on else ""
         if self.pbx is not None:
@@ -470,6 +479,10 @@ class HandsetModel:
     def park(self) -> None:
         line = self._in_call("park")
         if line is None:
+            return
+        missing = self.pbx.why_not(Facility.PARKING) if self.pbx is not None else None
+        if missing is not None:
+            self.say(missing)  # "this PBX has no call parking (res_parking is not loaded)"
             return
 
         async def park() -> None:

@@ -442,6 +442,20 @@ class Cause(IntEnum):
     UNREGISTERED = 20
 
 
+_CAUSES = {int(cause): cause for cause in Cause}
+
+
+def cause_of(code: int | None) -> int | None:
+    """A CAUSECODE as it came off the wire: a :class:`Cause` when it is one, else the number.
+
+    ``Cause`` members are ints (they compare, format, store and serialise as
+    their number), so a code no member names still passes through.
+    """
+    if code is None:
+        return None
+    return _CAUSES.get(code, code)
+
+
 class AuthMethod(IntFlag):
     """AUTHMETHODS IE bits (``IAX_AUTH_*``)."""
 

@@ -72,9 +72,11 @@ def lamp_pixmap(lamp: LampState, size: int = 22, dnd: bool = False) -> QPixmap:
         painter.drawEllipse(box.adjusted(size / 16, size / 16, -size / 16, -size / 16))
     else:
         painter.drawEllipse(box.adjusted(size / 4, size / 4, -size / 4, -size / 4))
-    if dnd:
-        painter.setPen(QPen(QColor("#202020"), size / 7))
+    if dnd:  # a no-entry bar: dark edge, white core, visible on light and dark schemes
+        painter.setPen(QPen(QColor("#202020"), size / 4))
         painter.drawLine(QPointF(m, size / 2), QPointF(size - m, size / 2))
+        painter.setPen(QPen(QColor("#ffffff"), size / 9))
+        painter.drawLine(QPointF(m * 1.5, size / 2), QPointF(size - m * 1.5, size / 2))
     painter.end()
     return pixmap
 

@@ -13,6 +13,8 @@ from PyQt6.QtGui import QDragEnterEvent, QDropEvent
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QLabel,
+    QLineEdit,
     QPushButton,
     QStyle,
     QTreeWidget,
@@ -41,6 +43,28 @@ class DragTree(QTreeWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setDragEnabled(True)
         self.setUniformRowHeights(True)
+        self.setIndentation(12)
+
+    def clear(self) -> None:
+        """Empty the tree for a redraw; the row selected now is selected again by ``reselect``."""
+        item = self.currentItem()
+        self._kept = (item.data(0, ROLE_ID), item.data(0, ROLE_KEY)) if item is not None else None
+        super().clear()
+
+    def reselect(self) -> None:
+        """Select again the row that was selected before ``clear`` (if it is still there)."""
+        kept = getattr(self, "_kept", None)
+        if kept is None:
+            return
+        stack = [self.topLevelItem(i) for i in range(self.topLevelItemCount())]
+        while stack:
+            item = stack.pop()
+            if item is None:
+                continue
+            if (item.data(0, ROLE_ID), item.data(0, ROLE_KEY)) == kept:
+                self.setCurrentItem(item)
+                return
+            stack += [item.child(i) for i in range(item.childCount())]
 
     def startDrag(self, actions: Qt.DropAction) -> None:  # noqa: N802 (Qt's name)
         item = self.currentItem()
@@ -52,25 +76,63 @@ class DragTree(QTreeWidget):
 class QueuePanel(QWidget):
     take = pyqtSignal(str, str)  # queue, uniqueid
     pause = pyqtSignal(str, str, bool)  # queue, member interface, paused
+    add_member = pyqtSignal(str, str)  # queue, extension
+    remove_member = pyqtSignal(str, str)  # queue, extension
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.tree = DragTree(["Queue", "Wait / state", "Caller / calls"])
+        self.tree = DragTree(["Queue · caller", "Wait / state", "Number / calls"])
         self.take_button = QPushButton("Take caller")
         style = self.style()
         assert style is not None
         self.take_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_ArrowDown))
         self.pause_button = QPushButton("Pause / resume")
         self.pause_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self.member = QLineEdit()
+        self.member.setPlaceholderText("ext")
+        self.member.setMaximumWidth(70)
+        self.add_button = QPushButton("Add")
+        self.add_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder))
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_TrashIcon))
         buttons = QHBoxLayout()
         buttons.addWidget(self.take_button)
         buttons.addWidget(self.pause_button)
+        members = QHBoxLayout()
+        members.addWidget(QLabel("Member:"))
+        members.addWidget(self.member)
+        members.addWidget(self.add_button)
+        members.addWidget(self.remove_button)
+        members.addStretch(1)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.tree)
         box.addLayout(buttons)
+        box.addLayout(members)
         self.take_button.clicked.connect(self._take)
         self.pause_button.clicked.connect(self._pause)
+        self.add_button.clicked.connect(self._add)
+        self.remove_button.clicked.connect(self._remove)
+
+    def selected_queue(self) -> str:
+        """The queue of the selected row (its head, a caller or a member)."""
+        item = self.tree.currentItem()
+        key = str(item.data(0, ROLE_KEY) or "") if item is not None else ""
+        return key.split("|", 1)[0]
+
+    def _add(self) -> None:
+        queue, number = self.selected_queue(), self.member.text().strip()
+        if queue and number:
+            self.add_member.emit(queue, number)
+
+    def _remove(self) -> None:
+        queue = self.selected_queue()
+        item = self.tree.currentItem()
+        key = str(item.data(0, ROLE_KEY) or "") if item is not None else ""
+        number = key.split("|")[1].rsplit("/", 1)[-1] if key.count("|") == 2 else ""
+        number = self.member.text().strip() or number
+        if queue and number:
+            self.remove_member.emit(queue, number)
 
     def show_queues(self, queues: list[Queue], now: float) -> None:
         self.tree.clear()
@@ -79,7 +141,7 @@ class QueuePanel(QWidget):
                 [
                     f"{queue.name}  ({queue.waiting} waiting)",
                     f"longest {duration(queue.longest_wait(now))}",
-                    f"✔{queue.answered} ✖{queue.abandoned} SL {queue.service_level:.0f}%",
+                    f"✔{queue.answered} ✖{queue.abandoned} {queue.service_level:.0f}%",
                 ]
             )
             head.setToolTip(
@@ -87,15 +149,30 @@ class QueuePanel(QWidget):
                 f"answered {queue.answered}, abandoned {queue.abandoned}, "
                 f"{queue.service_level:.0f} % answered within {queue.service_level_s} s",
             )
+            head.setData(0, ROLE_KEY, queue.name)
             self.tree.addTopLevelItem(head)
+            # The queue's figures on one line across the columns: they set no column's width.
+            head.setFirstColumnSpanned(True)
+            longest = duration(queue.longest_wait(now))
+            head.setText(
+                0,
+                f"{queue.name}: {queue.waiting} waiting, longest {longest}"
+                f"  ✔{queue.answered} ✖{queue.abandoned} {queue.service_level:.0f}%",
+            )
+            head.setToolTip(0, head.toolTip(2))
             for caller in queue.callers:
+                # The name and the number in columns of their own: neither is cut off.
+                name = caller.caller_name or caller.caller_number or "unknown"
                 row = QTreeWidgetItem(
                     [
-                        f"#{caller.position}",
+                        f"#{caller.position} {name}",
                         duration(caller.waited(now)),
-                        f"{caller.caller_name} <{caller.caller_number}>".strip(),
+                        caller.caller_number,
                     ]
                 )
+                full = f"{caller.caller_name} <{caller.caller_number}>".strip()
+                for column in range(3):
+                    row.setToolTip(column, f"#{caller.position} {full}, drag it onto a tile")
                 row.setData(0, ROLE_ID, caller.uniqueid)
                 row.setData(0, ROLE_KEY, queue.name)
                 head.addChild(row)
@@ -106,6 +183,8 @@ class QueuePanel(QWidget):
                     state = f"paused: {member.paused_reason}" if member.paused_reason else "paused"
                 elif member.in_call or member.status is MemberStatus.IN_USE:
                     state = "in a call"
+                elif member.status in (MemberStatus.UNKNOWN, MemberStatus.IDLE):
+                    state = "available"  # an IAX2 peer's device state is often "unknown"
                 else:
                     state = member.status.name.lower().replace("_", " ")
                 row = QTreeWidgetItem([f"  {member.name}", state, f"{member.calls_taken} calls"])
@@ -114,6 +193,7 @@ class QueuePanel(QWidget):
             head.setExpanded(True)
         for column in range(3):
             self.tree.resizeColumnToContents(column)
+        self.tree.reselect()
 
     def _take(self) -> None:
         item = self.tree.currentItem()
@@ -134,7 +214,7 @@ class ParkingPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.tree = DragTree(["Slot", "Caller", "Parked", "Rings back"])
+        self.tree = DragTree(["Slot", "Caller", "By", "Parked", "Back"])
         self.tree.setRootIsDecorated(False)
         self.setAcceptDrops(True)
         self.retrieve_button = QPushButton("Retrieve to my phone")
@@ -154,7 +234,8 @@ class ParkingPanel(QWidget):
             row = QTreeWidgetItem(
                 [
                     call.slot,
-                    f"{call.caller_name} <{call.caller_number}> by {call.parked_by_number}",
+                    f"{call.caller_name} <{call.caller_number}>",
+                    call.parked_by_number,
                     duration(call.parked_for(now)),
                     "never" if back is None else duration(back),
                 ]
@@ -162,8 +243,9 @@ class ParkingPanel(QWidget):
             row.setData(0, ROLE_ID, call.uniqueid)
             row.setData(0, ROLE_KEY, call.slot)
             self.tree.addTopLevelItem(row)
-        for column in range(4):
+        for column in range(5):
             self.tree.resizeColumnToContents(column)
+        self.tree.reselect()
 
     def _retrieve(self) -> None:
         item = self.tree.currentItem()
@@ -240,6 +322,7 @@ class RoomPanel(QWidget):
             head.setExpanded(True)
         for column in range(3):
             self.tree.resizeColumnToContents(column)
+        self.tree.reselect()
 
     def _selected(self) -> tuple[str, str]:
         item = self.tree.currentItem()

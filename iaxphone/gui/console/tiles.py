@@ -21,8 +21,9 @@ from iaxphone.pbx.directory import Kind
 from .lamps import WORDS, lamp_pixmap
 
 MIME_CALL = "application/x-iaxphone-call"  # the dragged call's Uniqueid
-TILE_WIDTH = 134
-TILE_HEIGHT = 48
+TILE_WIDTH = 144
+TILE_HEIGHT = 44
+TILE_SPACING = 4
 
 
 def duration(seconds: float) -> str:
@@ -45,7 +46,7 @@ def status_text(tile: Tile, now: float) -> str:
         return f"← {tile.talking_to}"
     parts = [WORDS[tile.lamp]]
     if tile.dnd:
-        parts = ["do not disturb"]
+        parts = ["DND"]  # short: the note after it gets the room
     if tile.note:
         parts.append(tile.note)
     return " · ".join(parts)
@@ -61,63 +62,81 @@ class TileWidget(QFrame):
         self.setFixedSize(TILE_WIDTH, TILE_HEIGHT)
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Line 1: the lamp and the name, which gets the whole width;
+        # line 2: the number, who it talks to (or its state) and the timer.
         self.lamp = QLabel()
         self.name = QLabel()
-        self.name.setStyleSheet("font-weight: 600;")
+        self.name.setObjectName("tileName")
         self.number = QLabel()
-        self.number.setStyleSheet("color: palette(placeholder-text); font-size: 8pt;")
+        self.number.setObjectName("tileNumber")
         self.status = QLabel()
+        self.status.setObjectName("tileStatus")
         self.timer = QLabel()
-        self.timer.setStyleSheet("font-weight: 600;")
+        self.timer.setObjectName("tileTimer")
         self.voicemail = QLabel()
-        self.voicemail.setStyleSheet("color: #c03030; font-weight: 600;")
+        self.voicemail.setObjectName("tileVoicemail")
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
+        top.setSpacing(4)
         top.addWidget(self.lamp)
         top.addWidget(self.name, 1)
         top.addWidget(self.voicemail)
-        top.addWidget(self.number)
         box = QVBoxLayout(self)
-        box.setContentsMargins(6, 4, 6, 4)
-        box.setSpacing(2)
+        box.setContentsMargins(5, 3, 5, 3)
+        box.setSpacing(1)
         box.addLayout(top)
         bottom = QHBoxLayout()
         bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.setSpacing(4)
+        bottom.addWidget(self.number)
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.timer)
         box.addLayout(bottom)
         self.tile = tile
         self.selected = False
+        self._look: tuple[bool, bool] | None = None  # the style sheet applied (see _style)
         self.show_tile(tile, 0.0)
 
     def show_tile(self, tile: Tile, now: float) -> None:
         self.tile = tile
-        self.lamp.setPixmap(lamp_pixmap(tile.lamp, 20, tile.dnd))
+        self.lamp.setPixmap(lamp_pixmap(tile.lamp, 18, tile.dnd))
         self.lamp.setToolTip(WORDS[tile.lamp] + (", do not disturb" if tile.dnd else ""))
-        metrics = self.fontMetrics()
-        used = 12 + 20 + 8 + self.number.fontMetrics().horizontalAdvance(tile.number)
-        if tile.voicemail_new:
-            used += metrics.horizontalAdvance(f"✉{tile.voicemail_new}") + 4
-        self.name.setText(self._elided(tile.name, TILE_WIDTH - used))
-        self.name.setToolTip(tile.name)
-        self.number.setText(tile.number)
-        self.voicemail.setText(f"✉{tile.voicemail_new}" if tile.voicemail_new else "")
-        self.voicemail.setToolTip(f"{tile.voicemail_new} new voicemail messages")
+        mail = f"✉{tile.voicemail_new}" if tile.voicemail_new else ""
+        self.voicemail.setText(mail)
+        self.voicemail.setToolTip(f"{tile.voicemail_new} new voicemail messages" if mail else "")
+        # margins, frame and border; the lamp; the spacing; the voicemail count
+        used = 16 + 18 + 4 + (_advance(self.voicemail, mail) + 4 if mail else 0)
+        self.name.setText(_elided(self.name, tile.name, TILE_WIDTH - used))
+        self.name.setToolTip(f"{tile.name} ({tile.number})")
+        # Who it talks to matters more than its own number while in a call (the
+        # number stays in the tooltip, and tiles are in number order).
+        self.number.setText("" if tile.talking_to else tile.number)
+        self.number.setVisible(not tile.talking_to)
         timer = timer_text(tile, now)
         self.timer.setText(timer)
-        room = TILE_WIDTH - 16 - (metrics.horizontalAdvance(timer) + 6 if timer else 0)
-        self.status.setText(self._elided(status_text(tile, now), room))
-        self.status.setToolTip(status_text(tile, now))
+        status = status_text(tile, now)
+        room = TILE_WIDTH - 16 - (0 if tile.talking_to else _advance(self.number, tile.number) + 4)
+        room -= _advance(self.timer, timer) + 4 if timer else 0
+        self.setToolTip(f"{tile.name} ({tile.number}): {status}")
+        self.status.setText(_elided(self.status, status, room))
+        self.status.setToolTip(status)
         self._style()
-
-    def _elided(self, text: str, width: int) -> str:
-        return self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, width)
 
     def set_selected(self, selected: bool) -> None:
         self.selected = selected
         self._style()
 
+    def restyle(self) -> None:
+        """Apply the style sheet again (the palette changed)."""
+        self._look = None
+        self.setStyleSheet("")
+        self._style()
+
     def _style(self) -> None:
+        look = (self.selected, self.tile.kind is Kind.PHONE)
+        if look == self._look:
+            return  # a style sheet change restyles the tile: only when it changed
+        self._look = look
         border = "2px solid palette(highlight)" if self.selected else "1px solid palette(mid)"
         background = (
             "palette(alternate-base)" if self.tile.kind is not Kind.PHONE else "palette(base)"
@@ -161,6 +180,17 @@ class TileWidget(QFrame):
         consult = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         self.dropped.emit(uniqueid, self.tile.number, corner, consult)
         event.acceptProposedAction()
+
+
+def _advance(label: QLabel, text: str) -> int:
+    """The width ``text`` takes in ``label``'s font (its style sheet's, once polished)."""
+    label.ensurePolished()
+    return label.fontMetrics().horizontalAdvance(text)
+
+
+def _elided(label: QLabel, text: str, width: int) -> str:
+    label.ensurePolished()
+    return label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(8, width))
 
 
 def start_drag(source: QWidget, uniqueid: str, picture: object) -> None:

@@ -13,6 +13,20 @@ Keys: type in the search box to filter; the arrow keys move the
 selection; with a tile's call selected, type a number or name in the
 "Send to" box and press Enter; Ctrl+Enter consults instead.  F5/F6/F7
 listen, whisper, barge into the selected tile's call.
+
+The operator's own softphone.  Given a
+:class:`~iaxphone.viewmodels.handset.HandsetModel` (an account is
+configured), the bar at the bottom (:mod:`.operator`) is the operator's
+own phone: its call, line keys, keypad and call keys, and the call log
+with notes (:mod:`.calllog`).  Then a click on a ringing tile picks the
+call up at this softphone (directed pickup, ``*8`` + the extension), a
+double-click on an idle phone calls it from here, and the operator's own
+call dropped on a tile is a blind transfer (Ctrl, or the armed Consult
+key: attended), on the parking lot parked, on a tile's voicemail corner
+sent to voicemail, on a queue or room tile sent there.  The keyboard path
+for the own call is the bar's number field: a number or name, Enter.
+Without a handset model the clicks ring the operator's desk phone through
+AMI (when an operator extension is known) and the bar says it is a panel.
 """
 
 from __future__ import annotations
@@ -22,7 +36,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import QEvent, Qt, QTimer
 from PyQt6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut
 from PyQt6.QtWidgets import (
     QGridLayout,
@@ -35,18 +49,27 @@ from PyQt6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStyle,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from iaxphone.history import History
 from iaxphone.pbx.ami import AmiError
-from iaxphone.pbx.console import CallRef, ConsoleChanged, ConsoleModel
+from iaxphone.pbx.capabilities import Facility
+from iaxphone.pbx.console import VOICEMAIL_PREFIX, CallRef, ConsoleChanged, ConsoleModel, Tile
+from iaxphone.pbx.directory import Kind
 from iaxphone.pbx.link import Link
+from iaxphone.pbx.models import LampState
 from iaxphone.pbx.permissions import Feature
 from iaxphone.pbx.supervision import SpyMode
+from iaxphone.viewmodels.handset import HandsetModel
 
+from .calllog import CallLogPanel
+from .operator import OWN_LINE, OperatorBar
 from .panels import ParkingPanel, QueuePanel, RoomPanel
-from .tiles import TILE_WIDTH, TileWidget, connect_tile
+from .style import SHEET
+from .tiles import TILE_SPACING, TILE_WIDTH, TileWidget, connect_tile
 from .viewmodel import (
     ConsoleView,
     DropZone,
@@ -57,6 +80,8 @@ from .viewmodel import (
     resolve_click,
     resolve_drop,
 )
+
+PICKUP_PREFIX = "*8"  # the bundled dialplan: *8NNNN picks up the call ringing NNNN
 
 KEYS = {
     Qt.Key.Key_Left: Key.LEFT,
@@ -74,15 +99,22 @@ class ConsoleWindow(QMainWindow):
         model: ConsoleModel,
         view: ConsoleView | None = None,
         clock: Callable[[], float] = time.time,
+        handset: HandsetModel | None = None,
+        history: History | None = None,
     ) -> None:
         super().__init__()
+        self.handset = handset
         self.model = model
         self.view = view or ConsoleView(model)
         self.clock = clock
         self.tiles: dict[str, TileWidget] = {}
         self._tasks: set[asyncio.Future[None]] = set()
         self._redraw_due = False
+        self._dirty: set[tuple[str, str]] = set()
+        self._numbers: set[str] = set()  # the extensions the field was laid out for
         self.setWindowTitle("iaxphone console")
+        self._restyling = False
+        self.setStyleSheet(SHEET)
         self.resize(1280, 800)
 
         self.search = QLineEdit()
@@ -96,42 +128,66 @@ class ConsoleWindow(QMainWindow):
         left = QWidget()
         left_box = QVBoxLayout(left)
         left_box.setContentsMargins(0, 0, 0, 0)
-        left_box.addWidget(self.search)
         left_box.addWidget(scroll, 1)
 
         self.queues = QueuePanel()
         self.parking = ParkingPanel()
         self.rooms = RoomPanel()
+        self.calllog: CallLogPanel | None = None
+        if handset is not None and (history or handset.phone.history) is not None:
+            self.calllog = CallLogPanel(
+                history or handset.phone.history,  # type: ignore[arg-type]
+                handset.phone.call_log,
+            )
+            self.calllog.call_requested.connect(handset.call_or_answer)
+            self._phone_events = handset.phone.subscribe(self.calllog.on_phone_event)
         right = QSplitter(Qt.Orientation.Vertical)
-        for title, panel in (
-            ("Queues", self.queues),
-            ("Parking", self.parking),
-            ("Rooms", self.rooms),
+        tabs = QTabWidget()
+        tabs.addTab(self.rooms, "Rooms")
+        if self.calllog is not None:
+            tabs.addTab(self.calllog, "My calls")
+        self.lower_tabs = tabs
+        # What the PBX lacks (its capability probe) is said in the panel, not left blank.
+        self.unavailable: dict[Facility, tuple[QLabel, QWidget]] = {}
+        for title, panel, shown, facility in (
+            ("Queues", self.queues, self.queues, Facility.QUEUES),
+            ("Parking", self.parking, self.parking, Facility.PARKING),
+            ("", self.rooms, tabs, Facility.CONFERENCE),
         ):
             box = QGroupBox(title)
             inner = QVBoxLayout(box)
             inner.setContentsMargins(4, 4, 4, 4)
-            inner.addWidget(panel)
+            missing = QLabel("")
+            missing.setWordWrap(True)
+            missing.setVisible(False)
+            inner.addWidget(missing, 0, Qt.AlignmentFlag.AlignTop)
+            inner.addWidget(shown)
             right.addWidget(box)
+            self.unavailable[facility] = (missing, panel)
+        right.setSizes([330, 150, 200])
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        split.setSizes([880, 400])
+        split.setSizes([950, 330])
         self.field_scroll = scroll
 
         # The operator's bar: send the selected call somewhere, supervision, status.
         self.target = QLineEdit()
-        self.target.setPlaceholderText("Send selected call to: number or name, Enter")
+        self.target.setPlaceholderText("number or name, Enter (Ctrl+Enter: consult)")
         self.target.returnPressed.connect(self._send_typed)
         style = self.style()
         assert style is not None
         self.buttons: dict[Feature | SpyMode, QPushButton] = {}
+        # The top row: search, then the selected tile's call and what to do with it.
         bar = QHBoxLayout()
+        self.search.setMinimumWidth(240)
+        bar.addWidget(self.search, 2)
+        bar.addSpacing(12)
         bar.addWidget(QLabel("Selected call →"))
-        bar.addWidget(self.target, 1)
+        bar.addWidget(self.target, 3)
         for feature, label, icon in (
             (Feature.PARK, "Park", QStyle.StandardPixmap.SP_DialogSaveButton),
             (Feature.DIAL, "Call", QStyle.StandardPixmap.SP_DialogYesButton),
@@ -159,15 +215,23 @@ class ConsoleWindow(QMainWindow):
         status.addWidget(self.banner)
         status.addWidget(self.status, 1)
 
+        self.operator_bar = OperatorBar(handset, self.resolve_number)
+        self.operator_bar.note.editingFinished.connect(self._note_saved)
+
         central = QWidget()
         layout = QVBoxLayout(central)
-        layout.addWidget(split, 1)
+        layout.setContentsMargins(6, 6, 6, 4)
+        layout.setSpacing(4)
         layout.addLayout(bar)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.operator_bar)
         layout.addLayout(status)
         self.setCentralWidget(central)
 
         self.queues.take.connect(self._take_caller)
         self.queues.pause.connect(self._pause_member)
+        self.queues.add_member.connect(lambda q, n: self._run(self.model.queue_add(q, n)))
+        self.queues.remove_member.connect(lambda q, n: self._run(self.model.queue_remove(q, n)))
         self.parking.retrieve.connect(lambda slot: self._run(self._retrieve(slot)))
         self.parking.park_dropped.connect(self._park_dropped)
         self.rooms.mute.connect(lambda r, u, m: self._run(self.model.room_mute(r, u, m)))
@@ -185,28 +249,71 @@ class ConsoleWindow(QMainWindow):
         model.subscribe(self._on_change)
         self.ticker = QTimer(self)
         self.ticker.timeout.connect(self.refresh_clocks)
+        self.ticker.timeout.connect(self.operator_bar.tick)
         self.ticker.start(1000)
         self.rebuild()
 
     # ---------------------------------------------------------------- drawing
 
     def _on_change(self, event: ConsoleChanged) -> None:
+        self._dirty.add((event.panel, event.key))
         if not self._redraw_due:
             self._redraw_due = True
             QTimer.singleShot(0, self._redraw)
 
     def _redraw(self) -> None:
+        """One redraw per event-loop turn, of what changed: the tiles named, the panels named.
+
+        A changed set of extensions lays the field out again; "all" (a resync)
+        redraws everything; otherwise only the tiles and panels the model named
+        are drawn again (a queue's or a room's change also redraws its tile).
+        """
         self._redraw_due = False
-        numbers = [t.number for t in self.view.visible()]
-        if set(numbers) != set(self.tiles):
+        dirty, self._dirty = self._dirty, set()
+        if set(self.model.directory) != self._numbers:
             self.rebuild()
-        else:
+            return
+        panels = {panel for panel, _key in dirty}
+        if "all" in panels or ("tiles", "") in dirty:
             self.refresh_clocks()
+            return
+        now = self.clock()
+        numbers = {key for panel, key in dirty if panel == "tiles"}
+        kinds = {Kind.QUEUE} if "queues" in panels else set()
+        kinds |= {Kind.ROOM} if "rooms" in panels else set()
+        if kinds:
+            numbers |= {n for n, e in self.model.directory.items() if e.kind in kinds}
+        for number in numbers:
+            widget = self.tiles.get(number)
+            if widget is not None:
+                widget.show_tile(self.model.tile(number), now)
+        if "queues" in panels:
+            self.queues.show_queues(self.model.queues(), now)
+        if "parking" in panels:
+            self.parking.show_parking(self.model.parking(), now)
+        if "rooms" in panels:
+            self.rooms.show_rooms(self.model.rooms(), now)
+        if panels & {"link", "supervision"}:
+            self._show_status(now)
 
     def columns(self) -> int:
         viewport = self.field_scroll.viewport()
         width = viewport.width() if viewport is not None else TILE_WIDTH * 4
-        return max(1, (width - 8) // (TILE_WIDTH + 6))
+        return max(1, (width - 8) // (TILE_WIDTH + TILE_SPACING))
+
+    def changeEvent(self, event: QEvent | None) -> None:  # noqa: N802 (Qt's name)
+        """The scheme changed (light/dark): style sheets read the palette again."""
+        super().changeEvent(event)
+        if event is not None and event.type() == QEvent.Type.PaletteChange and not self._restyling:
+            self._restyling = True
+            try:
+                self.setStyleSheet("")
+                self.setStyleSheet(SHEET)
+                for tile in self.tiles.values():
+                    tile.restyle()
+                self.refresh_clocks()  # elide the texts again, in the new fonts
+            finally:
+                self._restyling = False
 
     def resizeEvent(self, event: QResizeEvent | None) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
@@ -223,13 +330,13 @@ class ConsoleWindow(QMainWindow):
         field = QWidget()
         grid = QGridLayout(field)
         grid.setContentsMargins(4, 4, 4, 4)
-        grid.setSpacing(6)
+        grid.setSpacing(TILE_SPACING)
         self.tiles = {}
         self.view.columns = columns = self.columns()
         now, row = self.clock(), 0
         for group in self.view.groups():
             title = QLabel(group.name)
-            title.setStyleSheet("font-size: 11pt; font-weight: 700;")
+            title.setObjectName("groupTitle")
             grid.addWidget(title, row, 0, 1, columns)
             row += 1
             for index, tile in enumerate(group.tiles):
@@ -242,6 +349,7 @@ class ConsoleWindow(QMainWindow):
             row += (len(group.tiles) + columns - 1) // columns
         grid.setRowStretch(row, 1)
         grid.setColumnStretch(columns, 1)
+        self._numbers = set(self.model.directory)
         self.field_scroll.setWidget(field)  # the scroll area deletes the old field
         self.field = field
         self.refresh_clocks()
@@ -256,8 +364,13 @@ class ConsoleWindow(QMainWindow):
         self.queues.show_queues(self.model.queues(), now)
         self.parking.show_parking(self.model.parking(), now)
         self.rooms.show_rooms(self.model.rooms(), now)
+        self._show_status(now)
+
+    def _show_status(self, now: float) -> None:
+        """The link, the permissions' greyed keys and the supervision banner."""
         self._show_link(now)
         self._show_permissions()
+        self._show_facilities()
         session = self.model.supervision
         self.banner.setVisible(session is not None and session.live)
         if session is not None:
@@ -273,10 +386,33 @@ class ConsoleWindow(QMainWindow):
             self.link.setText(f"▲ PBX {link.state.value} since {since}")
             self.link.setStyleSheet("color: #d0342c; font-weight: 700;")
 
+    def _show_facilities(self) -> None:
+        for facility, (label, panel) in self.unavailable.items():
+            why = self.model.client.why_not(facility)
+            label.setText(why or "")
+            label.setVisible(why is not None)
+            panel.setVisible(why is None)
+
     def _show_permissions(self) -> None:
-        for key, button in self.buttons.items():
-            feature = Feature.SUPERVISE if isinstance(key, SpyMode) else key
+        keys: list[tuple[Feature, QPushButton]] = [
+            (Feature.SUPERVISE if isinstance(key, SpyMode) else key, button)
+            for key, button in self.buttons.items()
+        ]
+        keys += [
+            (Feature.REDIRECT, self.queues.take_button),
+            (Feature.QUEUE_PAUSE, self.queues.pause_button),
+            (Feature.QUEUE_ADD, self.queues.add_button),
+            (Feature.QUEUE_REMOVE, self.queues.remove_button),
+            (Feature.REDIRECT, self.parking.retrieve_button),
+            (Feature.ROOM_MUTE, self.rooms.mute_button),
+            (Feature.ROOM_KICK, self.rooms.kick_button),
+            (Feature.ROOM_LOCK, self.rooms.lock_button),
+            (Feature.ROOM_RECORD, self.rooms.record_button),
+        ]
+        for feature, button in keys:
             missing = self.model.allowed(feature)
+            if feature is Feature.PARK:  # no res_parking is not a missing AMI class
+                missing = self.model.client.why_not(Facility.PARKING) or missing
             button.setEnabled(missing is None)
             button.setToolTip(missing or "")
 
@@ -296,10 +432,55 @@ class ConsoleWindow(QMainWindow):
 
     def _clicked(self, number: str, double: bool) -> None:
         self.view.select(number)
-        plan = resolve_click(self.model, self.model.tile(number), double)
+        tile = self.model.tile(number)
+        if self.handset is not None and self._softphone_click(tile, double):
+            self.refresh_clocks()
+            return
+        plan = resolve_click(self.model, tile, double)
         if plan is not None:
             self._carry_out(plan)
         self.refresh_clocks()
+
+    def _softphone_click(self, tile: Tile, double: bool) -> bool:
+        """A click the operator's own softphone answers: pick up, or call.  True: handled."""
+        handset = self.handset
+        assert handset is not None
+        if not double and tile.lamp is LampState.RINGING and tile.kind is Kind.PHONE:
+            self.say(f"Pick up the call ringing {tile.name} …")
+            handset.dial(f"{PICKUP_PREFIX}{tile.number}")
+            return True
+        if double and tile.kind is not Kind.OTHER and tile.lamp is not LampState.UNAVAILABLE:
+            self.say(f"Call {tile.name} ({tile.number}) …")
+            handset.dial(tile.number)
+            return True
+        return False
+
+    def resolve_number(self, typed: str) -> str | None:
+        """The operator typed a number or a name: the number (None: why not is on the bar)."""
+        typed = typed.strip()
+        if not typed or typed.isdigit() or typed.startswith(("*", "#")):
+            return typed or None
+        found = [t for t in self.model.tiles() if typed.lower() in t.name.lower()]
+        if len(found) == 1:
+            return found[0].number
+        reason = (
+            f"nobody is called {typed!r}"
+            if not found
+            else f"{typed!r} matches {len(found)}: " + ", ".join(t.name for t in found[:4])
+        )
+        if self.handset is not None:
+            self.handset.say(reason)
+        self.say(reason)
+        return None
+
+    def _own_line(self, payload: str) -> int | None:
+        if payload.startswith(OWN_LINE) and payload[len(OWN_LINE) :].isdigit():
+            return int(payload[len(OWN_LINE) :])
+        return None
+
+    def _note_saved(self) -> None:
+        if self.calllog is not None:
+            self.calllog.refresh()
 
     def _selected_call(self) -> CallRef | None:
         number = self.view.selected
@@ -320,6 +501,14 @@ class ConsoleWindow(QMainWindow):
         return self.model.ref(channel, "the caller") if channel is not None else None
 
     def _dropped(self, uniqueid: str, number: str, corner: bool, consult: bool) -> None:
+        line_id = self._own_line(uniqueid)
+        if line_id is not None:
+            tile = self.model.tile(number)
+            if corner and tile.kind is Kind.PHONE:
+                self.operator_bar.take_drop(line_id, f"{VOICEMAIL_PREFIX}{number}", False)
+            else:
+                self.operator_bar.take_drop(line_id, number, consult)
+            return
         call = self._call_for(uniqueid)
         if call is None:
             self.say("that call has ended")
@@ -328,6 +517,12 @@ class ConsoleWindow(QMainWindow):
         self._carry_out(resolve_drop(self.model, call, zone, self.model.tile(number), consult))
 
     def _park_dropped(self, uniqueid: str) -> None:
+        line_id = self._own_line(uniqueid)
+        if line_id is not None and self.handset is not None:
+            if self.handset.line is None or self.handset.line.id != line_id:
+                self.handset.choose_line(line_id)
+            self.handset.park()
+            return
         call = self._call_for(uniqueid)
         if call is not None:
             self._carry_out(resolve_drop(self.model, call, DropZone.PARKING))
