@@ -9,9 +9,9 @@ is answered (:meth:`CallLog.answered`: answer time and codec) and ends
 that never became a call (the server's name does not resolve) is one
 :meth:`CallLog.failed` row.  Each step commits the history row at once, so
 a crash mid-call still leaves the call in the history (see
-:mod:`iaxphone.history`); :meth:`CallLog.alive`, called with each
-statistics update of a talking call, marks the open rows alive about once
-a second, so a crashed call's row keeps its talk time.
+:mod:`iaxphone.history`); :meth:`CallLog.alive`, called by the phone
+once a second while a call talks, marks the open rows alive, so a crashed
+call's row keeps its talk time.
 
 :meth:`CallLog.ended` returns the call's :class:`CallSummary`: how long
 set-up and talk took, who hung up and why (the cause behind the command's

@@ -79,7 +79,7 @@ from iaxphone.aio.client import (
     RegistrationError,
     UnreachableError,
 )
-from iaxphone.callrecord import CallLog, encryption_status
+from iaxphone.callrecord import ALIVE_INTERVAL_S, CallLog, encryption_status
 from iaxphone.history import History
 from iaxphone.linestate import LineAction, LineState, LineTrigger, LocalProtocolError, Step, step
 from iaxphone.media.codecs import codec_info
@@ -369,6 +369,7 @@ class Phone:
         self.gate = DeviceGate(source or SilenceSource(8000), sink or NullSink(8000))
         self.line_audio = line_audio
         self.stats_events = line_stats
+        self._alive_timer: asyncio.TimerHandle | None = None  # history's "still talking" mark
         self.history = history
         self.call_log = call_log or CallLog(history)
         self.register_on_start = register
@@ -405,6 +406,9 @@ class Phone:
             await asyncio.gather(*(self._register(a) for a in self.accounts.values()))
 
     async def stop(self) -> None:
+        if self._alive_timer is not None:
+            self._alive_timer.cancel()
+            self._alive_timer = None
         watchers = [line.watcher for line in self.lines.values() if line.watcher is not None]
         for line in list(self.lines.values()):
             if line.info.state is not LineState.ENDED:
@@ -663,6 +667,10 @@ class Phone:
         line.audio.session.mute_mode = self.mute_mode
         line.audio.session.muted = line.info.muted  # muted before the answer stays muted
         self.call_log.answered(line.id, codec.name)
+        if self._alive_timer is None:
+            self._alive_timer = asyncio.get_running_loop().call_later(
+                ALIVE_INTERVAL_S, self._keep_alive
+            )
         self._update(
             line,
             state=found.next,
@@ -676,9 +684,16 @@ class Phone:
         policy = line.account.encryption if line.info.direction == "out" else "off"
         return encryption_status(policy, line.call.encrypted)
 
+    def _keep_alive(self) -> None:
+        """Mark talking calls alive in history once a second (a crash keeps their talk time)."""
+        self._alive_timer = None
+        if any(line.audio is not None for line in self.lines.values()):
+            self.call_log.alive()
+            loop = asyncio.get_running_loop()
+            self._alive_timer = loop.call_later(ALIVE_INTERVAL_S, self._keep_alive)
+
     def _stats_listener(self, line_id: int) -> Callable[[MediaStats], None]:
         def emit(stats: MediaStats) -> None:
-            self.call_log.alive()  # a crash keeps the talk time so far (once a second)
             self._emit(LineStats(line_id, stats))
 
         return emit
