@@ -19,6 +19,7 @@ from benchmarks import (
     call_setup,
     console_scale,
     console_tiles,
+    faults,
     hostile,
     lamps,
     latency,
@@ -82,6 +83,7 @@ def main(argv: list[str]) -> int:
         ("quality (live, through the PBX)", live_quality),
         ("hostile traffic", hostile),
         ("set-up through 30 % loss", lossy_setup),
+        ("faults (PBX restart and kill, network gone)", faults),
         ("soak (one hour)", soak),
         ("voice processing and sound server", voice),
     )
@@ -107,6 +109,7 @@ def main(argv: list[str]) -> int:
         soak.SCENARIO: soak.NOTE,
         voice.SCENARIO: voice.NOTE,
         voice.DEVICES: voice.DEVICE_NOTE,
+        faults.SCENARIO: faults.NOTE,
         live_quality.SCENARIO: live_quality.NOTE,
         live_quality.ASTERISK: (
             "The same u-law speech, jittered on its way *to* a second PBX whose chan_iax2 "

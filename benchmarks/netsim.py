@@ -206,6 +206,10 @@ class Relay:
     forwards to ``server`` from a second socket (as a NAT would), so the
     server answers the relay, which passes the answer on to the client (the
     last address that sent to the listening socket).
+
+    ``cut = True`` drops everything both ways (the network gone: a laptop
+    asleep, a cable out) until it is set back to False; those datagrams are
+    counted in ``cut_dropped`` and logged as dropped.
     """
 
     def __init__(
@@ -224,6 +228,8 @@ class Relay:
             "down": Impairer(down or Impairment(), seed, "down"),
         }
         self.log: list[LogEntry] = []
+        self.cut = False
+        self.cut_dropped = 0
         self.client: tuple[str, int] | None = None
         self.pending = 0
         self._idle = asyncio.Event()
@@ -293,6 +299,11 @@ class Relay:
     def _received(self, direction: Direction, data: bytes, addr: tuple[str, int]) -> None:
         if direction == "up":
             self.client = addr
+        if self.cut:
+            self.cut_dropped += 1
+            self.log.append(LogEntry(direction, -1, "dropped", (), size=len(data)))
+            self._progress.set()
+            return
         entry = self.impairers[direction].decide(len(data))
         self.log.append(entry)
         self._progress.set()

@@ -9,9 +9,9 @@ is answered (:meth:`CallLog.answered`: answer time and codec) and ends
 that never became a call (the server's name does not resolve) is one
 :meth:`CallLog.failed` row.  Each step commits the history row at once, so
 a crash mid-call still leaves the call in the history (see
-:mod:`iaxphone.history`); :meth:`CallLog.alive`, called with each
-statistics update of a talking call, marks the open rows alive about once
-a second, so a crashed call's row keeps its talk time.
+:mod:`iaxphone.history`); :meth:`CallLog.alive`, called by the phone
+once a second while a call talks, marks the open rows alive, so a crashed
+call's row keeps its talk time.
 
 :meth:`CallLog.ended` returns the call's :class:`CallSummary`: how long
 set-up and talk took, who hung up and why (the cause behind the command's
@@ -63,6 +63,7 @@ class CallSummary:
     duration_s: float = 0.0  # answer to end; 0 if never answered
     media: MediaStats | None = None  # the final statistics (answered calls)
     lost: bool = False  # nobody hung up: the far end stopped answering
+    encryption: str = "off"  # encryption_status(): required, allowed-used, allowed-unused, off
 
 
 def _report_fields(report: ReceiverReport | None) -> JsonObject:
@@ -118,7 +119,8 @@ def summary_fields(summary: CallSummary) -> JsonObject:
     """A call's ``--stats`` JSON: its media statistics and how it went.
 
     Outgoing calls carry ``setup_ms``, incoming ones ``caller``; both carry
-    the duration, the hangup cause and code, who hung up and ``encrypted``.
+    the duration, the hangup cause and code, who hung up, ``encrypted`` and
+    ``encryption`` (:func:`encryption_status`).
     """
     fields = media_fields(summary.media) if summary.media is not None else {}
     if summary.direction == "in":
@@ -132,6 +134,7 @@ def summary_fields(summary: CallSummary) -> JsonObject:
             "hangup_cause_code": summary.cause_code,
             "hung_up_by": "remote" if summary.by_remote else "local",
             "encrypted": summary.encrypted,
+            "encryption": summary.encryption,
         }
     )
     return fields
@@ -158,6 +161,24 @@ class StatsFile:
         else:
             return
         self.path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+ENCRYPTION_STATUSES = ("required", "allowed-used", "allowed-unused", "off")
+
+
+def encryption_status(policy: str, encrypted: bool) -> str:
+    """How a call's encryption turned out, from our policy and whether AES-128 ran.
+
+    "required" (asked for and on), "allowed-used" (offered and taken up),
+    "allowed-unused" (offered, but the far end went on in clear: shown with
+    an open padlock), "off" (never offered; incoming calls are never
+    encrypted).
+    """
+    if policy == "required":
+        return "required" if encrypted else "off"  # a refused call never talks
+    if policy == "allowed":
+        return "allowed-used" if encrypted else "allowed-unused"
+    return "allowed-used" if encrypted else "off"
 
 
 ALIVE_INTERVAL_S = 1.0  # how often talking calls' rows are marked alive (crash -> talk time)
@@ -228,6 +249,7 @@ class CallLog:
         encrypted: bool = False,
         media: MediaStats | None = None,
         lost: bool = False,
+        encryption: str | None = None,
     ) -> CallSummary | None:
         """Close the line's record (once); None if it has none or was closed already."""
         call = self._open.pop(line_id, None)
@@ -254,6 +276,7 @@ class CallLog:
             duration_s=now - call.answered if call.answered is not None else 0.0,
             media=media if answered else None,
             lost=lost,
+            encryption=encryption or ("allowed-used" if encrypted else "off"),
         )
         if self.history is not None and call.row is not None:
             mos = summary.media.mos if summary.media is not None else None

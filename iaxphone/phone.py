@@ -79,7 +79,7 @@ from iaxphone.aio.client import (
     RegistrationError,
     UnreachableError,
 )
-from iaxphone.callrecord import CallLog
+from iaxphone.callrecord import ALIVE_INTERVAL_S, CallLog, encryption_status
 from iaxphone.history import History
 from iaxphone.linestate import LineAction, LineState, LineTrigger, LocalProtocolError, Step, step
 from iaxphone.media.codecs import codec_info
@@ -196,6 +196,7 @@ class LineInfo:
     state: LineState
     codec: str | None = None
     encrypted: bool = False  # AES-128 (IAX2 encryption) on this call
+    encryption: str = "off"  # callrecord.encryption_status(): "allowed-unused" = open padlock
     muted: bool = False
     recording: bool = False
     cause: str | None = None
@@ -368,6 +369,7 @@ class Phone:
         self.gate = DeviceGate(source or SilenceSource(8000), sink or NullSink(8000))
         self.line_audio = line_audio
         self.stats_events = line_stats
+        self._alive_timer: asyncio.TimerHandle | None = None  # history's "still talking" mark
         self.history = history
         self.call_log = call_log or CallLog(history)
         self.register_on_start = register
@@ -404,6 +406,9 @@ class Phone:
             await asyncio.gather(*(self._register(a) for a in self.accounts.values()))
 
     async def stop(self) -> None:
+        if self._alive_timer is not None:
+            self._alive_timer.cancel()
+            self._alive_timer = None
         watchers = [line.watcher for line in self.lines.values() if line.watcher is not None]
         for line in list(self.lines.values()):
             if line.info.state is not LineState.ENDED:
@@ -656,25 +661,40 @@ class Phone:
             source,
             sink,
             frame_ms=self.frame_ms,
-            on_stats=self._stats_listener(line.id),
+            on_stats=self._stats_listener(line.id) if self.stats_events else None,
             voice=line.account.voice if hears_room(microphone) else OFF,
         ).start()
         line.audio.session.mute_mode = self.mute_mode
         line.audio.session.muted = line.info.muted  # muted before the answer stays muted
         self.call_log.answered(line.id, codec.name)
+        if self._alive_timer is None:
+            self._alive_timer = asyncio.get_running_loop().call_later(
+                ALIVE_INTERVAL_S, self._keep_alive
+            )
         self._update(
             line,
             state=found.next,
             codec=codec.name,
             encrypted=line.call.encrypted,
+            encryption=self._encryption(line),
             answered=self.wall_clock(),
         )
 
+    def _encryption(self, line: Line) -> str:
+        policy = line.account.encryption if line.info.direction == "out" else "off"
+        return encryption_status(policy, line.call.encrypted)
+
+    def _keep_alive(self) -> None:
+        """Mark talking calls alive in history once a second (a crash keeps their talk time)."""
+        self._alive_timer = None
+        if any(line.audio is not None for line in self.lines.values()):
+            self.call_log.alive()
+            loop = asyncio.get_running_loop()
+            self._alive_timer = loop.call_later(ALIVE_INTERVAL_S, self._keep_alive)
+
     def _stats_listener(self, line_id: int) -> Callable[[MediaStats], None]:
         def emit(stats: MediaStats) -> None:
-            self.call_log.alive()  # a crash keeps the talk time so far (once a second)
-            if self.stats_events:
-                self._emit(LineStats(line_id, stats))
+            self._emit(LineStats(line_id, stats))
 
         return emit
 
@@ -698,6 +718,7 @@ class Phone:
             encrypted=line.call.encrypted,
             media=media,
             lost=ended.lost,
+            encryption=self._encryption(line),
         )
         self._update(line, state=LineState.ENDED, cause=ended.cause, cause_code=ended.cause_code)
         self.lines.pop(line.id, None)

@@ -55,7 +55,14 @@ MEDIA_KEYS = [
     "agc_gain_db",
     "voice_cpu_us_per_frame",
 ]
-OUTCOME_KEYS = ["duration_s", "hangup_cause", "hangup_cause_code", "hung_up_by", "encrypted"]
+OUTCOME_KEYS = [
+    "duration_s",
+    "hangup_cause",
+    "hangup_cause_code",
+    "hung_up_by",
+    "encrypted",
+    "encryption",
+]
 REPORT_KEYS = [
     "jitter_ms",
     "loss_percent",

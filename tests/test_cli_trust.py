@@ -96,3 +96,35 @@ def test_a_signal_ends_listen_within_two_seconds_while_its_last_call_rings(
             listener.kill()
     assert listener.returncode == exitcodes.OK
     assert took < 2.0, f"listen took {took:.2f} s to stop"
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["talking", "held"])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_ends_listen_within_two_seconds_while_a_call_talks_or_is_held(
+    pbx: Pbx, tmp_path: Path, stop: signal.Signals, held: bool
+) -> None:
+    listener, _, _ = start_listener(tmp_path, "--auto-answer")
+    assert listener.stderr is not None
+    stderr = listener.stderr
+    try:
+
+        async def talk_and_stop() -> float:
+            async with phone(pbx, 6003, register=False) as caller:
+                call = await call_from(caller, pbx, 6003, "6004")
+                await call.wait_answered(timeout=10)
+                if held:
+                    call.hold()
+                    await asyncio.sleep(0.3)  # the HOLD on its way through the PBX
+                sent = time.monotonic()
+                listener.send_signal(stop)
+                await asyncio.to_thread(listener.wait, 10)
+                return time.monotonic() - sent
+
+        took = asyncio.run(talk_and_stop())
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+    rest = stderr.read()
+    assert "Traceback" not in rest
+    assert listener.returncode == exitcodes.OK, rest
+    assert took < 2.0, f"listen took {took:.2f} s to stop"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -150,3 +151,28 @@ def test_recording_to_a_full_disk_stops_the_recording_not_the_call(
     ]
     written = json.loads(stats.read_text())
     assert written["packets_received"] > 120 and written["hung_up_by"] == "local"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_ends_a_call_within_two_seconds_after_the_pbx_died(
+    own: OwnPbx, tmp_path: Path, stop: signal.Signals
+) -> None:
+    """The hangup can never be acknowledged: the command must not wait for it."""
+    phone = subprocess.Popen(
+        [sys.executable, "-m", "iaxphone.cli", "call", "600", "--server",
+         f"127.0.0.1:{own.iax_port}", *account(6008), "--duration", "120"],
+        stderr=subprocess.PIPE, text=True, env=env_with(tmp_path),
+    )  # fmt: skip
+    try:
+        answered = answered_in_history(tmp_path / "data" / "history.sqlite3")
+        assert answered is not None, "the call was never answered"
+        own.kill()
+        sent = time.monotonic()
+        phone.send_signal(stop)
+        _, stderr = phone.communicate(timeout=20)
+        took = time.monotonic() - sent
+    finally:
+        if phone.poll() is None:
+            phone.kill()
+    assert "Traceback" not in stderr
+    assert took < 2.0, f"took {took:.2f} s to stop: {stderr}"

@@ -228,9 +228,11 @@ def test_a_pasted_iax_uri_dials_and_a_bad_one_is_said(
     run_on_qt_loop(qapp, scenario())
 
 
-def test_no_padlock_on_a_call_the_pbx_does_not_encrypt(
+def test_an_open_padlock_on_a_call_the_pbx_does_not_encrypt(
     pbx: Pbx, qapp: QApplication, qtbot: QtBot
 ) -> None:
+    """Encryption allowed (offered), 6091 has it off at the PBX: shown as in clear."""
+
     async def scenario() -> None:
         async with desk_phone(pbx, 6091) as phone:  # encryption = no for 6091
             window = HandsetWindow(phone)
@@ -238,8 +240,11 @@ def test_no_padlock_on_a_call_the_pbx_does_not_encrypt(
             window.show()
             await phone.dial("600")
             await until(phone, lambda: window.call_state.text() == "talking")
-            assert window.codec.text() == "ulaw"
+            assert window.codec.text().startswith("ulaw \N{OPEN LOCK} not encrypted")
             assert phone.active_line is not None and not phone.active_line.info.encrypted
+            assert phone.active_line.info.encryption == "allowed-unused"
+            assert window.padlock.pixmap() is not None and not window.padlock.pixmap().isNull()
+            assert "not encrypted" in window.padlock.toolTip()
             qtbot.keyClick(window, Qt.Key.Key_Escape)
             await until(phone, lambda: window.call_state.text() == "ended")
 

@@ -220,3 +220,36 @@ async def test_live_relay_delivers_exactly_what_the_log_says() -> None:
     kept = [d for d, e in zip(server.datagrams, down_log, strict=True) if e.action != "dropped"]
     assert client.datagrams == kept
     assert len(kept) < len(server.datagrams)
+
+
+async def test_a_cut_relay_drops_everything_both_ways_until_restored() -> None:
+    loop = asyncio.get_running_loop()
+    server_transport, server = await loop.create_datagram_endpoint(
+        Collector, local_addr=("127.0.0.1", 0)
+    )
+    relay = Relay(server_transport.get_extra_info("sockname")[:2])
+    address = await relay.start()
+    client_transport, client = await loop.create_datagram_endpoint(Collector, remote_addr=address)
+    try:
+        async with asyncio.timeout(5):
+            client_transport.sendto(b"before")
+            await server.wait_for(1)
+            relay.cut = True
+            client_transport.sendto(b"lost up")
+            assert server.transport is not None
+            server.transport.sendto(b"lost down", relay.server_side_address)
+            while relay.cut_dropped < 2:
+                relay._progress.clear()
+                await relay._progress.wait()
+            relay.cut = False
+            client_transport.sendto(b"after")
+            await server.wait_for(2)
+            server.transport.sendto(b"answer", relay.server_side_address)
+            await client.wait_for(1)
+    finally:
+        relay.close()
+        client_transport.close()
+        server_transport.close()
+    assert server.datagrams == [b"before", b"after"] and client.datagrams == [b"answer"]
+    assert relay.cut_dropped == 2
+    assert [e.action for e in relay.log if e.index == -1] == ["dropped", "dropped"]

@@ -88,6 +88,7 @@ from iaxphone.viewmodels.transfer import Transfers
 from .graphs import CallGraph, CallGraphs
 from .lines import LineButtons
 from .notify import IncomingNotifier
+from .padlock import padlock_pixmap
 from .ringer import Ringer
 
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
@@ -168,6 +169,8 @@ class HandsetWindow(QWidget):
         self.caller = QLabel("")
         self.timer = QLabel("")
         self.codec = QLabel("")
+        self.padlock = QLabel("")  # the padlock icon: closed encrypted, open in clear
+        self.padlock_state = ""
         self.message = QLabel("")
         self.message.setWordWrap(True)
         for label, name in (
@@ -177,6 +180,7 @@ class HandsetWindow(QWidget):
             (self.caller, "caller"),
             (self.timer, "call time"),
             (self.codec, "codec"),
+            (self.padlock, "encryption"),
             (self.message, "message"),
         ):
             label.setAccessibleName(name)
@@ -284,7 +288,7 @@ class HandsetWindow(QWidget):
         for label in (self.registration, self.voicemail, self.call_state, self.caller):
             display.addWidget(label)
         details = QHBoxLayout()
-        for label in (self.timer, self.codec, self.mos):
+        for label in (self.timer, self.padlock, self.codec, self.mos):
             details.addWidget(label)
         display.addLayout(details)
         display.addWidget(self.message)
@@ -352,6 +356,13 @@ class HandsetWindow(QWidget):
         self.call_state.setText(view.call_state)
         self.caller.setText(view.caller)
         self.codec.setText(view.codec)
+        if view.padlock != self.padlock_state:
+            self.padlock_state = view.padlock
+            self.padlock.setPixmap(padlock_pixmap(view.padlock))
+            self.padlock.setToolTip(
+                {"closed": "encrypted (AES-128)", "open": "not encrypted: the PBX did not"
+                 " take up the encryption offered"}.get(view.padlock, "")
+            )  # fmt: skip
         self.message.setText(view.message)
         self.timer.setText(view.timer)
         self.line_buttons.show_keys(view.line_keys)

@@ -156,6 +156,7 @@ class HandsetView:
     call_state: str
     caller: str
     codec: str
+    padlock: str  # "closed" (encrypted), "open" (allowed but in clear), "" (off)
     message: str
     timer: str
     line_keys: tuple[LineKey, ...]
@@ -208,6 +209,7 @@ class HandsetModel:
         self.call_state = "idle"
         self.caller = ""
         self.codec = ""
+        self.padlock = ""
         self.message = ""
         self._timer = ""
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -240,6 +242,7 @@ class HandsetModel:
             call_state=self.call_state,
             caller=self.caller,
             codec=self.codec,
+            padlock=self.padlock,
             message=self.message,
             timer=self.timer(),
             line_keys=keys,
@@ -607,6 +610,7 @@ class HandsetModel:
         line = self.line
         if line is None:
             self.call_state = "idle"
+            self.padlock = ""
             return
         state = line.state.value
         if line.id in self.conference_ids:
@@ -620,8 +624,13 @@ class HandsetModel:
             state += " (intercom: answered for you" + (", microphone muted)" if line.muted else ")")
         self.call_state = state
         self.caller = ("from " if line.direction == "in" else "to ") + who(line)
-        padlock = " \N{LOCK} encrypted" if line.encrypted else ""
-        self.codec = (line.codec or "") + padlock
+        if line.encrypted:
+            self.padlock, note = "closed", " \N{LOCK} encrypted"
+        elif line.encryption == "allowed-unused":
+            self.padlock, note = "open", " \N{OPEN LOCK} not encrypted (the PBX did not take it up)"
+        else:
+            self.padlock, note = "", ""
+        self.codec = (line.codec or "") + note
         if line.state is LineState.ENDED and (line.cause or line.id in self.outcome):
             self.message = self.outcome.get(line.id) or f"call ended: {line.cause}"
 

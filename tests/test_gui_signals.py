@@ -1,0 +1,79 @@
+"""SIGTERM and Ctrl-C (SIGINT) close the handset window within 2 s, whatever its call does."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from iaxphone.cli import exitcodes
+from iaxphone.proto.events import CallRinging
+from tests.pbx import Pbx
+from tests.phones import call_from, phone
+from tests.test_cli_call import env_with
+
+
+def registered(pbx: Pbx, extension: int) -> bool:
+    return "(null)" not in next(
+        (
+            line
+            for line in pbx.cli(f"iax2 show peer {extension}").splitlines()
+            if "Addr->IP" in line
+        ),
+        "(null)",
+    )
+
+
+@pytest.mark.parametrize("state", ["idle", "ringing", "talking"])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_closes_the_window_within_two_seconds(
+    pbx: Pbx, tmp_path: Path, stop: signal.Signals, state: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[accounts.desk]\nserver = "127.0.0.1:{pbx.iax_port}"\nuser = "6005"\n'
+        f'secret = "iax6005secret"\nauto_answer = {"true" if state == "talking" else "false"}\n'
+    )
+    config.chmod(0o600)
+    env = env_with(tmp_path, IAXPHONE_CONFIG=str(config), QT_QPA_PLATFORM="offscreen")
+    window = subprocess.Popen(
+        [sys.executable, "-m", "iaxphone.cli", "gui"],
+        stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not registered(pbx, 6005):
+            assert window.poll() is None, window.communicate()[1]
+            assert time.monotonic() < deadline, "the window never registered"
+            time.sleep(0.1)  # polling the PBX for the registration, not standing in for it
+
+        async def reach_and_stop() -> float:
+            if state == "idle":
+                sent = time.monotonic()
+                window.send_signal(stop)
+                await asyncio.to_thread(window.wait, 10)
+                return time.monotonic() - sent
+            async with phone(pbx, 6003, register=False) as caller:
+                call = await call_from(caller, pbx, 6003, "6005")
+                if state == "ringing":
+                    await call.next_event(CallRinging, timeout=10)
+                else:
+                    await call.wait_answered(timeout=10)
+                sent = time.monotonic()
+                window.send_signal(stop)
+                await asyncio.to_thread(window.wait, 10)
+                return time.monotonic() - sent
+
+        took = asyncio.run(reach_and_stop())
+    finally:
+        if window.poll() is None:
+            window.kill()
+    _, stderr = window.communicate()
+    assert "Traceback" not in stderr, stderr
+    assert window.returncode == exitcodes.OK, stderr
+    assert took < 2.0, f"the window took {took:.2f} s to close"
