@@ -101,7 +101,8 @@ def update(
     head, *bodies = text.split("\n## ")
     sections = {body.split("\n", 1)[0]: "## " + body for body in bodies}
     stamp = (
-        f"Measured {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} at commit {commit()}."
+        f"Measured {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} at commit {commit()}, "
+        f"load average {os.getloadavg()[0]:.1f} at the end."
     )
     scenarios: dict[str, list[Result]] = {}
     for result in results:
