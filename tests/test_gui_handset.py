@@ -50,7 +50,7 @@ def test_dial_the_echo_test_from_the_keypad_and_watch_the_call(
             qtbot.mouseClick(window.call_button, Qt.MouseButton.LeftButton)
             await until(phone, lambda: window.call_state.text() == "talking")
             assert window.caller.text() == "to 600"
-            assert window.codec.text() == "ulaw \N{LOCK} encrypted"  # desk phones use AES-128
+            assert window.codec.text() == "ulaw encrypted"  # desk phones use AES-128
             # Ten stats a second feed the graphs; the echo returns our tone.
             await until(phone, lambda: (~_nan(window.level_graph.samples)).sum() >= 10)
             levels = window.level_graph.samples[~_nan(window.level_graph.samples)]
@@ -240,7 +240,7 @@ def test_an_open_padlock_on_a_call_the_pbx_does_not_encrypt(
             window.show()
             await phone.dial("600")
             await until(phone, lambda: window.call_state.text() == "talking")
-            assert window.codec.text().startswith("ulaw \N{OPEN LOCK} not encrypted")
+            assert window.codec.text().startswith("ulaw not encrypted")
             assert phone.active_line is not None and not phone.active_line.info.encrypted
             assert phone.active_line.info.encryption == "allowed-unused"
             assert window.padlock.pixmap() is not None and not window.padlock.pixmap().isNull()

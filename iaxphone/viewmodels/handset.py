@@ -625,9 +625,10 @@ class HandsetModel:
         self.call_state = state
         self.caller = ("from " if line.direction == "in" else "to ") + who(line)
         if line.encrypted:
-            self.padlock, note = "closed", " \N{LOCK} encrypted"
+            # The padlock is the icon beside the text: no font here draws U+1F512.
+            self.padlock, note = "closed", " encrypted"
         elif line.encryption == "allowed-unused":
-            self.padlock, note = "open", " \N{OPEN LOCK} not encrypted (the PBX did not take it up)"
+            self.padlock, note = "open", " not encrypted (the PBX did not take it up)"
         else:
             self.padlock, note = "", ""
         self.codec = (line.codec or "") + note
