@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.asterisk_client import free_port
 from benchmarks.netsim import Relay
 from benchmarks.results import Result
 from iaxphone.linestate import LineState
@@ -61,12 +62,6 @@ NOTE = (
 REPEATS = 3
 NETWORK_GONE_S = 30.0
 PROJECT = Path(__file__).resolve().parent.parent
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.asterisk_client import free_port
 from tests.pbx import Pbx, run_pbx
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.asterisk_client import free_port
 from iaxphone.aio.client import IaxClient
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.events import Registered, RegistrationFailed
@@ -19,12 +20,6 @@ from iaxphone.wire.constants import Format
 from tests.pbx import PROJECT, Pbx, run_pbx, sibling_instance
 
 pytestmark = pytest.mark.asyncio
-
-
-def _free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -38,9 +33,9 @@ def restartable_pbx(pbx: Pbx, tmp_path: Path) -> Iterator[tuple[Pbx, dict[str, s
     env = {
         "IAXPHONE_PBX_INSTANCE": sibling_instance("restart"),
         "IAXPHONE_PBX_CONF": str(conf),
-        "IAXPHONE_PBX_IAX_PORT": str(_free_port(socket.SOCK_DGRAM)),
-        "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
-        "IAXPHONE_PBX_AMI_TLS_PORT": str(_free_port(socket.SOCK_STREAM)),
+        "IAXPHONE_PBX_IAX_PORT": str(free_port(socket.SOCK_DGRAM)),
+        "IAXPHONE_PBX_AMI_PORT": str(free_port(socket.SOCK_STREAM)),
+        "IAXPHONE_PBX_AMI_TLS_PORT": str(free_port(socket.SOCK_STREAM)),
         "IAXPHONE_PBX_ENGINE": "chroot",
     }
     up = run_pbx("up", env=env)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pytest
 from PyQt6.QtWidgets import QApplication
 
+from benchmarks.asterisk_client import free_port
 from iaxphone.cli import exitcodes
 from iaxphone.gui.console.window import ConsoleWindow
 from iaxphone.gui.directory import DirectoryPanel
@@ -66,12 +67,6 @@ SETUPS: dict[str, dict[str, str]] = {
     },
     "freepbx": {"IAXPHONE_PBX_CONF": "freepbx"},
 }
-
-
-def free_port(kind: socket.SocketKind) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session", params=["bundled", "stock", "lean", "freepbx"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.asterisk_client import free_port
 from tests.pbx import PROJECT, Pbx, run_pbx, sibling_instance
 
 DOCKER = PROJECT / "docker"
@@ -63,12 +64,6 @@ def _pbx_globals() -> dict[str, object]:
     return runpy.run_path(str(DOCKER / "pbx"), run_name="docker_pbx")
 
 
-def _free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_up_reports_a_taken_port_and_its_owner(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
         squatter.bind(("127.0.0.1", 0))
@@ -78,8 +73,8 @@ def test_up_reports_a_taken_port_and_its_owner(tmp_path: Path) -> None:
             env={
                 "IAXPHONE_PBX_INSTANCE": sibling_instance("porttest"),
                 "IAXPHONE_PBX_IAX_PORT": str(port),
-                "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
-                "IAXPHONE_PBX_AMI_TLS_PORT": str(_free_port(socket.SOCK_STREAM)),
+                "IAXPHONE_PBX_AMI_PORT": str(free_port(socket.SOCK_STREAM)),
+                "IAXPHONE_PBX_AMI_TLS_PORT": str(free_port(socket.SOCK_STREAM)),
                 "IAXPHONE_PBX_ENGINE": "chroot",
             },
         )
@@ -97,9 +92,9 @@ def test_broken_config_fails_with_asterisks_own_error(tmp_path: Path) -> None:
     env = {
         "IAXPHONE_PBX_INSTANCE": sibling_instance("broken"),
         "IAXPHONE_PBX_CONF": str(conf),
-        "IAXPHONE_PBX_IAX_PORT": str(_free_port(socket.SOCK_DGRAM)),
-        "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
-        "IAXPHONE_PBX_AMI_TLS_PORT": str(_free_port(socket.SOCK_STREAM)),
+        "IAXPHONE_PBX_IAX_PORT": str(free_port(socket.SOCK_DGRAM)),
+        "IAXPHONE_PBX_AMI_PORT": str(free_port(socket.SOCK_STREAM)),
+        "IAXPHONE_PBX_AMI_TLS_PORT": str(free_port(socket.SOCK_STREAM)),
         "IAXPHONE_PBX_ENGINE": "chroot",
         "IAXPHONE_PBX_TIMEOUT": "60",
     }
@@ -113,9 +108,9 @@ def test_broken_config_fails_with_asterisks_own_error(tmp_path: Path) -> None:
 def test_second_instance_runs_beside_the_first_and_down_leaves_nothing(pbx: Pbx) -> None:
     env = {
         "IAXPHONE_PBX_INSTANCE": sibling_instance("second"),
-        "IAXPHONE_PBX_IAX_PORT": str(_free_port(socket.SOCK_DGRAM)),
-        "IAXPHONE_PBX_AMI_PORT": str(_free_port(socket.SOCK_STREAM)),
-        "IAXPHONE_PBX_AMI_TLS_PORT": str(_free_port(socket.SOCK_STREAM)),
+        "IAXPHONE_PBX_IAX_PORT": str(free_port(socket.SOCK_DGRAM)),
+        "IAXPHONE_PBX_AMI_PORT": str(free_port(socket.SOCK_STREAM)),
+        "IAXPHONE_PBX_AMI_TLS_PORT": str(free_port(socket.SOCK_STREAM)),
         "IAXPHONE_PBX_ENGINE": "chroot",
     }
     up = run_pbx("up", env=env)
