@@ -195,8 +195,8 @@ class CallHandle:
         """Our view of the far end's voice for the next PING/PONG (nothing is sent now)."""
         self.client.endpoint.update_receiver_report(self.call_id, report)
 
-    def send_text(self, text: str) -> None:
-        self.client.run(lambda now: self.client.endpoint.send_text(self.call_id, text, now))
+    def send_text(self, text: str) -> int:
+        return self.client.run(lambda now: self.client.endpoint.send_text(self.call_id, text, now))
 
     def flash(self) -> None:
         self.client.run(lambda now: self.client.endpoint.flash(self.call_id, now))

@@ -61,6 +61,7 @@ from .hold import far_hold, local_hold
 from .machine import Machine, successors
 from .reliability import earliest
 from .session import Address, Host
+from .text import TextJoiner
 from .voice import MediaCounters, ReceiveTimeline, VoiceClock
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ class Call(CallSetup):
         # When the answer to our AUTHREP (ACCEPT or REJECT) is overdue.
         self.authrep_answer_due: float | None = None
         self.ping_sent: dict[int, float] = {}
+        self.text_joiner = TextJoiner()
         self.clock = VoiceClock()
         self.timeline = ReceiveTimeline()
         self.media = MediaCounters()
@@ -329,7 +331,12 @@ class Call(CallSetup):
     # -- timers -----------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
-        return earliest(super().next_deadline(), self.next_ping, self.authrep_answer_due)
+        return earliest(
+            super().next_deadline(),
+            self.next_ping,
+            self.authrep_answer_due,
+            self.text_joiner.deadline,
+        )
 
     def on_timer(self, now: float) -> None:
         if self.authrep_answer_due is not None and now >= self.authrep_answer_due:
@@ -337,6 +344,7 @@ class Call(CallSetup):
             self.on_no_answer(None, now)
             return
         self._ping_if_due(now)
+        self._flush_text(now)
         super().on_timer(now)
 
 

@@ -47,6 +47,7 @@ from .events import (
 from .hold import FarAction, FarState, FarTrigger, HoldAction, HoldState, HoldTrigger
 from .machine import Machine
 from .session import Session
+from .text import TextJoiner, split_text
 from .voice import MediaCounters
 
 log = logging.getLogger("iaxphone.proto")
@@ -65,6 +66,7 @@ class InCallFeatures(Session):
     next_ping: float | None
     ping_sent: dict[int, float]
     receiver_report: ReceiverReport | None
+    text_joiner: TextJoiner
 
     # -- in-call commands ----------------------------------------------------------
 
@@ -86,9 +88,14 @@ class InCallFeatures(Session):
         self.local_hold.fire(HoldTrigger.RESUME)
         self.send_iax(IaxCommand.UNQUELCH, now)
 
-    def send_text(self, text: str, now: float) -> None:
+    def send_text(self, text: str, now: float) -> int:
+        """Send a message in as many TEXT frames as it takes (see :mod:`.text`); their count."""
+        self.machine.check(CallTrigger.SEND_TEXT)
+        chunks = split_text(text)
         self.machine.fire(CallTrigger.SEND_TEXT)
-        self.send_full(FrameType.TEXT, 0, now, payload=text.encode() + b"\0")
+        for chunk in chunks:
+            self.send_full(FrameType.TEXT, 0, now, payload=chunk)
+        return len(chunks)
 
     def flash(self, now: float) -> None:
         self.machine.fire(CallTrigger.FLASH)
@@ -161,8 +168,15 @@ class InCallFeatures(Session):
 
     def _on_text(self, frame: FullFrame, now: float) -> None:
         self.send_ack(frame)
-        text = frame.payload.rstrip(b"\0").decode("utf-8", "replace")
-        self.host.emit(TextReceived(self.local_call, text))
+        text = self.text_joiner.receive(frame.payload, now)
+        if text is not None:
+            self.host.emit(TextReceived(self.local_call, text))
+
+    def _flush_text(self, now: float) -> None:
+        """A long message's last chunk was full and nothing followed in time: deliver it."""
+        text = self.text_joiner.flush(now)
+        if text is not None:
+            self.host.emit(TextReceived(self.local_call, text))
 
     def _on_flash(self, frame: FullFrame, now: float) -> None:
         self.send_ack(frame)

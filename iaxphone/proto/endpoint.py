@@ -453,8 +453,9 @@ class Endpoint:
     def unhold(self, call_id: int, now: float) -> None:
         self._call(call_id).unhold(now)
 
-    def send_text(self, call_id: int, text: str, now: float) -> None:
-        self._call(call_id).send_text(text, now)
+    def send_text(self, call_id: int, text: str, now: float) -> int:
+        """Send a text message (UTF-8, split as :mod:`.text` says); the TEXT frames it took."""
+        return self._call(call_id).send_text(text, now)
 
     def flash(self, call_id: int, now: float) -> None:
         self._call(call_id).flash(now)
