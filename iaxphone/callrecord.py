@@ -4,7 +4,8 @@ Theory of operation
 -------------------
 :class:`CallLog` is the one place a call leaves a trace.  The phone tells
 it when a line starts (:meth:`CallLog.start`: the history row is written),
-is answered (:meth:`CallLog.answered`: answer time and codec) and ends
+is answered (:meth:`CallLog.answered`: answer time and codec), sends or
+receives a text message (:meth:`CallLog.message`) and ends
 (:meth:`CallLog.ended`: end time, cause, cause code and MOS), and a dial
 that never became a call (the server's name does not resolve) is one
 :meth:`CallLog.failed` row.  Each step commits the history row at once, so
@@ -286,6 +287,16 @@ class CallLog:
         for listener in self.listeners:
             listener(summary)
         return summary
+
+    def message(self, line_id: int, direction: str, text: str) -> None:
+        """A text message sent ("out") or received ("in") on a live line: kept with its call."""
+        call = self._open.get(line_id)
+        if self.history is None or call is None or call.row is None:
+            return
+        try:
+            self.history.add_message(call.row, direction, text)
+        except sqlite3.Error as exc:  # a full or locked disk must not stop the call
+            log.warning("call history: cannot keep a text message: %s", exc)
 
     def row_of(self, line_id: int) -> int | None:
         """The history row of a live line (None without history, or once it ended)."""

@@ -18,6 +18,10 @@ schema's version is SQLite's ``user_version``: opening an older file runs
 the :data:`MIGRATIONS` it lacks, in order (version 1 adds ``note``, 2
 ``alive``), so
 history written by an earlier iaxphone keeps every row.
+
+The text messages of a call (typed, received, or sent by the PBX) are rows
+of ``messages`` that name their call; the table is created when a file
+without it is opened, so it needs no migration step.
 """
 
 from __future__ import annotations
@@ -45,6 +49,14 @@ CREATE TABLE IF NOT EXISTS calls (
     pid INTEGER
 );
 CREATE INDEX IF NOT EXISTS calls_started ON calls (started);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    call INTEGER NOT NULL REFERENCES calls (id),
+    at REAL NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_call ON messages (call);
 """
 
 # Step N takes the schema from version N to N + 1 (SCHEMA above is version 0):
@@ -56,6 +68,16 @@ COLUMNS = (
     "id, account, direction, number, name, started, answered, ended, cause, cause_code, codec, "
     "mos, note"
 )
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One text message of a call: ``direction`` "in" (received) or "out" (sent)."""
+
+    call: int
+    at: float
+    direction: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -179,6 +201,20 @@ class History:
             "UPDATE calls SET note = ? WHERE id = ?", (note.strip() or None, row)
         )
         return cursor.rowcount == 1
+
+    def add_message(self, row: int, direction: str, text: str, at: float | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO messages (call, at, direction, text) VALUES (?, ?, ?, ?)",
+            (row, time.time() if at is None else at, direction, text),
+        )
+
+    def messages(self, row: int) -> list[MessageRecord]:
+        """A call's text messages, oldest first."""
+        found = self.db.execute(
+            "SELECT call, at, direction, text FROM messages WHERE call = ? ORDER BY at, id",
+            (row,),
+        ).fetchall()
+        return [MessageRecord(*message) for message in found]
 
     def get(self, row: int) -> CallRecord | None:
         found = self.db.execute(f"SELECT {COLUMNS} FROM calls WHERE id = ?", (row,)).fetchone()

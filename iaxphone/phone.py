@@ -98,6 +98,7 @@ from iaxphone.proto.events import (
     MessageWaiting,
     Registered,
     RegistrationFailed,
+    TextReceived,
 )
 from iaxphone.proto.registration import Account
 from iaxphone.proto.trust import NOBODY, CallerPolicy
@@ -176,6 +177,20 @@ class RecordingStopped(PhoneEvent):
 
     line_id: int
     message: str  # one line: "recording stopped: PATH: No space left on device ..."
+
+
+@dataclass(frozen=True)
+class LineText(PhoneEvent):
+    """A text message on a line: typed here and sent ("out"), or received ("in").
+
+    IAX2 does not say who wrote a received text: the far end, or the PBX
+    itself (the dialplan's SendText, or an operator through AMI).
+    """
+
+    line_id: int
+    direction: str  # "in" or "out"
+    text: str
+    at: float  # wall-clock time
 
 
 @dataclass(frozen=True)
@@ -639,6 +654,8 @@ class Phone:
                 self._far_end(line, LineTrigger.FAR_ANSWERED)
             elif isinstance(event, HoldChanged):
                 log.info("line %d: far end %s", line.id, "holds" if event.held else "resumed")
+            elif isinstance(event, TextReceived):
+                self._text(line, "in", event.text)
             elif isinstance(event, CallEnded):
                 await self._ended(line, event)
                 return
@@ -917,6 +934,21 @@ class Phone:
             line.call.send_dtmf(digit)
             await asyncio.sleep(0.1)
 
+    def send_text(self, line_id: int, text: str) -> None:
+        """Send a text message on a connected line (split as :mod:`iaxphone.proto.text` says).
+
+        Raises ``LocalProtocolError`` before the call connects and
+        ``ValueError`` for an empty or too long message.
+        """
+        line = self.line(line_id)
+        line.call.send_text(text)
+        self._text(line, "out", text.replace("\0", ""))
+
+    def _text(self, line: Line, direction: str, text: str) -> None:
+        log.info("line %d: text %s (%d characters)", line.id, direction, len(text))
+        self.call_log.message(line.id, direction, text)
+        self._emit(LineText(line.id, direction, text, self.wall_clock()))
+
     def flash(self, line_id: int) -> None:
         self.line(line_id).call.flash()
 
@@ -1036,6 +1068,7 @@ __all__ = [
     "LineInfo",
     "LineState",
     "LineStats",
+    "LineText",
     "LocalProtocolError",
     "Phone",
     "PhoneAccount",

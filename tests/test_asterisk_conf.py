@@ -61,7 +61,7 @@ def test_every_desk_phone_has_hint_mailbox_and_route() -> None:
         assert iax[ext]["mailbox"] == [f"{ext}@office"]
     patterns = [v.split(",", 1)[0] for v in office["exten"]]
     assert "_60XX" in patterns
-    for service in ("600", "601", "602", "800", "*97", "*78", "*79", "_*8XXXX", "_*9XXXX"):
+    for service in ("600", "601", "602", "603", "800", "*97", "*78", "*79", "_*8XXXX", "_*9XXXX"):
         assert service in patterns, service
 
 

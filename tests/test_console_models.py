@@ -226,6 +226,8 @@ def test_permissions_from_list_commands() -> None:
         "listen, whisper, barge needs the AMI class originate"
     )
     assert permissions.missing(Feature.ROOM_RECORD) == "record a room needs the AMI class system"
+    assert permissions.missing(Feature.CHAT) == "chat needs the AMI class call"
+    assert Permissions(frozenset({"SendText"})).allows(Feature.CHAT)
 
 
 def test_link_states_keep_offline_since_until_resynced() -> None:

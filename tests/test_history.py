@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -124,3 +125,40 @@ def test_a_live_calls_note_goes_to_its_row_through_the_call_log(tmp_path: Path) 
     (record,) = history.recent()
     assert (record.number, record.note) == ("6004", "asked for Carol")
     assert not CallLog(None).set_note(row, "no history")
+
+
+def test_text_messages_belong_to_their_call_and_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    history = History(path)
+    first = history.start("out", "6002")
+    second = history.start("in", "6003")
+    history.add_message(first, "out", "hello", at=10.0)
+    history.add_message(second, "in", "other call", at=11.0)
+    history.add_message(first, "in", "hi ✓", at=12.0)
+    history.close()
+    again = History(path)
+    assert [(m.direction, m.text, m.at) for m in again.messages(first)] == [
+        ("out", "hello", 10.0),
+        ("in", "hi ✓", 12.0),
+    ]
+    assert [m.text for m in again.messages(second)] == ["other call"]
+    again.close()
+
+
+def test_an_older_file_without_messages_gets_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE calls (id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT, direction TEXT, "
+        "number TEXT, name TEXT, started REAL, answered REAL, ended REAL, cause TEXT, "
+        "cause_code INTEGER, codec TEXT, mos REAL, pid INTEGER)"
+    )
+    old.execute("INSERT INTO calls (direction, number, started) VALUES ('in', '6001', 1.0)")
+    old.commit()
+    old.close()
+    history = History(path)
+    (record,) = history.recent()
+    history.add_message(record.id, "in", "kept")
+    assert [m.text for m in history.messages(record.id)] == ["kept"]
+    assert history.version == 2
+    history.close()

@@ -697,6 +697,17 @@ class PbxClient:
             Priority="1",
         )
 
+    async def send_text(self, channel: str, message: str) -> None:
+        """Send a text message to a live channel (SendText); an IAX2 phone gets a TEXT frame.
+
+        AMI headers are single lines, so line breaks become spaces; the
+        channel driver takes the text up to its first NUL, so NULs go too.
+        """
+        text = " ".join(message.replace("\0", "").splitlines()).strip()
+        if not text:
+            raise ValueError("empty text message")
+        await self.action(Action="SendText", Channel=channel, Message=text)
+
     async def attended_transfer(self, channel: str, number: str) -> None:
         """Atxfer: the channel's bridge peer waits while ``channel`` consults ``number``."""
         await self.action(Action="Atxfer", Channel=channel, Exten=number, Context=self.context)

@@ -515,6 +515,26 @@ class ConsoleModel:
         assert self.operator is not None
         await self.client.pickup(f"IAX2/{self.operator}", number)
 
+    async def send_text(self, number: str, message: str) -> str:
+        """Send a text message to the phone on ``number``'s tile, in its live call (SendText).
+
+        The text goes to the phone's own channel (its newest), so its user
+        reads it in the call's chat; returns the channel's name.
+        """
+        self._require(Feature.CHAT)
+        entry = self.directory.get(number)
+        mine = self.channels.of_device(entry.device) if entry is not None and entry.device else []
+        if not mine:
+            raise CallMovedError(f"{number} has no live call to send a text to")
+        channel = mine[-1].name
+        try:
+            await self.client.send_text(channel, message)
+        except AmiPermissionError:
+            raise
+        except AmiError as exc:
+            raise AmiError(f"cannot send a text to {number}: {exc}") from None
+        return channel
+
     async def set_presence(self, number: str, presence: Presence, note: str = "") -> None:
         self._require(Feature.PRESENCE)
         await self.client.set_presence(number, presence, note)

@@ -58,6 +58,7 @@ ACTION_CLASSES: dict[str, tuple[str, ...]] = {
     "QueueStatus": (),
     "QueueSummary": (),
     "Redirect": ("call",),
+    "SendText": ("call",),
     "Setvar": ("call",),
     "StopMixMonitor": ("system", "call"),
     "VoicemailUsersList": ("call", "reporting"),
@@ -90,6 +91,7 @@ class Feature(enum.Enum):
     ROOM_KICK = "kick from a room"
     ROOM_LOCK = "lock a room"
     ROOM_RECORD = "record a room"
+    CHAT = "chat"  # a text message to a live channel (FOP2's "chat" permission)
 
     @property
     def action(self) -> str:
@@ -112,6 +114,7 @@ FEATURE_ACTION: dict[Feature, str] = {
     Feature.ROOM_KICK: "ConfbridgeKick",
     Feature.ROOM_LOCK: "ConfbridgeLock",
     Feature.ROOM_RECORD: "ConfbridgeStartRecord",
+    Feature.CHAT: "SendText",
 }
 
 

@@ -42,6 +42,7 @@ from PyQt6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -191,6 +192,7 @@ class ConsoleWindow(QMainWindow):
         for feature, label, icon in (
             (Feature.PARK, "Park", QStyle.StandardPixmap.SP_DialogSaveButton),
             (Feature.DIAL, "Call", QStyle.StandardPixmap.SP_DialogYesButton),
+            (Feature.CHAT, "Message", QStyle.StandardPixmap.SP_FileDialogContentsView),
             (SpyMode.LISTEN, "Listen", QStyle.StandardPixmap.SP_MediaVolume),
             (SpyMode.WHISPER, "Whisper", QStyle.StandardPixmap.SP_MessageBoxInformation),
             (SpyMode.BARGE, "Barge", QStyle.StandardPixmap.SP_MessageBoxWarning),
@@ -201,6 +203,7 @@ class ConsoleWindow(QMainWindow):
             self.buttons[feature] = button
         self.buttons[Feature.PARK].clicked.connect(self._park_selected)
         self.buttons[Feature.DIAL].clicked.connect(self._call_selected)
+        self.buttons[Feature.CHAT].clicked.connect(self._message_selected)
         for mode in SpyMode:
             self.buttons[mode].clicked.connect(lambda _c=False, m=mode: self._supervise(m))
         self.banner = QLabel()
@@ -546,6 +549,22 @@ class ConsoleWindow(QMainWindow):
         number = self.view.selected
         if number in self.model.directory:
             self._carry_out(resolve_click(self.model, self.model.tile(number), True))
+
+    def _message_selected(self) -> None:
+        """Ask for a text and send it to the selected phone's live call (AMI SendText)."""
+        number = self.view.selected
+        if number is None or number not in self.model.directory:
+            self.say("select a phone's tile first")
+            return
+        text, ok = QInputDialog.getText(self, "Message", f"Text to {number}'s call:")
+        if ok:
+            self.send_message(number, text)
+
+    def send_message(self, number: str, text: str) -> None:
+        if not text.strip():
+            self.say("no text to send")
+            return
+        self._run(self.model.send_text(number, text), f"text to {number}")
 
     def _supervise(self, mode: SpyMode) -> None:
         call = self._selected_call()
