@@ -30,6 +30,7 @@ from .account import Identity, add_account_options, identity
 from .errors import CommandError
 from .lines import LineDevices, LineWatch, check_writable, open_audio
 from .stopping import stop_on_signals
+from .text import check_texts, print_received_texts, send_texts
 
 # ---------------------------------------------------------------------------- arguments
 
@@ -49,6 +50,12 @@ def add_call_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
     add_device_options(call)
     call.add_argument(
         "--dtmf", metavar="DIGITS", help="send these digits after answer (',' = 500 ms pause)"
+    )
+    call.add_argument(
+        "--text",
+        action="append",
+        metavar="TEXT",
+        help="send this text message after answer (repeatable; received texts go to stdout)",
     )
     call.add_argument(
         "--duration", type=float, metavar="SECONDS", help="hang up this long after answer"
@@ -188,6 +195,7 @@ async def run_call(args: argparse.Namespace) -> int:
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
     check_dtmf(args.dtmf)
+    check_texts(args.text)
     if args.duration is not None and args.duration <= 0:
         raise CommandError("--duration must be more than 0 seconds", exitcodes.USAGE)
     if args.play is not None:
@@ -240,6 +248,20 @@ async def place_call(
     target: Target,
 ) -> int:
     watch = LineWatch(phone, log)
+    texts = print_received_texts(phone)
+    try:
+        return await _place_call(phone, watch, audio, args, target)
+    finally:
+        texts.close()
+
+
+async def _place_call(
+    phone: Phone,
+    watch: LineWatch,
+    audio: LineDevices,
+    args: argparse.Namespace,
+    target: Target,
+) -> int:
     # The account is ours at this server: the URI's user is already who we are.
     line_id = await phone.dial(dataclasses.replace(target, user=None))
     ended = watch.ended(line_id)
@@ -253,6 +275,7 @@ async def place_call(
             )
         answered_at = time.monotonic()
         helpers = []
+        send_texts(phone, line_id, getattr(args, "text", None))
         if args.dtmf:
             helpers.append(asyncio.ensure_future(phone.dtmf(line_id, args.dtmf, feedback=False)))
         if args.verbose:

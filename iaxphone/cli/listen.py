@@ -28,6 +28,7 @@ from .call import (
 from .errors import CommandError
 from .lines import AudioChoice, LineDevices, LineWatch, check_writable
 from .stopping import stop_on_signals
+from .text import print_received_texts
 
 
 def add_listen_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -142,7 +143,8 @@ async def run_listen(args: argparse.Namespace) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-            await answer_calls(phone, log, args, stop)
+            with print_received_texts(phone):  # "text from NUMBER: ..." on stdout
+                await answer_calls(phone, log, args, stop)
     return exitcodes.OK
 
 
