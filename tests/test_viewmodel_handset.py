@@ -29,7 +29,8 @@ LOSSY = Conditions(loss=0.03, delay=0.02, reorder=0.05)
 def test_the_view_models_import_no_qt() -> None:
     code = (
         "import sys, iaxphone.viewmodels.handset, iaxphone.viewmodels.transfer, "
-        "iaxphone.viewmodels.parking, iaxphone.viewmodels.pbxlines, iaxphone.phone; "
+        "iaxphone.viewmodels.parking, iaxphone.viewmodels.pbxlines, iaxphone.viewmodels.chat, "
+        "iaxphone.phone; "
         "print(sorted(m for m in sys.modules if m.startswith(('PyQt', 'qasync', 'pyqtgraph'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

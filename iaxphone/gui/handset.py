@@ -47,11 +47,15 @@ resuming any member brings it back.  *Record* (Ctrl+R) toggles recording the
 current call (both sides, mixed) to a WAV file in the recordings folder
 (``recordings``, default ``<data dir>/recordings``).
 
+Chat (:mod:`.chat`): the current line's text messages - typed here,
+received, or sent by the PBX - with a field to type one; texts on other
+lines are counted as unread until their line is current.
+
 Graphs (:mod:`.graphs`): microphone and speaker level, jitter, jitter-buffer
 delay and loss of the current line, fed by its LineStats (ten a second),
 with the MOS estimate on the display.
 
-*Compact view* (Ctrl+K) hides the graphs and the panels (:meth:`add_panel`)
+*Compact view* (Ctrl+K) hides the graphs, the chat and the panels (:meth:`add_panel`)
 so the window is just a handset.  Keyboard: every key has a mnemonic
 (Alt+letter, Alt+1 ... Alt+9 for the line keys) and a tooltip naming its
 shortcut; the window's shortcuts win over the number field's editing keys;
@@ -85,6 +89,7 @@ from iaxphone.phone import LineInfo, LineStats, Phone
 from iaxphone.viewmodels.handset import HandsetModel, Key
 from iaxphone.viewmodels.transfer import Transfers
 
+from .chat import ChatPane
 from .graphs import CallGraph, CallGraphs
 from .lines import LineButtons
 from .notify import IncomingNotifier
@@ -193,6 +198,8 @@ class HandsetWindow(QWidget):
         self.line_buttons.hide()
         self.graphs = CallGraphs()
         self.mos = self.graphs.mos
+        self.chat = ChatPane(self.phone)  # the current line's text messages (gui/chat.py)
+        self.current_line_changed.connect(lambda line: self.chat.show_line(line and line.id))
         self.panels = QWidget()  # other panels (directory, history...) go here: add_panel
         self.panels_layout = QVBoxLayout(self.panels)
         self.panels_layout.setContentsMargins(0, 0, 0, 0)
@@ -307,6 +314,7 @@ class HandsetWindow(QWidget):
         layout.addLayout(transfer_row)
         layout.addLayout(feature_row)
         layout.addWidget(self.graphs, stretch=1)
+        layout.addWidget(self.chat)
         layout.addWidget(self.panels)
         chain = [self.number, *self.call_keys, *self.feature_keys, *self.keys.values()]
         for first, second in itertools.pairwise(chain):
@@ -461,6 +469,7 @@ class HandsetWindow(QWidget):
     def toggle_compact(self) -> None:
         compact = self.compact_button.isChecked()
         self.graphs.setVisible(not compact)
+        self.chat.setVisible(not compact)
         self.panels.setVisible(not compact and self.panels_layout.count() > 0)
         self.adjustSize()
 
