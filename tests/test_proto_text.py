@@ -53,14 +53,14 @@ def test_joiner_rejoins_chunks_and_a_byte_wise_cut_character() -> None:
     text = "€" * 200  # 600 bytes
     data = text.encode()
     first, second, third = data[:255], data[255:510], data[510:]  # cuts inside characters
-    assert joiner.receive(first + b"\0", 0.0) is None
-    assert joiner.receive(second, 0.1) is None  # no NUL: read as Asterisk does
-    assert joiner.receive(third + b"\0", 0.2) == text
+    assert joiner.receive(first + b"\0", 0.0) == []
+    assert joiner.receive(second, 0.1) == []  # no NUL: read as Asterisk does
+    assert joiner.receive(third + b"\0", 0.2) == [text]
 
 
 def test_joiner_delivers_a_lone_full_chunk_after_the_window() -> None:
     joiner = TextJoiner()
-    assert joiner.receive(b"y" * MAX_CHUNK + b"\0", 1.0) is None
+    assert joiner.receive(b"y" * MAX_CHUNK + b"\0", 1.0) == []
     assert joiner.deadline == 1.0 + REJOIN_WINDOW_S
     assert joiner.flush(1.0 + REJOIN_WINDOW_S - 0.01) is None
     assert joiner.flush(1.0 + REJOIN_WINDOW_S) == "y" * MAX_CHUNK
@@ -69,9 +69,17 @@ def test_joiner_delivers_a_lone_full_chunk_after_the_window() -> None:
 
 def test_joiner_reads_up_to_the_first_nul_and_replaces_bad_utf8() -> None:
     joiner = TextJoiner()
-    assert joiner.receive(b"ok\0ignored\0", 0.0) == "ok"
-    assert joiner.receive(b"\xff!\0", 0.0) == "\ufffd!"
-    assert joiner.receive(b"\0", 0.0) is None
+    assert joiner.receive(b"ok\0ignored\0", 0.0) == ["ok"]
+    assert joiner.receive(b"\xff!\0", 0.0) == ["\ufffd!"]
+    assert joiner.receive(b"\0", 0.0) == []
+
+
+def test_a_frame_longer_than_a_chunk_is_a_whole_message_at_once() -> None:
+    joiner = TextJoiner()
+    assert joiner.receive(b"h" * MAX_CHUNK + b"\0", 0.0) == []  # held: more may follow
+    long_one = "L" * 1000  # AMI SendText: one frame, whatever the length
+    assert joiner.receive(long_one.encode() + b"\0", 0.1) == ["h" * MAX_CHUNK, long_one]
+    assert joiner.deadline is None
 
 
 @pytest.fixture

@@ -168,8 +168,7 @@ class InCallFeatures(Session):
 
     def _on_text(self, frame: FullFrame, now: float) -> None:
         self.send_ack(frame)
-        text = self.text_joiner.receive(frame.payload, now)
-        if text is not None:
+        for text in self.text_joiner.receive(frame.payload, now):
             self.host.emit(TextReceived(self.local_call, text))
 
     def _flush_text(self, now: float) -> None:

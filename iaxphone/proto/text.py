@@ -26,11 +26,14 @@ in order end to end.  Every other peer shows each chunk as a message of
 its own, which is the best it can do.  A message is at most
 :data:`MAX_MESSAGE` bytes (16 chunks, a quarter of the send window).
 
-*Rejoining.*  A received chunk of at least :data:`FULL_CHUNK` (252) bytes
-may have a continuation: :class:`TextJoiner` holds it and appends the
-chunks that follow, until a shorter chunk ends the message or
+*Rejoining.*  A received chunk of :data:`FULL_CHUNK` to :data:`MAX_CHUNK`
+(252-255) bytes may have a continuation: :class:`TextJoiner` holds it and
+appends the chunks that follow, until a shorter chunk ends the message or
 :data:`REJOIN_WINDOW_S` passes with nothing more (a peer's standalone
 message of 252-255 bytes is then delivered that much later, unchanged).
+A longer frame was cut by no splitter (Asterisk's SendText and AMI send a
+message in one frame, whatever its length): it is a message on its own,
+delivered at once, after whatever was held.
 Bytes are joined before they are decoded, so a character a byte-wise
 splitter cut in two is whole again; bytes that are not UTF-8 become U+FFFD.
 """
@@ -78,14 +81,17 @@ class TextJoiner:
         self.pending = b""
         self.deadline: float | None = None
 
-    def receive(self, payload: bytes, now: float) -> str | None:
-        """One TEXT frame's payload; the message it completes, if any."""
+    def receive(self, payload: bytes, now: float) -> list[str]:
+        """One TEXT frame's payload; the messages it completes (none, one, or two)."""
         chunk = text_of(payload)
+        if len(chunk) > MAX_CHUNK:  # no splitter made it: a whole message, nothing to join
+            return [m for m in (self._release(), chunk.decode("utf-8", "replace")) if m]
         self.pending += chunk
         if len(chunk) >= FULL_CHUNK and len(self.pending) < MAX_MESSAGE:
             self.deadline = now + REJOIN_WINDOW_S
-            return None
-        return self._release()
+            return []
+        message = self._release()
+        return [message] if message else []
 
     def flush(self, now: float) -> str | None:
         """The held message once its window has passed (None before, or with nothing held)."""
