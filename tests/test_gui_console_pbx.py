@@ -12,6 +12,8 @@ from PyQt6.QtWidgets import QApplication, QWidget
 from iaxphone.gui.console.tiles import MIME_CALL
 from iaxphone.gui.console.window import ConsoleWindow
 from iaxphone.pbx.models import LampState
+from iaxphone.pbx.permissions import Feature
+from iaxphone.proto.events import TextReceived
 from tests.guiloop import run_on_qt_loop, screenshot
 from tests.pbx import Pbx
 from tests.phones import answered_call, call_from, phone
@@ -103,6 +105,32 @@ def test_the_frontdesk_console_greys_supervision_and_says_why(pbx: Pbx, qapp: QA
             assert not listen[0].isEnabled()
             assert listen[0].toolTip() == "listen, whisper, barge needs the AMI class originate"
             assert not [c for c in await pbx_channels(model) if "ChanSpy" in c]
+            window.hide()
+            await call.hangup()
+
+    run_on_qt_loop(qapp, scenario())
+
+
+def test_the_message_key_sends_a_text_to_the_selected_phones_call(
+    pbx: Pbx, qapp: QApplication
+) -> None:
+    async def scenario() -> None:
+        async with console(pbx) as (model, watch), phone(pbx, 6002) as bob:
+            window = ConsoleWindow(model)
+            window.show()
+            message_key = window.buttons[Feature.CHAT]
+            assert message_key.text() == "Message" and message_key.isEnabled()
+            window.view.select("6002")
+            window.send_message("6002", "   ")
+            assert window.status.text() == "no text to send"
+            call = await call_from(bob, pbx, 6002, "600")
+            await call.wait_answered(timeout=5)
+            await watch.until(lambda: model.tile("6002").lamp is LampState.IN_USE)
+            window.send_message("6002", "Bob, line 2 for you")
+            got = await call.next_event(TextReceived, timeout=5)
+            assert got.text == "Bob, line 2 for you"
+            await asyncio.gather(*window._tasks)  # the action's answer
+            assert window.status.text() == "text to 6002: done"
             window.hide()
             await call.hangup()
 
