@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6 import sip
-from PyQt6.QtCore import QEvent, Qt
+from PyQt6.QtCore import QEvent, Qt, QTimer
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
@@ -120,6 +120,9 @@ class MainWindow(QMainWindow):
         self.handset.dnd_button.toggled.connect(lambda _on: self.tray.model.dnd_changed())
         self.destroyed.connect(self.tray.model.close)
 
+        self.handset.compact_button.toggled.connect(self.set_compact)
+        self._wide_size = self.size()
+
         self.transfer_target = TransferDropTarget(self.handset, self.can_transfer)
         self.transfer_target.transfer_requested.connect(self.transfer)
 
@@ -140,6 +143,16 @@ class MainWindow(QMainWindow):
         dock.setMinimumWidth(320)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         return dock
+
+    def set_compact(self, compact: bool) -> None:
+        """Compact view: the docks go too, and the window shrinks to the handset."""
+        for dock in self.findChildren(QDockWidget):
+            dock.setVisible(not compact)
+        if compact:
+            self._wide_size = self.size()
+            QTimer.singleShot(0, lambda: self.resize(self.minimumSizeHint()))
+        else:
+            self.resize(self._wide_size)
 
     def show_from_tray(self) -> None:
         if self.isMinimized():

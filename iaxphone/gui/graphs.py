@@ -45,7 +45,7 @@ class CallGraph(pg.PlotWidget):  # type: ignore[misc]
         self.setLabel("bottom", "seconds ago")
         self.setYRange(lowest, highest)
         self.setXRange(-HISTORY_S, 0)
-        self.setMinimumHeight(130)
+        self.setMinimumHeight(105)
         self.ages = np.linspace(-HISTORY_S, 0, HISTORY_S * STATS_PER_S)
         self.series: dict[str, npt.NDArray[np.float64]] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -97,12 +97,10 @@ class CallGraphs(QWidget):
         self.echo.setAccessibleName("echo cancellation")
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.levels, 0, 0)
-        grid.addWidget(self.jitter, 0, 1)
-        grid.addWidget(self.buffer, 1, 0)
-        grid.addWidget(self.loss, 1, 1)
-        grid.addWidget(self.erle, 2, 0)
-        grid.addWidget(self.echo, 2, 1)
+        grid.setSpacing(4)
+        for row, graph in enumerate((self.levels, self.jitter, self.buffer, self.loss, self.erle)):
+            grid.addWidget(graph, row, 0)  # one column: wide enough for every title
+        grid.addWidget(self.echo, 5, 0)
 
     @property
     def graphs(self) -> tuple[CallGraph, ...]:

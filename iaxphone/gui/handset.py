@@ -51,6 +51,18 @@ Graphs (:mod:`.graphs`): microphone and speaker level, jitter, jitter-buffer
 delay and loss of the current line, fed by its LineStats (ten a second),
 with the MOS estimate on the display.
 
+Looks.  The handset is a column of fixed width (:data:`PHONE_WIDTH`): the
+display (a framed "screen" in the scheme's colours, :func:`.theme.display_sheet`:
+account and registration, one big line with the caller or the number typed
+or the time of day, call state and timer, padlock, codec and MOS, two
+message lines), the line keys, the number, the dial pad, the big green Call
+and red Hang-up keys and the feature keys, each with its icon
+(:mod:`.icons`); the graphs and panels stand beside it.  Every part keeps
+its size whatever it shows (the line-key strip keeps its height while
+hidden, the message has two lines reserved, long names are cut), so the
+window never jumps.  :meth:`HandsetWindow.restyle` colours it again when
+the scheme changes.
+
 *Compact view* (Ctrl+K) hides the graphs and the panels (:meth:`add_panel`)
 so the window is just a handset.  Keyboard: every key has a mnemonic
 (Alt+letter, Alt+1 ... Alt+9 for the line keys) and a tooltip naming its
@@ -86,13 +98,14 @@ from iaxphone import config
 from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import LineInfo, LineStats, Phone
-from iaxphone.viewmodels.handset import HandsetModel, Key
+from iaxphone.viewmodels.handset import IN_CALL, HandsetModel, Key
 from iaxphone.viewmodels.transfer import Transfers
 
 from .graphs import CallGraph, CallGraphs
 from .icons import icon
 from .lines import LineButtons
 from .notify import IncomingNotifier
+from .padlock import SIZE as PADLOCK_SIZE
 from .padlock import padlock_pixmap
 from .ringer import Ringer
 from .theme import (
@@ -105,6 +118,7 @@ from .theme import (
 )
 
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
+PHONE_WIDTH = 440  # the handset column's widest (px)
 LETTERS = {"2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL", "6": "MNO", "7": "PQRS", "8": "TUV",
            "9": "WXYZ"}  # fmt: skip
 
@@ -193,11 +207,15 @@ class HandsetWindow(QWidget):
         self.timer = _label("", "call time", points=12, bold=True)
         self.codec = _label("", "codec", dim=True)
         self.padlock = _label("", "encryption")  # the padlock icon: closed encrypted, open in clear
+        self.padlock.setFixedSize(PADLOCK_SIZE, PADLOCK_SIZE)  # no row grows when it appears
         self.padlock_state = ""
         self.message = _label("", "message", dim=True)
         self.message.setWordWrap(True)
         lines = self.message.fontMetrics().lineSpacing()
         self.message.setFixedHeight(2 * lines + 2)  # two lines reserved: the display never grows
+        # Their texts never widen the display: what does not fit is cut.
+        for label in (self.registration, self.caller, self.dialled, self.call_state, self.message):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, label.sizePolicy().verticalPolicy())
         self.number = NumberField()
         self.number.setPlaceholderText("number or iax: URI")
         self.number.setAccessibleName("number")
@@ -336,10 +354,13 @@ class HandsetWindow(QWidget):
         top.addWidget(self.registration, stretch=1)
         top.addWidget(self.voicemail)
         screen.addLayout(top, 0, 0, 1, 2)
-        headline = QHBoxLayout()
-        headline.addWidget(self.caller)
+        self.headline = QWidget()  # the caller, or the number typed: one big line, fixed height
+        self.headline.setFixedHeight(self.caller.minimumHeight())
+        headline = QHBoxLayout(self.headline)
+        headline.setContentsMargins(0, 0, 0, 0)
+        headline.addWidget(self.caller, stretch=3)
         headline.addWidget(self.dialled, stretch=1)
-        screen.addLayout(headline, 1, 0, 1, 2)
+        screen.addWidget(self.headline, 1, 0, 1, 2)
         screen.addWidget(self.call_state, 2, 0)
         screen.addWidget(self.timer, 2, 1, Qt.AlignmentFlag.AlignRight)
         details = QHBoxLayout()
@@ -353,24 +374,35 @@ class HandsetWindow(QWidget):
         big_row = QHBoxLayout()  # the green call key and the red hang-up key
         big_row.addWidget(self.call_button, stretch=3)
         big_row.addWidget(self.hangup_button, stretch=2)
-        call_row = QHBoxLayout()
-        for button in self.call_keys[2:]:
+        call_row = QHBoxLayout()  # hold, mute, DND, record
+        for button in (*self.call_keys[2:], self.record_button):
             call_row.addWidget(button)
         transfer_row, feature_row = QHBoxLayout(), QHBoxLayout()  # hidden keys leave no gap
-        for index, button in enumerate(self.feature_keys):
+        for index, button in enumerate(k for k in self.feature_keys if k is not self.record_button):
             (transfer_row if index < 4 else feature_row).addWidget(button)
-        layout = QVBoxLayout(self)
-        layout.setSpacing(8)
-        layout.addWidget(self.display)
-        layout.addWidget(self.line_buttons)
-        layout.addWidget(self.number)
-        layout.addLayout(self.pad)
-        layout.addLayout(big_row)
-        layout.addLayout(call_row)
-        layout.addLayout(transfer_row)
-        layout.addLayout(feature_row)
-        layout.addWidget(self.graphs, stretch=1)
-        layout.addWidget(self.panels)
+        # The phone is a column of its own (display, keys), the graphs and panels beside it:
+        # the window stays short enough for a laptop screen; compact view keeps the column.
+        self.phone_column = QWidget()
+        self.phone_column.setFixedWidth(PHONE_WIDTH)  # long names never widen it
+        column = QVBoxLayout(self.phone_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(8)
+        column.addWidget(self.display)
+        column.addWidget(self.line_buttons)
+        column.addWidget(self.number)
+        column.addLayout(self.pad)
+        column.addLayout(big_row)
+        column.addLayout(call_row)
+        column.addLayout(transfer_row)
+        column.addLayout(feature_row)
+        column.addStretch(1)
+        side = QVBoxLayout()
+        side.addWidget(self.graphs, stretch=1)
+        side.addWidget(self.panels)
+        layout = QHBoxLayout(self)
+        layout.setSpacing(12)
+        layout.addWidget(self.phone_column, stretch=0)
+        layout.addLayout(side, stretch=1)
         chain = [self.number, *self.call_keys, *self.feature_keys, *self.keys.values()]
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
@@ -411,16 +443,22 @@ class HandsetWindow(QWidget):
     def _show_dialled(self) -> None:
         """The display's big line: the caller in a call, else the number typed, else the time."""
         typed = self.number.text().strip()
-        self.caller.setVisible(bool(self.caller.text()))  # the row keeps the dialled line's height
-        if self.caller.text():
-            self.dialled.setText(f"  → {typed}" if typed else "")
-            self.dialled.setProperty("dim", bool(typed))
+        self.caller.setVisible(bool(self.caller.text()))
+        if self.caller.text():  # in a call: a number typed for a transfer follows the caller
+            line = self.model.line if hasattr(self, "model") else None
+            in_call = line is not None and line.state in IN_CALL
+            other = bool(typed) and in_call and line is not None and typed != line.number
+            self.dialled.setText(f"→ {typed}" if other else "")
+            self.dialled.setProperty("dim", other)
+            self.dialled.setVisible(other)
         elif typed:
             self.dialled.setText(typed)
             self.dialled.setProperty("dim", False)
+            self.dialled.setVisible(True)
         else:
             self.dialled.setText(time.strftime("%H:%M  %a %d %b"))
             self.dialled.setProperty("dim", True)
+            self.dialled.setVisible(True)
         style = self.dialled.style()
         if style is not None:
             style.unpolish(self.dialled)
