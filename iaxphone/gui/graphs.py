@@ -44,6 +44,9 @@ class CallGraph(pg.PlotWidget):  # type: ignore[misc]
         self.setLabel("left", unit)
         self.setLabel("bottom", "seconds ago")
         self.setYRange(lowest, highest)
+        # Three labelled ticks (bottom, middle, top): a short graph stays readable.
+        major = (highest - lowest) / 2
+        self.getAxis("left").setTickSpacing(major, major / 2)
         self.setXRange(-HISTORY_S, 0)
         self.setMinimumHeight(105)
         self.ages = np.linspace(-HISTORY_S, 0, HISTORY_S * STATS_PER_S)
@@ -101,6 +104,9 @@ class CallGraphs(QWidget):
         for row, graph in enumerate((self.levels, self.jitter, self.buffer, self.loss, self.erle)):
             grid.addWidget(graph, row, 0)  # one column: wide enough for every title
         grid.addWidget(self.echo, 5, 0)
+        for graph in self.graphs[:-1]:  # one "seconds ago" under the last graph says it for all
+            graph.setLabel("bottom", "")
+            graph.getAxis("bottom").showLabel(False)
 
     @property
     def graphs(self) -> tuple[CallGraph, ...]:
