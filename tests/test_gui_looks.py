@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyqtgraph as pg
 import pytest
@@ -11,11 +12,13 @@ from PyQt6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
 from iaxphone.gui.handset import HandsetWindow
+from iaxphone.gui.settings import SettingsDialog
 from iaxphone.gui.theme import CALL_GREEN, DISPLAY_DARK, DISPLAY_LIGHT, HANG_UP_RED
 from iaxphone.media.virtual import MemorySink, ToneSource
 from iaxphone.phone import Phone, PhoneAccount
 from iaxphone.viewmodels.handset import LineKey
 from iaxphone.wire.constants import Format
+from tests.test_devices import FakeBackend
 
 
 @pytest.fixture
@@ -92,3 +95,29 @@ def test_no_legend_covers_the_levels_graph(window: HandsetWindow) -> None:
     assert not [item for item in items if isinstance(item, pg.LegendItem)]
     title = graph.getPlotItem().titleLabel.text
     assert "mic" in title and "speaker" in title  # the key to the curves, above the plot
+
+
+def test_the_window_turns_dark_when_the_palette_does(
+    window: HandsetWindow, qapp: QApplication
+) -> None:
+    from iaxphone.gui.console.style import palette  # noqa: PLC0415
+
+    before = qapp.palette()
+    window.restyle(dark=False)
+    try:
+        qapp.setPalette(palette(dark=True))  # what a desktop switching to dark does
+        qapp.processEvents()
+        assert window.dark
+        assert DISPLAY_DARK.background in window.display.styleSheet()
+    finally:
+        qapp.setPalette(before)
+        qapp.processEvents()
+    assert not window.dark
+
+
+def test_the_settings_dialog_buttons_have_icons(qtbot: QtBot, tmp_path: Path) -> None:
+    dialog = SettingsDialog(tmp_path / "config.toml", None, backend=FakeBackend())
+    qtbot.addWidget(dialog)
+    buttons = dialog.findChildren(QPushButton)
+    assert len(buttons) >= 5
+    assert [b.text() for b in buttons if b.icon().isNull()] == []

@@ -47,6 +47,7 @@ from iaxphone import config
 from iaxphone.gui.directory import NO_AMI, DirectoryPanel, TransferDropTarget
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.history_view import HistoryView
+from iaxphone.gui.icons import icon
 from iaxphone.gui.settings import SettingsDialog
 from iaxphone.gui.theme import ThemeFollower
 from iaxphone.gui.tray import PhoneTray
@@ -130,7 +131,7 @@ class MainWindow(QMainWindow):
         assert menu is not None
         settings_menu = menu.addMenu("&Settings")
         assert settings_menu is not None
-        self.settings_action = QAction("&Account, audio and codecs…", self)
+        self.settings_action = QAction(icon("settings"), "&Account, audio and codecs…", self)
         self.settings_action.triggered.connect(self.open_settings)
         settings_menu.addAction(self.settings_action)
         self.settings_dialog: SettingsDialog | None = None

@@ -46,6 +46,10 @@ GLYPHS = {
     "show": "mdi6.window-restore",
     "quit": "mdi6.exit-to-app",
     "settings": "mdi6.cog",
+    "level": "mdi6.microphone-outline",
+    "up": "mdi6.arrow-up",
+    "down": "mdi6.arrow-down",
+    "ok": "mdi6.check",
 }
 
 
