@@ -61,7 +61,7 @@ def launcher() -> list[str]:
     """The command that runs this iaxphone: its script, else ``python -m iaxphone``."""
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     if script is not None and script.name == "iaxphone" and script.is_file():
-        return [str(script.resolve())]
+        return [str(script.absolute())]  # a pipx link stays a link: it survives upgrades
     return [sys.executable, "-m", "iaxphone"]
 
 
