@@ -167,8 +167,8 @@ def wait_for(found: Callable[[], list[CallRecord]], count: int, timeout: float =
 def test_a_clicked_iax_link_dials_through_the_desktop_handler(
     pbx: Pbx,
     own_folders: Path,
-    x_display: str,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    x_display: str,  # noqa: F811 (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     need("xdg-desktop-menu", "xdg-icon-resource", "xdg-mime", "xdg-open")
     user, secret = pbx.extension(6004)

@@ -21,7 +21,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from iaxphone import config
 from iaxphone.history import History
@@ -262,22 +262,28 @@ def server_address(who: Identity) -> tuple[str, int]:
         raise CommandError(str(exc), exitcodes.USAGE) from None
 
 
-async def first_run_assistant(args: argparse.Namespace) -> Identity | None:
-    """Open the account assistant; the identity it saved, or None if cancelled."""
+async def first_run_assistant(args: argparse.Namespace, backend: Any = None) -> Identity | None:
+    """Open the account assistant; the identity it saved, or None if cancelled.
+
+    ``backend``: a sounddevice-shaped module for its sound page (tests pass a fake)."""
     from iaxphone.gui.assistant import AccountAssistant  # noqa: PLC0415 (Qt: only here)
 
     try:
         prefill = config.load().account(args.account)
     except config.ConfigError:
         prefill = None
-    assistant = AccountAssistant(prefill=prefill)
+    assistant = AccountAssistant(prefill=prefill, backend=backend)
     done = assistant.result_future()
-    stop = assistant.reject  # SIGTERM or Ctrl-C while it shows: as Cancel
-    signal.signal(signal.SIGTERM, lambda *_: stop())
-    signal.signal(signal.SIGINT, lambda *_: stop())
-    assistant.show()
-    result = await done
-    assistant.deleteLater()
+    before = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
+    for number in before:  # SIGTERM or Ctrl-C while it shows: as Cancel
+        signal.signal(number, lambda *_: assistant.reject())
+    try:
+        assistant.show()
+        result = await done
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+        assistant.deleteLater()
     if result is None:
         return None
     args.account = result.account.name

@@ -203,9 +203,12 @@ class CheckStep(QWizardPage):
         row = QHBoxLayout()
         row.addWidget(self.icon)
         row.addWidget(self.status, 1)
+        again = QHBoxLayout()
+        again.addWidget(self.retry)
+        again.addStretch()
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        layout.addWidget(self.retry)
+        layout.addLayout(again)
         layout.addStretch()
         self.result: CheckResult | None = None
         self.task: asyncio.Task[None] | None = None
@@ -281,10 +284,12 @@ class SoundStep(QWizardPage):
         self.tone_timer.timeout.connect(self.tone_tick)
         self.problem_label = QLabel("")
         self.problem_label.setWordWrap(True)
+        tone = QHBoxLayout()
+        tone.addWidget(self.tone_button)
+        tone.addWidget(self.problem_label, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.audio)
-        layout.addWidget(self.tone_button)
-        layout.addWidget(self.problem_label)
+        layout.addLayout(tone)
         layout.addStretch()
 
     def initializePage(self) -> None:  # noqa: N802 (Qt's name)
@@ -347,6 +352,7 @@ class DoneStep(QWizardPage):
     def __init__(self) -> None:
         super().__init__()
         self.setTitle("All set")
+        self.setSubTitle("Your phone is ready.")
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -354,7 +360,11 @@ class DoneStep(QWizardPage):
         layout.addStretch()
 
     def show_saved(self, result: AssistantResult) -> None:
-        where = f"The account {result.account.name!r} is saved in {result.path}."
+        shown = str(result.path)
+        home = str(Path.home())
+        if shown.startswith(home + "/"):
+            shown = "~" + shown[len(home) :]
+        where = f"The account {result.account.name!r} is saved in {shown}."
         secret = "The secret is in the system keyring." if result.in_keyring else NO_KEYRING_NOTE
         self.summary.setText(
             f"{where} {secret}\n\nFinish opens the phone. Settings in its menu change any of"
@@ -385,6 +395,7 @@ class AccountAssistant(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setPixmap(QWizard.WizardPixmap.LogoPixmap, app_icon().pixmap(48, 48))
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)  # saved by then
         try:
             audio = config.load(self.path).audio
         except config.ConfigError:
