@@ -14,6 +14,11 @@ test-output/screenshots (assistant-*.png).
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
 import tomllib
 from collections.abc import Coroutine
 from pathlib import Path
@@ -24,7 +29,7 @@ from PyQt6.QtWidgets import QApplication, QWizard
 from pytestqt.qtbot import QtBot
 
 from iaxphone import config
-from iaxphone.cli import build_parser
+from iaxphone.cli import build_parser, handoff
 from iaxphone.cli.gui import first_run_assistant, make_phone, server_address
 from iaxphone.gui.app import MainWindow
 from iaxphone.gui.assistant import TONE_HZ, AccountAssistant, CheckStep
@@ -250,3 +255,45 @@ def test_account_names_already_taken_are_refused(qtbot: QtBot) -> None:
     type_into(qtbot, step.name, "desk")
     assert step.problem() == "there is already an account called 'desk'"
     assert not step.isComplete()
+
+
+def test_iaxphone_gui_with_no_account_opens_the_assistant_not_an_error(own_folders: Path) -> None:
+    """The real command: it waits in the assistant (and answers a second start), SIGTERM
+    cancels it, nothing is saved; without a display it is the one-line error, exit 2."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "iaxphone", "gui"], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    inbox = own_folders / "state" / "iaxphone" / "window.sock"
+    try:
+        deadline = time.monotonic() + 30
+        while handoff.send("show", path=inbox) is None:  # up, and showing the assistant
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "iaxphone gui did not come up"
+            time.sleep(0.1)
+        second = subprocess.run(
+            [sys.executable, "-m", "iaxphone", "gui"], env=env,
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode == 0
+        assert second.stderr.strip() == "iaxphone: brought to the front the window already running"
+        first.send_signal(signal.SIGTERM)
+        _out, err = first.communicate(timeout=15)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == 0 and "Traceback" not in err, err
+    assert not config.config_path().exists()
+    assert not inbox.exists()
+
+    env.pop("QT_QPA_PLATFORM")
+    headless = subprocess.run(
+        [sys.executable, "-m", "iaxphone", "gui"], env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert headless.returncode == 2
+    assert headless.stderr.startswith("iaxphone: no account: add one to the config file")
+    assert len(headless.stderr.strip().splitlines()) == 1
