@@ -216,7 +216,7 @@ def run_gui(args: argparse.Namespace) -> int:
     async def run_window(known: Identity | None) -> None:
         me = known
         if me is None:
-            me = await first_run_assistant(args)
+            me = await first_run_assistant(args, links=links)
             if me is None:
                 return  # cancelled: nothing saved, nothing to open
         phone, history, ring_sink, note = make_phone(args, me, server_address(me))
@@ -262,10 +262,13 @@ def server_address(who: Identity) -> tuple[str, int]:
         raise CommandError(str(exc), exitcodes.USAGE) from None
 
 
-async def first_run_assistant(args: argparse.Namespace, backend: Any = None) -> Identity | None:
+async def first_run_assistant(
+    args: argparse.Namespace, backend: Any = None, links: LinkInbox | None = None
+) -> Identity | None:
     """Open the account assistant; the identity it saved, or None if cancelled.
 
-    ``backend``: a sounddevice-shaped module for its sound page (tests pass a fake)."""
+    ``backend``: a sounddevice-shaped module for its sound page (tests pass a fake);
+    ``links``: a second start's "show" raises the assistant meanwhile."""
     from iaxphone.gui.assistant import AccountAssistant  # noqa: PLC0415 (Qt: only here)
 
     try:
@@ -277,10 +280,14 @@ async def first_run_assistant(args: argparse.Namespace, backend: Any = None) -> 
     before = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
     for number in before:  # SIGTERM or Ctrl-C while it shows: as Cancel
         signal.signal(number, lambda *_: assistant.reject())
+    if links is not None:
+        links.show = assistant.raise_
     try:
         assistant.show()
         result = await done
     finally:
+        if links is not None:
+            links.show = None
         for number, handler in before.items():
             signal.signal(number, handler)
         assistant.deleteLater()
