@@ -69,6 +69,16 @@ def test_the_packaged_entry_and_icons_are_complete() -> None:
         assert image.hasAlphaChannel()
 
 
+def test_the_written_entry_passes_the_freedesktop_validator(tmp_path: Path) -> None:
+    if shutil.which("desktop-file-validate") is None:
+        unavailable("desktop-file-validate is not installed (Debian package desktop-file-utils)")
+    for command in (["/usr/bin/iaxphone"], ["/home/a b/.venv/bin/python", "-m", "iaxphone"]):
+        entry = tmp_path / "iaxphone.desktop"
+        entry.write_text(entry_text(command), encoding="utf-8")
+        done = subprocess.run(["desktop-file-validate", str(entry)], capture_output=True, text=True)
+        assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
+
+
 def test_exec_points_at_this_iaxphone_and_quotes_what_needs_it() -> None:
     assert exec_quote("/usr/bin/iaxphone") == "/usr/bin/iaxphone"
     assert exec_quote("/home/a b/iaxphone") == '"/home/a b/iaxphone"'
