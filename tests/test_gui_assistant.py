@@ -24,6 +24,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication, QWizard
 from pytestqt.qtbot import QtBot
@@ -32,13 +33,21 @@ from iaxphone import config
 from iaxphone.cli import build_parser, handoff
 from iaxphone.cli.gui import first_run_assistant, make_phone, server_address
 from iaxphone.gui.app import MainWindow
-from iaxphone.gui.assistant import TONE_HZ, AccountAssistant, CheckStep
+from iaxphone.gui.assistant import (
+    TONE_HZ,
+    TONE_TICK_MS,
+    TONE_TICKS,
+    AccountAssistant,
+    CheckStep,
+)
 from iaxphone.gui.assistant_check import check_account
 from iaxphone.gui.settings import METER_FLOOR_DBFS
 from tests.guiloop import run_on_qt_loop, screenshot, until
 from tests.pbx import Pbx
+from tests.soundserver import DEVICE, SoundServer
 from tests.test_devices import FakeBackend, dominant_frequency, rms
 from tests.test_gui_settings import MemoryKeyring, memory_keyring  # noqa: F401 (a fixture)
+from tests.test_sound_server import loopback, paced  # noqa: F401 (a fixture)
 
 NEXT = QWizard.WizardButton.NextButton
 FINISH = QWizard.WizardButton.FinishButton
@@ -297,3 +306,36 @@ def test_iaxphone_gui_with_no_account_opens_the_assistant_not_an_error(own_folde
     assert headless.returncode == 2
     assert headless.stderr.startswith("iaxphone: no account: add one to the config file")
     assert len(headless.stderr.strip().splitlines()) == 1
+
+
+def test_the_test_tone_reaches_the_meter_through_a_real_sound_server(
+    qtbot: QtBot,
+    loopback: SoundServer,  # noqa: F811 (the fixture imported above)
+) -> None:
+    """The sound page on PulseAudio, the microphone hearing the speaker (a null sink's
+    monitor): silence on the meter, then the test tone played on the speaker shows on it."""
+    assistant = AccountAssistant(config.config_path())
+    qtbot.addWidget(assistant)
+    sound = assistant.sound_step
+    audio = sound.audio
+    for combo in (audio.input, audio.output):
+        assert combo.findText(DEVICE) >= 0
+        combo.setCurrentText(DEVICE)
+    sound.initializePage()  # the meter starts listening
+    try:
+        assert audio.card is not None
+        quiet: list[int] = []
+        paced(TONE_TICK_MS, 2.5, lambda i: (audio.meter_tick(), quiet.append(audio.meter.value())))
+        sound.play_tone()
+        assert sound.tone_card is not None
+        loud: list[int] = []
+        paced(
+            TONE_TICK_MS,
+            TONE_TICKS * TONE_TICK_MS / 1000,
+            lambda i: (sound.tone_tick(), audio.meter_tick(), loud.append(audio.meter.value())),
+        )
+    finally:
+        sound.stop()
+    assert audio.card is None and sound.tone_card is None
+    assert quiet[-1] == METER_FLOOR_DBFS
+    assert max(loud) == pytest.approx(-15, abs=3), loud  # the tone: -12 dBFS peak, -15 RMS
