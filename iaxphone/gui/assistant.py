@@ -72,7 +72,8 @@ _USER = re.compile(r"[A-Za-z0-9_.+@-]+")
 TONE_HZ = 440
 TONE_RATE = 8000
 TONE_TICK_MS = 50
-TONE_TICKS = 20  # one second
+TONE_TICKS = 30  # a second and a half of tone
+TONE_DRAIN_TICKS = 10  # then half a second for the device's buffers to play it out
 NO_KEYRING_NOTE = (
     "There is no system keyring on this computer, so the secret is used for this session"
     " only. Next time give it through IAXPHONE_SECRET, or install a keyring"
@@ -304,7 +305,7 @@ class SoundStep(QWizardPage):
         self.stop_tone()
 
     def play_tone(self) -> None:
-        """One second of 440 Hz on the chosen speaker."""
+        """A second and a half of 440 Hz on the chosen speaker."""
         self.stop_tone()
         chosen = self.audio.output.currentText()
         try:
@@ -321,7 +322,7 @@ class SoundStep(QWizardPage):
             return
         self.problem_label.setText(f"playing a tone on {self.tone_card.description}")
         self.tone = ToneSource(TONE_HZ, TONE_RATE)
-        self.tone_left = TONE_TICKS
+        self.tone_left = TONE_TICKS + TONE_DRAIN_TICKS
         self.tone_tick()
         self.tone_timer.start()
 
@@ -331,7 +332,8 @@ class SoundStep(QWizardPage):
         if self.tone_left <= 0:
             self.stop_tone()
             return
-        self.tone_card.sink.write(self.tone.read(TONE_RATE * TONE_TICK_MS // 1000))
+        if self.tone_left > TONE_DRAIN_TICKS:
+            self.tone_card.sink.write(self.tone.read(TONE_RATE * TONE_TICK_MS // 1000))
         self.tone_left -= 1
 
     def stop_tone(self) -> None:
