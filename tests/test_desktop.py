@@ -211,6 +211,13 @@ def test_a_clicked_iax_link_dials_through_the_desktop_handler(
         assert again.returncode == 0, again.stderr
         assert "already running" in again.stderr
         wait_for(calls_to("600"), 2)
+        # And from a shell: iaxphone dial hands its link over the same way.
+        shell = subprocess.run(
+            [*iaxphone_command(), "dial", "iax:600"], capture_output=True, text=True, timeout=60
+        )
+        assert shell.returncode == 0, shell.stderr
+        assert shell.stderr.strip() == "iaxphone: dialling 600 in the window already running"
+        wait_for(calls_to("600"), 3)
     finally:
         os.killpg(clicked.pid, signal.SIGTERM)
         try:
