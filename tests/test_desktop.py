@@ -16,12 +16,13 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from iaxphone import config
 from iaxphone.cli.desktop import entry_text, exec_quote
-from iaxphone.desktop_files import ICON_SIZES, desktop_entry, icon_png
+from iaxphone.desktop_files import ICON_SIZES, desktop_entry, icon_png, icon_svg
 from iaxphone.history import CallRecord, History
 from tests.pbx import Pbx
 from tests.require import unavailable
@@ -54,7 +55,17 @@ def read_entry(path: Path) -> configparser.SectionProxy:
     return parser["Desktop Entry"]
 
 
-def test_the_packaged_entry_and_icons_are_complete() -> None:
+def pixels(image: Any) -> list[int]:
+    """Every channel of every pixel of a QImage, as ARGB32."""
+    from PyQt6.QtGui import QImage  # noqa: PLC0415
+
+    argb = image.convertToFormat(QImage.Format.Format_ARGB32)
+    data = argb.constBits()
+    data.setsize(argb.sizeInBytes())
+    return list(bytes(data))
+
+
+def test_the_packaged_entry_and_icons_are_complete(qapp: Any) -> None:
     entry = read_entry(desktop_entry())
     assert entry["Type"] == "Application"
     assert entry["Exec"] == "iaxphone gui %u"
@@ -63,10 +74,14 @@ def test_the_packaged_entry_and_icons_are_complete() -> None:
     assert "Telephony" in entry["Categories"].split(";")
     from PyQt6.QtGui import QImage  # noqa: PLC0415
 
+    from iaxphone.gui.icon import render  # noqa: PLC0415
+
     for size in ICON_SIZES:
         image = QImage(str(icon_png(size)))
         assert (image.width(), image.height()) == (size, size)
         assert image.hasAlphaChannel()
+        # rendered from the SVG as it is now (python -m iaxphone.gui.icon after an edit)
+        assert pixels(image) == pytest.approx(pixels(render(icon_svg(), size)), abs=3)
 
 
 def test_the_written_entry_passes_the_freedesktop_validator(tmp_path: Path) -> None:
