@@ -25,6 +25,7 @@ from iaxphone.target import TargetError, parse_target
         ("iax://pbx.example.com/600/", "iax:pbx.example.com/600"),
         ("iax:pbx.example.com:4569/600?office", "iax:pbx.example.com:4569/600?office"),
         ("iax:6001@[::1]/600", "iax:6001@[::1]/600"),
+        ("iax://pbx.example.com/600@office", "iax:pbx.example.com/600?office"),  # Asterisk's
     ],
 )
 def test_every_link_form_becomes_what_the_window_dials(link: str, dialled: str) -> None:
@@ -44,6 +45,12 @@ def test_a_bad_link_is_one_line_naming_the_forms(link: str) -> None:
     message = str(caught.value)
     assert "\n" not in message
     assert "iax:EXTEN" in message
+
+
+def test_a_link_with_a_password_is_refused_without_repeating_it() -> None:
+    with pytest.raises(TargetError) as caught:
+        dial_string("iax://6001:hunter2@pbx.example.com/600")
+    assert "password" in str(caught.value) and "hunter2" not in str(caught.value)
 
 
 def test_the_command_refuses_a_bad_link_with_exit_2_and_one_line() -> None:
