@@ -100,27 +100,67 @@ def test_underruns_and_overruns_during_a_call(loopback: SoundServer) -> None:
     assert stats.reopened == 0
 
 
-def test_sink_unloaded_mid_call_falls_back_and_goes_on(sound_server: SoundServer) -> None:
+def paced_until(
+    frame_ms: int, timeout: float, step: Callable[[int], None], done: Callable[[], bool]
+) -> bool:
+    """Like :func:`paced`, but stop as soon as ``done()``; False if ``timeout`` passed first."""
+    start = time.monotonic()
+    i = 0
+    while not done():
+        if time.monotonic() - start > timeout:
+            return False
+        step(i)
+        i += 1
+        delay = start + i * frame_ms / 1000 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    return True
+
+
+def test_sink_unloaded_mid_call_falls_back_says_so_and_returns(sound_server: SoundServer) -> None:
+    """The headset sink goes (the server moves the call to the speaker), then comes back."""
     module = sound_server.load_null_sink("headset")
     sound_server.defaults("headset", "headset.monitor")
-    card = SoundCard(DEVICE, DEVICE, rate=RATE, native_rate=NATIVE)
+    notes: list[str] = []
+    card = SoundCard(DEVICE, DEVICE, rate=RATE, native_rate=NATIVE, on_note=notes.append)
     tone = ToneSource(440.0, RATE, -18.0)
+    heard: list[Samples] = []
+
+    def step(i: int) -> None:
+        card.sink.write(tone.read(160))
+        heard.append(card.source.read(160))
+
     try:
-        paced(20, 1.0, lambda i: (card.sink.write(tone.read(160)), card.source.read(160)))
-        sound_server.unload(module)  # the headset is unplugged: the server moves us to speaker
-        sound_server.defaults("speaker", "speaker.monitor")
-        heard: list[Samples] = []
-        paced(20, 3.0, lambda i: (card.sink.write(tone.read(160)),
-                                   heard.append(card.source.read(160))))  # fmt: skip
+        assert card.route is not None, "no sound server watch"
+        paced(20, 3.0, step)  # the stream starts in about 1.5 s
+        assert card.route.output.chosen is not None
+        assert card.route.output.chosen.name == "headset"
+        sound_server.unload(module)  # the headset is unplugged: the server moves us
+        gone = paced_until(20, 5.0, step, lambda: any("is gone" in n for n in notes))
+        assert gone, notes
+        heard.clear()
+        paced(20, 3.0, step)
+        on_fallback = np.concatenate(heard)[RATE:]
+        module = sound_server.load_null_sink("headset")  # plugged in again
+        back = paced_until(20, 5.0, step, lambda: any("is back" in n for n in notes))
+        assert back, notes
+        heard.clear()
+        paced(20, 4.0, step)
+        on_return = np.concatenate(heard)[2 * RATE :]
         stats = card.stats()
+        output = card.route.output
     finally:
         card.close()
+        sound_server.unload(module)
         sound_server.defaults("speaker", "microphone.monitor")
-    tail = np.concatenate(heard)[RATE:]
-    # the call goes on: audio flows on the fallback device (either PulseAudio moved the
-    # stream, or the card noticed the stall and reopened on the default, and said so)
-    assert tone_power(tail, 440.0) > 0.5, stats
-    assert stats.reopened == 0 or stats.last_error == ""
+    assert "output device 'headset' is gone: playing on 'speaker' (the default)" in notes[0]
+    assert any(n.startswith("output device 'headset' is back") for n in notes), notes
+    assert any(n.startswith("input device 'Monitor of headset' is gone") for n in notes), notes
+    assert stats.route in notes
+    # the call went on: the tone came back through the fallback's monitor, then the headset's
+    assert tone_power(on_fallback, 440.0) > 0.5, stats
+    assert tone_power(on_return, 440.0) > 0.5, stats
+    assert output.chosen is not None and output.chosen.name == "headset"
 
 
 def test_echo_path_through_the_server_is_cancelled(loopback: SoundServer) -> None:

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,10 +70,13 @@ import soxr
 
 from iaxphone.errors import IaxphoneError
 
+from . import pulse
 from .ringbuffer import RingBuffer
 from .virtual import NullSink, Samples, SilenceSource, Sink, Source
 
 Kind = Literal["input", "output"]
+
+log = logging.getLogger("iaxphone.media")
 
 START_TIMEOUT = 4.0  # seconds a new stream may take to its first callback
 
@@ -430,6 +434,8 @@ class SoundCard:
         stall_timeout: float | None = 1.0,
         retry_interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        watch_route: bool = True,
+        on_note: Callable[[str], None] | None = None,
     ) -> None:
         self.rate = rate
         self.input_device = input_device
@@ -457,7 +463,14 @@ class SoundCard:
         self._retry_at = 0.0
         self.source = CardSource(self)
         self.sink = CardSink(self)
+        self.on_note = on_note  # called with each routing note, in the pacer's thread
+        self.notes: list[str] = []  # what the sound server did to our streams, said
+        self.route: pulse.PulseWatch | None = None
+        self._tag = pulse.PulseWatch().tag if watch_route and backend is None else ""
         self._open()
+        if self._tag and pulse.available():
+            watch = pulse.PulseWatch(self._tag)
+            self.route = watch if watch.start() else None
 
     # ------------------------------------------------------------------ opening
 
@@ -483,6 +496,11 @@ class SoundCard:
         return index, rate, name
 
     def _open(self) -> None:
+        """Open the streams; on a sound server they carry the card's tag (media/pulse.py)."""
+        with pulse.tagged(self._tag) if self._tag else contextlib.nullcontext():
+            self._open_streams()
+
+    def _open_streams(self) -> None:
         api = self._api()
         inp = self._resolve(api, self.input_device, "input") if self.want_capture else None
         out = self._resolve(api, self.output_device, "output") if self.want_playback else None
@@ -625,6 +643,9 @@ class SoundCard:
         """Called by the source and sink each frame: recover a failed device, never raise."""
         if self.closed or not (self.want_capture or self.want_playback):
             return
+        if self.route is not None and self.route.notes:
+            for note in self.route.take_notes():
+                self._say(note)
         if not self._streams:
             if self.clock() >= self._retry_at:
                 self.recover()
@@ -650,9 +671,19 @@ class SoundCard:
         self.last_error = ""
         return True
 
+    def _say(self, note: str) -> None:
+        self.notes.append(note)
+        if self.on_note is not None:
+            try:
+                self.on_note(note)
+            except Exception:  # the user's display failing must not stop the call
+                log.exception("the sound device note could not be shown")
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            if self.route is not None:
+                self.route.stop()
             self._close_streams()
 
     def stats(self) -> CardStats:
@@ -683,6 +714,7 @@ class SoundCard:
             last_error=self.last_error,
             capture=of(self.capture),
             playback=of(self.playback),
+            route=self.notes[-1] if self.notes else "",
         )
 
 
@@ -711,6 +743,7 @@ class CardStats:
     last_error: str
     capture: DirectionStats | None
     playback: DirectionStats | None
+    route: str = ""  # the last thing the sound server did to our streams, as said
 
 
 # ---------------------------------------------------------------------- choosing
@@ -771,6 +804,16 @@ def open_audio(
         note = f"{exc}: sending silence, discarding what is heard"
         return SilenceSource(rate), NullSink(rate), note
     return card.source, card.sink, "; ".join([*notes, card.description])
+
+
+def on_note(end: Source | Sink, say: Callable[[str], None]) -> bool:
+    """Have ``say`` called with what the sound server did to a card's streams (a headset
+    unplugged mid-call, and back); False if ``end`` is no sound card."""
+    card = getattr(end, "card", None)
+    if not isinstance(card, SoundCard):
+        return False
+    card.on_note = say
+    return True
 
 
 def open_ringer(
