@@ -9,6 +9,7 @@ the workload here, not a synchronisation.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -20,13 +21,14 @@ from PyQt6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from iaxphone import config
+from iaxphone.gui.ringer import Ringer
 from iaxphone.gui.settings import METER_FLOOR_DBFS, AudioPage
-from iaxphone.media.devices import SoundCard
+from iaxphone.media.devices import SoundCard, open_ringer
 from iaxphone.media.virtual import Samples, ToneSource
 from iaxphone.media.voice import VoiceProcessor, VoiceSettings
 from tests.require import unavailable
 from tests.room import erle_db
-from tests.soundserver import DEVICE, SoundServer
+from tests.soundserver import DEVICE, SoundServer, reinitialise_portaudio
 from tests.speech import have_espeak, speech
 
 RATE = 8000
@@ -229,3 +231,55 @@ def test_settings_level_meter_moves_with_a_real_signal(
         qtbot.mouseClick(page.test_button, Qt.MouseButton.LeftButton)
     assert quiet[-1] == METER_FLOOR_DBFS
     assert max(loud) == pytest.approx(-15, abs=3), loud  # -12 dBFS peak, -15 dBFS RMS
+
+
+def test_ringing_device_rings_there_and_not_on_the_speaker(
+    qtbot: QtBot, sound_server: SoundServer, tmp_path: Path
+) -> None:
+    """``[audio] ringing`` names a device of its own: an ALSA PCM on the ``ringer`` sink.
+
+    The PCM is declared the way a user would, in ``$XDG_CONFIG_HOME/alsa/asoundrc``
+    (the test's own config folder); the window's :class:`Ringer` rings on it while
+    the call's speaker sink stays silent.
+    """
+    module = sound_server.load_null_sink("ringer")
+    alsa = Path(os.environ["XDG_CONFIG_HOME"]) / "alsa"
+    alsa.mkdir(parents=True, exist_ok=True)
+    (alsa / "asoundrc").write_text(
+        'pcm.ringer {\n type pulse\n device ringer\n hint { show on description "ringer" }\n}\n'
+    )
+    reinitialise_portaudio()  # PortAudio reads the ALSA configuration as it initialises
+    raw = ["--raw", "--format=s16le", "--rate=8000", "--channels=1"]
+    recorders = {
+        name: subprocess.Popen(
+            ["parec", "-d", f"{name}.monitor", "--latency-msec=20", *raw, str(tmp_path / name)],
+            env=sound_server.env(),
+        )
+        for name in ("ringer", "speaker")
+    }
+    sink, note = open_ringer("ringer", DEVICE, 48000)
+    ringer = None
+    try:
+        assert sink is not None and note == "", note
+        ringer = Ringer(sink)
+        ringer.start()
+        recorded = tmp_path / "ringer"
+        # one cadence is 1 s of tone and 2 s of silence; the stream starts in about 1.5 s
+        qtbot.waitUntil(lambda: recorded.exists() and recorded.stat().st_size > 2 * 8000 * 6,
+                        timeout=15_000)  # fmt: skip
+    finally:
+        if ringer is not None:
+            ringer.stop()
+        if sink is not None:
+            sink.close()
+        for process in recorders.values():
+            process.terminate()
+            process.wait(5)
+        sound_server.unload(module)
+        (alsa / "asoundrc").unlink()
+        reinitialise_portaudio()
+    rang = np.frombuffer((tmp_path / "ringer").read_bytes(), dtype=np.int16)
+    speaker = np.frombuffer((tmp_path / "speaker").read_bytes(), dtype=np.int16)
+    assert tone_power(rang, 440.0) + tone_power(rang, 480.0) > 0.8, "no ringtone on the ringer"
+    assert float(np.max(np.abs(rang))) > 5000
+    assert len(speaker) > 8000 and float(np.max(np.abs(speaker.astype(np.int32)))) < 50
