@@ -32,7 +32,7 @@ from tests.soundserver import DEVICE, SoundServer, reinitialise_portaudio
 from tests.speech import have_espeak, speech
 
 RATE = 8000
-NATIVE = 48000  # the null sinks' rate: at 44.1 kHz the ALSA pulse plugin starves duplex streams
+NATIVE = 48000  # the null sinks' rate (44.1 kHz: test_card_at_44k1_through_a_48k_server)
 
 
 @pytest.fixture
@@ -80,6 +80,30 @@ def test_tone_played_comes_back_through_the_monitor(loopback: SoundServer, frame
     tail = np.concatenate(heard)[3 * RATE :]  # the stream starts in about 1.5 s
     level = float(np.sqrt(np.mean(tail.astype(np.float64) ** 2)))
     assert level > 2000, f"the tone did not come back (RMS {level:.0f})"
+    assert tone_power(tail, 697.0) > 0.9
+
+
+def test_card_at_44k1_through_a_48k_server_keeps_running(loopback: SoundServer) -> None:
+    """The pulse device's own rate (44.1 kHz) on 48 kHz sinks: the server resamples.
+
+    A full-duplex PortAudio stream died there within seconds (the ALSA pulse plugin
+    fails PortAudio's delay query while the server has no timing data; see
+    ``SoundCard._server_pcm``); the card now opens two streams on a sound server.
+    """
+    card = SoundCard(DEVICE, DEVICE, rate=RATE, native_rate=44100)
+    tone = ToneSource(697.0, RATE, -12.0)
+    heard: list[Samples] = []
+    try:
+        assert len(card._streams) == 2  # capture and playback, no duplex stream
+        paced(20, 8.0, lambda i: (card.sink.write(tone.read(160)),
+                                   heard.append(card.source.read(160))))  # fmt: skip
+        stats = card.stats()
+    finally:
+        card.close()
+    assert stats.reopened == 0, stats
+    assert stats.capture is not None and stats.playback is not None
+    assert stats.capture.callbacks > 500 and stats.playback.callbacks > 500  # 10 ms blocks, 8 s
+    tail = np.concatenate(heard)[3 * RATE :]
     assert tone_power(tail, 697.0) > 0.9
 
 
@@ -147,21 +171,27 @@ def test_sink_unloaded_mid_call_falls_back_says_so_and_returns(sound_server: Sou
         back = paced_until(20, 5.0, step, lambda: any("is back" in n for n in notes))
         assert back, notes
         heard.clear()
-        paced(20, 4.0, step)
-        on_return = np.concatenate(heard)[2 * RATE :]
+
+        def tone_is_back() -> bool:  # over the last second
+            return len(heard) >= 50 and tone_power(np.concatenate(heard[-50:]), 440.0) > 0.5
+
+        # the stream PulseAudio moves back may stall in the ALSA plugin: the card then
+        # reopens on the default, which is the headset again (about 4 s in all)
+        returned = paced_until(20, 10.0, step, tone_is_back)
         stats = card.stats()
         output = card.route.output
     finally:
         card.close()
         sound_server.unload(module)
         sound_server.defaults("speaker", "microphone.monitor")
-    assert "output device 'headset' is gone: playing on 'speaker' (the default)" in notes[0]
+    gone_note = "output device 'headset' is gone: playing on 'speaker' (the default) until"
+    assert any(n.startswith(gone_note) for n in notes), notes
     assert any(n.startswith("output device 'headset' is back") for n in notes), notes
     assert any(n.startswith("input device 'Monitor of headset' is gone") for n in notes), notes
     assert stats.route in notes
     # the call went on: the tone came back through the fallback's monitor, then the headset's
     assert tone_power(on_fallback, 440.0) > 0.5, stats
-    assert tone_power(on_return, 440.0) > 0.5, stats
+    assert returned, stats
     assert output.chosen is not None and output.chosen.name == "headset"
 
 

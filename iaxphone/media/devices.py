@@ -79,6 +79,8 @@ Kind = Literal["input", "output"]
 log = logging.getLogger("iaxphone.media")
 
 START_TIMEOUT = 4.0  # seconds a new stream may take to its first callback
+SERVER_PCMS = ("pulse", "pipewire")  # ALSA plugin PCMs that are a sound server
+ROUTED_PCMS = ("default", "sysdefault")  # ...and those that lead to one when it runs
 
 NO_DEVICE_NOTE = "no sound device found: sending silence, discarding what is heard"
 NO_DEVICES_LISTED = "no sound devices found (PortAudio sees no microphone and no speaker)"
@@ -495,6 +497,27 @@ class SoundCard:
             raise DeviceError(f"no usable {kind} device ({which}): {exc}") from None
         return index, rate, name
 
+    def _server_pcm(self, api: Any, index: int, name: str) -> bool:
+        """True for ALSA's plugin PCMs that lead to a sound server: no full-duplex stream there.
+
+        PortAudio's full-duplex ALSA stream asks the *other* direction's PCM for its
+        delay at every poll (``ContinuePoll``) and gives up on any error; ALSA's pulse
+        plugin answers that call with EIO whenever PulseAudio has no fresh timing
+        information for the stream (it treats libpulse's "no data yet" as a failure),
+        which happens every few seconds when the server resamples (a 44.1 kHz stream on
+        a 48 kHz sink), and right after the server moves the stream.  The callback
+        thread then stops: the card sees a stall and reopens.  Two half-duplex streams
+        never make that call.
+        """
+        hostapi = ""
+        with contextlib.suppress(*_errors(api), AttributeError):
+            hostapi = str(api.query_hostapis(api.query_devices(index)["hostapi"])["name"])
+        if hostapi != "ALSA":
+            return False
+        if name in SERVER_PCMS:
+            return True
+        return name in ROUTED_PCMS and self.backend is None and pulse.server_running()
+
     def _open(self) -> None:
         """Open the streams; on a sound server they carry the card's tag (media/pulse.py)."""
         with pulse.tagged(self._tag) if self._tag else contextlib.nullcontext():
@@ -517,7 +540,13 @@ class SoundCard:
         capture: _Capture | None = None
         playback: _Playback | None = None
         try:
-            if inp is not None and out is not None and inp[0] == out[0] and inp[1] == out[1]:
+            if (
+                inp is not None
+                and out is not None
+                and inp[0] == out[0]
+                and inp[1] == out[1]
+                and not self._server_pcm(api, inp[0], inp[2])
+            ):
                 block = inp[1] * self.block_ms // 1000
                 capture = _Capture(inp[1], self.rate, block, 1)
                 playback = _Playback(out[1], self.rate, block, 1)

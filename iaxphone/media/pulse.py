@@ -53,6 +53,21 @@ def available() -> bool:
     return _pulsectl is not None
 
 
+def server_running() -> bool:
+    """True if a PulseAudio server (or PipeWire's) answers this process."""
+    if _pulsectl is None:
+        return False
+    try:
+        probe = _pulsectl.Pulse("iaxphone probe", connect=False)
+        try:
+            probe.connect(timeout=CONNECT_TIMEOUT_S)
+        finally:
+            probe.close()
+    except Exception:  # PulseError: nobody there
+        return False
+    return True
+
+
 _env_lock = threading.Lock()
 
 
