@@ -29,13 +29,15 @@ Every candidate gets the same microphone and reference, 20 ms frames at
   PortAudio callbacks through ALSA's pulse plugin): the round trip a tone
   burst takes from ``sink.write`` to ``source.read`` through the sink's
   monitor (the latency the device path adds, both directions, at 10, 20 and
-  60 ms frames), and the underruns, overruns, gaps and trims of a 60 s call.
+  60 ms frames), the underruns, overruns, gaps and trims of a 60 s call, and
+  mouth-to-ear through real devices on an echo-test call (needs the PBX).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -69,9 +71,15 @@ NOTE = (
 )
 DEVICE_NOTE = (
     "Round trip: a tone burst from sink.write until source.read returns it through the "
-    "null sink's monitor, i.e. playback ring + PulseAudio + capture ring, both directions "
-    "(mouth-to-ear through real devices adds about half of it per direction on top of "
-    "the latency benchmark's figures). The card runs at 48 kHz (the null sinks' rate)."
+    "null sink's monitor, i.e. playback ring + PulseAudio + capture ring, both directions. "
+    "Mouth-to-ear: an echo-test call (600) through the bundled PBX with the phone on real "
+    "devices (recording the microphone sink's monitor, playing to the speaker sink), timed "
+    "by a second card that plays bursts into the microphone sink and records the speaker's "
+    "monitor; its own round trip, measured just before, is subtracted. So it is the whole "
+    "path a voice takes from a microphone to an ear on this machine: the phone's capture "
+    "device path, iaxphone both ways (the latency section's echo rows, 40 ms at 20 ms "
+    "frames, without devices), the PBX, and the phone's playback device path. The cards "
+    "run at 48 kHz (the null sinks' rate), as two half-duplex streams each."
 )
 
 Int16 = npt.NDArray[np.int16]
@@ -498,8 +506,120 @@ def devices() -> list[Result]:
             for frame_ms in (10, 20, 60):
                 results.append(_round_trip(frame_ms))
             results += _long_call(60.0)
+            server.defaults("speaker", "microphone.monitor")
+            results += _mouth_to_ear(Path(folder))
         finally:
             server.stop()
+    return results
+
+
+RIG_PCMS = """\
+pcm.mouth {{ type pulse device microphone hint {{ show on description mouth }} }}
+pcm.ear {{ type pulse device speaker.monitor hint {{ show on description ear }} }}
+pcm.mouthback {{ type pulse device microphone.monitor hint {{ show on description back }} }}
+"""
+
+
+def _bursts(
+    rig: SoundCard, frame_ms: int, seconds: float, during: Callable[[], None] | None = None
+) -> float:
+    """Median delay (ms) from a burst written to the rig's output until its input hears it."""
+    rate, size, period = 8000, 8000 * frame_ms // 1000, 8000
+    burst = _int16(8000 * np.sin(2 * np.pi * 1000 * np.arange(800) / rate))
+    heard: list[Int16] = []
+    starts = list(range(3 * rate, int(seconds - 1) * rate, period))
+
+    def step(i: int) -> None:
+        position = i * size
+        out = np.zeros(size, dtype=np.int16)
+        for start in starts:
+            lo, hi = max(start, position), min(start + len(burst), position + size)
+            if lo < hi:
+                out[lo - position : hi - position] = burst[lo - start : hi - start]
+        rig.sink.write(out)
+        heard.append(rig.source.read(size))
+
+    _paced(frame_ms, seconds, step)
+    signal = np.abs(np.concatenate(heard).astype(np.float64))
+    delays = []
+    for start in starts:
+        loud = np.nonzero(signal[start : start + period] > 2000)[0]
+        if len(loud):
+            delays.append(1000 * loud[0] / rate)
+    return float(np.median(delays)) if delays else float("nan")
+
+
+def _mouth_to_ear(folder: Path) -> list[Result]:
+    """An echo-test call (600) through the PBX on real devices, timed by a second card.
+
+    The phone's card records the ``microphone`` sink's monitor and plays to
+    ``speaker``; a measuring card (the rig, ALSA PCMs ``mouth`` and ``ear``
+    declared in an asoundrc of its own) plays tone bursts into ``microphone``
+    and records ``speaker``'s monitor.  What the rig hears minus the rig's own
+    round trip (measured just before, ``mouth`` back through
+    ``microphone.monitor``) is mouth-to-ear: the phone's capture device path,
+    iaxphone both ways, the PBX's echo, and the phone's playback device path.
+    """
+    import asyncio  # noqa: PLC0415
+
+    from benchmarks.latency import CONFIG, options  # noqa: PLC0415
+    from benchmarks.results import PBX  # noqa: PLC0415
+    from iaxphone.aio.audio import CallAudio  # noqa: PLC0415
+    from iaxphone.aio.client import IaxClient  # noqa: PLC0415
+    from tests.soundserver import reinitialise_portaudio  # noqa: PLC0415
+
+    config_home = folder / "rig-config"
+    (config_home / "alsa").mkdir(parents=True, exist_ok=True)
+    (config_home / "alsa" / "asoundrc").write_text(RIG_PCMS.format())
+    before = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(config_home)
+    reinitialise_portaudio()
+    results = []
+    try:
+        for frame_ms in (20, 60):
+            back = SoundCard("mouthback", "mouth", rate=8000, native_rate=48000,
+                             watch_route=False)  # fmt: skip
+            try:
+                rig_ms = _bursts(back, frame_ms, 10.0)
+            finally:
+                back.close()
+            phone = SoundCard(DEVICE, DEVICE, rate=8000, native_rate=48000, watch_route=False)
+            rig = SoundCard("ear", "mouth", rate=8000, native_rate=48000, watch_route=False)
+            heard_ms: list[float] = []
+
+            async def call(
+                frame_ms: int = frame_ms,
+                phone: SoundCard = phone,
+                rig: SoundCard = rig,
+                heard_ms: list[float] = heard_ms,
+            ) -> None:
+                async with IaxClient(("127.0.0.1", 0), CONFIG) as client:
+                    handle = await client.dial(PBX, options("6001", "600"))
+                    await handle.wait_answered(timeout=10)
+                    audio = CallAudio(handle, phone.source, phone.sink, frame_ms=frame_ms)
+                    audio.start()
+                    heard_ms.append(await asyncio.to_thread(_bursts, rig, frame_ms, 14.0))
+                    await audio.stop()
+                    await handle.hangup()  # fmt: skip
+
+            try:
+                asyncio.run(call())
+            finally:
+                rig.close()
+                phone.close()
+            total = heard_ms[0]
+            label = f"mouth-to-ear, echo test through the PBX, {frame_ms} ms frames"
+            results += [
+                Result(DEVICES, f"{label}: through real devices", total - rig_ms, "ms"),
+                Result(DEVICES, f"{label}: measuring card's own round trip (subtracted)",
+                       rig_ms, "ms"),
+            ]  # fmt: skip
+    finally:
+        if before is None:
+            os.environ.pop("XDG_CONFIG_HOME", None)
+        else:
+            os.environ["XDG_CONFIG_HOME"] = before
+        reinitialise_portaudio()
     return results
 
 
