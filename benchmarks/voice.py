@@ -549,6 +549,44 @@ def _bursts(
     return float(np.median(delays)) if delays else float("nan")
 
 
+REPEATS = 3  # each card's device path settles within about +-20 ms: a few runs
+
+
+def _one_mouth_to_ear(frame_ms: int) -> tuple[float, float]:
+    """(what the rig heard after, the rig's own round trip), in ms: one call."""
+    import asyncio  # noqa: PLC0415
+
+    from benchmarks.latency import CONFIG, options  # noqa: PLC0415
+    from benchmarks.results import PBX  # noqa: PLC0415
+    from iaxphone.aio.audio import CallAudio  # noqa: PLC0415
+    from iaxphone.aio.client import IaxClient  # noqa: PLC0415
+
+    back = SoundCard("mouthback", "mouth", rate=8000, native_rate=48000, watch_route=False)
+    try:
+        rig_ms = _bursts(back, frame_ms, 10.0)
+    finally:
+        back.close()
+    phone = SoundCard(DEVICE, DEVICE, rate=8000, native_rate=48000, watch_route=False)
+    rig = SoundCard("ear", "mouth", rate=8000, native_rate=48000, watch_route=False)
+
+    async def call() -> float:
+        async with IaxClient(("127.0.0.1", 0), CONFIG) as client:
+            handle = await client.dial(PBX, options("6001", "600"))
+            await handle.wait_answered(timeout=10)
+            audio = CallAudio(handle, phone.source, phone.sink, frame_ms=frame_ms)
+            audio.start()
+            heard = await asyncio.to_thread(_bursts, rig, frame_ms, 14.0)
+            await audio.stop()
+            await handle.hangup()
+        return heard
+
+    try:
+        return asyncio.run(call()), rig_ms
+    finally:
+        rig.close()
+        phone.close()
+
+
 def _mouth_to_ear(folder: Path) -> list[Result]:
     """An echo-test call (600) through the PBX on real devices, timed by a second card.
 
@@ -560,12 +598,6 @@ def _mouth_to_ear(folder: Path) -> list[Result]:
     ``microphone.monitor``) is mouth-to-ear: the phone's capture device path,
     iaxphone both ways, the PBX's echo, and the phone's playback device path.
     """
-    import asyncio  # noqa: PLC0415
-
-    from benchmarks.latency import CONFIG, options  # noqa: PLC0415
-    from benchmarks.results import PBX  # noqa: PLC0415
-    from iaxphone.aio.audio import CallAudio  # noqa: PLC0415
-    from iaxphone.aio.client import IaxClient  # noqa: PLC0415
     from tests.soundserver import reinitialise_portaudio  # noqa: PLC0415
 
     config_home = folder / "rig-config"
@@ -577,42 +609,14 @@ def _mouth_to_ear(folder: Path) -> list[Result]:
     results = []
     try:
         for frame_ms in (20, 60):
-            back = SoundCard("mouthback", "mouth", rate=8000, native_rate=48000,
-                             watch_route=False)  # fmt: skip
-            try:
-                rig_ms = _bursts(back, frame_ms, 10.0)
-            finally:
-                back.close()
-            phone = SoundCard(DEVICE, DEVICE, rate=8000, native_rate=48000, watch_route=False)
-            rig = SoundCard("ear", "mouth", rate=8000, native_rate=48000, watch_route=False)
-            heard_ms: list[float] = []
-
-            async def call(
-                frame_ms: int = frame_ms,
-                phone: SoundCard = phone,
-                rig: SoundCard = rig,
-                heard_ms: list[float] = heard_ms,
-            ) -> None:
-                async with IaxClient(("127.0.0.1", 0), CONFIG) as client:
-                    handle = await client.dial(PBX, options("6001", "600"))
-                    await handle.wait_answered(timeout=10)
-                    audio = CallAudio(handle, phone.source, phone.sink, frame_ms=frame_ms)
-                    audio.start()
-                    heard_ms.append(await asyncio.to_thread(_bursts, rig, frame_ms, 14.0))
-                    await audio.stop()
-                    await handle.hangup()  # fmt: skip
-
-            try:
-                asyncio.run(call())
-            finally:
-                rig.close()
-                phone.close()
-            total = heard_ms[0]
+            runs = [_one_mouth_to_ear(frame_ms) for _ in range(REPEATS)]
+            totals = [total - rig for total, rig in runs]
             label = f"mouth-to-ear, echo test through the PBX, {frame_ms} ms frames"
             results += [
-                Result(DEVICES, f"{label}: through real devices", total - rig_ms, "ms"),
+                Result(DEVICES, f"{label}: through real devices (median of {REPEATS})",
+                       float(np.median(totals)), f"ms (runs {min(totals):.0f}-{max(totals):.0f})"),
                 Result(DEVICES, f"{label}: measuring card's own round trip (subtracted)",
-                       rig_ms, "ms"),
+                       float(np.median([rig for _, rig in runs])), "ms"),
             ]  # fmt: skip
     finally:
         if before is None:
