@@ -51,6 +51,14 @@ every ``retry_interval`` seconds. Nothing raises into the call. Re-scanning
 terminates and re-initialises PortAudio, which closes any other sounddevice
 stream of this process.
 
+Sound servers.  On ALSA's ``pulse``/``pipewire`` PCMs (and ``default`` while
+a server runs) capture and playback are two streams, never PortAudio's
+full-duplex one (see :meth:`SoundCard._server_pcm`), and the streams carry
+the card's tag so that :mod:`iaxphone.media.pulse` can tell which device the
+server has them on: a device unplugged mid-call (the server moves the
+streams to the default), and back, reaches ``on_note`` as one line each,
+from the thread that reads and writes the card.
+
 Gain and mute are not here: the media session applies them.
 """
 
