@@ -18,6 +18,10 @@ widget that knows the Phone model or the PbxClient, never the protocols:
 * the history is re-read when a line ends (the phone's ``LineChanged``);
 * a :class:`~iaxphone.gui.theme.ThemeFollower` (owned by the window) keeps
   the graphs in the system's light or dark scheme;
+* a :class:`~iaxphone.gui.tray.PhoneTray` shows registration and missed
+  calls in the system tray and sends the desktop notifications; its menu's
+  Show raises this window (which also clears the missed count, as does
+  activating it), DND is the handset's DND key, Quit closes the window;
 * the Settings menu opens :class:`~iaxphone.gui.settings.SettingsDialog`
   window-modally (``open()``, not ``exec()``: no nested event loop under
   qasync).  Saved settings apply at once through ``Phone.reconfigure``: the
@@ -35,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6 import sip
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QEvent, Qt, QTimer
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
@@ -43,8 +47,10 @@ from iaxphone import config
 from iaxphone.gui.directory import NO_AMI, DirectoryPanel, TransferDropTarget
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.history_view import HistoryView
+from iaxphone.gui.icons import icon
 from iaxphone.gui.settings import SettingsDialog
 from iaxphone.gui.theme import ThemeFollower
+from iaxphone.gui.tray import PhoneTray
 from iaxphone.history import History
 from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
@@ -108,6 +114,16 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         self.theme = ThemeFollower(app, parent=self) if isinstance(app, QApplication) else None
 
+        self.tray = PhoneTray(phone, parent=self)
+        self.tray.show_requested.connect(self.show_from_tray)
+        self.tray.dnd_requested.connect(self.set_dnd)
+        self.tray.quit_requested.connect(self.close)
+        self.handset.dnd_button.toggled.connect(lambda _on: self.tray.model.dnd_changed())
+        self.destroyed.connect(self.tray.model.close)
+
+        self.handset.compact_button.toggled.connect(self.set_compact)
+        self._wide_size = self.size()
+
         self.transfer_target = TransferDropTarget(self.handset, self.can_transfer)
         self.transfer_target.transfer_requested.connect(self.transfer)
 
@@ -115,7 +131,7 @@ class MainWindow(QMainWindow):
         assert menu is not None
         settings_menu = menu.addMenu("&Settings")
         assert settings_menu is not None
-        self.settings_action = QAction("&Account, audio and codecs…", self)
+        self.settings_action = QAction(icon("settings"), "&Account, audio and codecs…", self)
         self.settings_action.triggered.connect(self.open_settings)
         settings_menu.addAction(self.settings_action)
         self.settings_dialog: SettingsDialog | None = None
@@ -128,6 +144,38 @@ class MainWindow(QMainWindow):
         dock.setMinimumWidth(320)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         return dock
+
+    def set_compact(self, compact: bool) -> None:
+        """Compact view: the docks go too, and the window shrinks to the handset."""
+        for dock in self.findChildren(QDockWidget):
+            dock.setVisible(not compact)
+        if compact:
+            self._wide_size = self.size()
+            QTimer.singleShot(0, lambda: self.resize(self.minimumSizeHint()))
+        else:
+            self.resize(self._wide_size)
+
+    def show_from_tray(self) -> None:
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.tray.model.seen()
+
+    def set_dnd(self, on: bool) -> None:
+        """DND from the tray's menu: the same as the handset's key (published with AMI)."""
+        self.handset.dnd_button.setChecked(on)
+        self.handset.toggle_dnd()
+
+    def changeEvent(self, event: QEvent | None) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if (
+            event is not None
+            and event.type() is QEvent.Type.ActivationChange
+            and self.isActiveWindow()
+        ):
+            self.tray.model.seen()  # the missed calls are in the History dock now
 
     def say(self, text: str) -> None:
         bar = self.statusBar()
