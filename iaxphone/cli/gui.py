@@ -234,6 +234,12 @@ def run_gui(args: argparse.Namespace) -> int:
                 )
                 if note:
                     window.handset.model.say(note)  # kept on the display until news
+
+                def device_note(line: str) -> None:  # the display and the status bar
+                    window.handset.model.say(line)
+                    window.say(line)
+
+                devices.on_note(phone.gate.sink, device_note)  # a headset unplugged, and back
                 window.show()
                 links.deliver(window.dial, window.bring_to_front)
                 await closed
