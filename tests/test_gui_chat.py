@@ -27,18 +27,19 @@ def test_the_chat_pane_shows_typed_received_and_pbx_texts(
             def texts() -> list[str]:
                 return [e.text for e in chat.model.view().entries]
 
-            await until(phone, lambda: texts() == ["Text echo ready"])  # the dialplan's SendText
-            await until(phone, chat.field.isEnabled)
+            # The dialplan's SendText (a loaded machine draws slowly: generous timeouts)
+            await until(phone, lambda: texts() == ["Text echo ready"], timeout=30)
+            await until(phone, chat.field.isEnabled, timeout=30)
             assert chat.title.text().startswith("<b>Chat with 603")
             qtbot.keyClicks(chat.field, "Hello from the handset")
             chat.field.insert(" ✓")  # QTest types ASCII only
             qtbot.keyClick(chat.field, Qt.Key.Key_Return)
             assert chat.field.text() == ""
-            await until(phone, lambda: texts()[-1] == "echo: Hello from the handset ✓")
+            await until(phone, lambda: texts()[-1] == "echo: Hello from the handset ✓", timeout=30)
             ours = [c for c in await ami.channels() if c.name.startswith("IAX2/6005-")]
             newest = min(ours, key=lambda c: c.duration_s)  # a crashed run's call may linger
             await ami.send_text(newest.name, "Reception: your visitor is here")
-            await until(phone, lambda: texts()[-1] == "Reception: your visitor is here")
+            await until(phone, lambda: texts()[-1] == "Reception: your visitor is here", timeout=30)
             assert [e.direction for e in chat.model.view().entries] == [
                 "in",
                 "out",
@@ -48,7 +49,7 @@ def test_the_chat_pane_shows_typed_received_and_pbx_texts(
             assert "Hello from the handset ✓" in chat.transcript.toPlainText()
             screenshot(window, "handset-chat")
             window.hang_up()
-            await until(phone, lambda: window.call_state.text() == "ended")
+            await until(phone, lambda: window.call_state.text() == "ended", timeout=30)
             assert not chat.field.isEnabled()
             assert len(texts()) == 4  # the ended call's conversation can still be read
 
