@@ -25,6 +25,8 @@ from PyQt6.QtWidgets import (
 from iaxphone.phone import Phone
 from iaxphone.viewmodels.chat import ChatEntry, ChatModel
 
+from .icons import icon
+
 
 class ChatPane(QWidget):
     def __init__(self, phone: Phone, parent: QWidget | None = None) -> None:
@@ -40,7 +42,7 @@ class ChatPane(QWidget):
         self.field.setPlaceholderText("type a text message")
         self.field.setAccessibleName("chat text")
         self.field.returnPressed.connect(self.send)
-        self.send_button = QPushButton("Sen&d")
+        self.send_button = QPushButton(icon("send"), "Sen&d")
         self.send_button.setToolTip("send the text to the current call (Enter)")
         self.send_button.clicked.connect(self.send)
         self.message = QLabel()

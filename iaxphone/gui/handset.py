@@ -317,6 +317,7 @@ class HandsetWindow(QWidget):
             self.conference_button: "conference",
             self.record_button: "record",
             self.compact_button: "compact",
+            self.chat.send_button: "send",
         }
         self.call_keys = (
             self.call_button,

@@ -50,6 +50,7 @@ GLYPHS = {
     "up": "mdi6.arrow-up",
     "down": "mdi6.arrow-down",
     "ok": "mdi6.check",
+    "send": "mdi6.send",  # the chat pane's Send
 }
 
 
