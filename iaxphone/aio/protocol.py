@@ -5,17 +5,25 @@ datagrams (fed in with ``now=loop.time()``), datagrams to send, the single
 ``loop.call_at`` timer, and events handed to a callback.  After every input
 (datagram, timer, command) :meth:`EndpointProtocol.flush` sends what is
 pending, delivers events and re-arms the timer.
+
+When the protocol is given the plain socket under its transport, the first
+datagram of a wakeup brings in everything else queued on the socket
+(:func:`~iaxphone.aio.udp.drain`, up to a batch) and the endpoint is
+flushed once for the whole batch, not once per datagram.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from typing import cast
 
 from iaxphone.proto.endpoint import Endpoint
 from iaxphone.proto.events import Event
+
+from .udp import BATCH, drain
 
 log = logging.getLogger("iaxphone.aio")
 
@@ -23,8 +31,14 @@ Address = tuple[str, int]
 
 
 class EndpointProtocol(asyncio.DatagramProtocol):
-    def __init__(self, endpoint: Endpoint, on_event: Callable[[Event], None]) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        on_event: Callable[[Event], None],
+        sock: socket.socket | None = None,
+    ) -> None:
         self.endpoint = endpoint
+        self.sock = sock  # read in batches when given
         self.on_event = on_event
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.DatagramTransport | None = None
@@ -38,7 +52,12 @@ class EndpointProtocol(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
-        self.endpoint.receive_datagram(data, (addr[0], addr[1]), self.now())
+        now = self.now()
+        receive = self.endpoint.receive_datagram
+        receive(data, (addr[0], addr[1]), now)
+        if self.sock is not None and self.transport is not None and not self.transport.is_closing():
+            for more, source in drain(self.sock, BATCH - 1):
+                receive(more, source, now)
         self.flush()
 
     def error_received(self, exc: Exception) -> None:
