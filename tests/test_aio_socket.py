@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from iaxphone.aio.client import IaxClient
+from iaxphone.aio.protocol import EndpointProtocol
 from iaxphone.aio.udp import (
     BATCH,
     RECEIVE_BUFFER_BYTES,
@@ -113,3 +114,47 @@ async def test_a_burst_is_taken_in_batches_with_one_flush_per_batch() -> None:
             poker.close()
     assert pongs == count
     assert flushes <= 2 * (count // BATCH + 1)  # one per batch (a few more for timers)
+
+
+class _RecordingEndpoint:
+    """Stands in for the endpoint: records the order of its inputs."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def receive_datagram(self, data: bytes, addr: tuple[str, int], now: float) -> None:
+        self.calls.append("datagram")
+
+    def handle_timer(self, now: float) -> None:
+        self.calls.append("timer")
+
+    def datagrams_to_send(self, now: float) -> list[tuple[bytes, tuple[str, int]]]:
+        return []
+
+    def next_event(self) -> None:
+        return None
+
+    def get_timer(self) -> float | None:
+        return None
+
+
+@pytest.mark.asyncio
+async def test_datagrams_queued_on_the_socket_are_read_before_a_timer_runs() -> None:
+    """The ACK that answers a frame may sit behind a backlog of voice: read it, then retry."""
+    sock = open_udp_socket(("127.0.0.1", 0))
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    endpoint = _RecordingEndpoint()
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(
+        lambda: EndpointProtocol(endpoint, lambda event: None, sock),  # type: ignore[arg-type]
+        sock=sock,
+    )
+    try:
+        # Queued while the loop is busy (this coroutine does not yield).
+        for _ in range(600):
+            sender.sendto(b"\x80\x02" + bytes(10), sock.getsockname())
+        protocol._on_timer()
+        assert endpoint.calls == ["datagram"] * 600 + ["timer"]
+    finally:
+        transport.close()
+        sender.close()

@@ -246,7 +246,15 @@ class Session:
             if command == IaxCommand.ACK:
                 return
             if command == IaxCommand.VNAK:
-                self.retransmit(self.reliability.resend_from(frame.iseqno, now))
+                again = self.reliability.resend_from(frame.iseqno, now)
+                log.debug(
+                    "%s %d: VNAK from %d: %d frame(s) sent again",
+                    self.kind,
+                    self.local_call,
+                    frame.iseqno,
+                    len(again),
+                )
+                self.retransmit(again)
                 return
         elif frame.frame_type == FrameType.NULL:
             return
@@ -286,6 +294,14 @@ class Session:
         resend, dead = self.reliability.due(now)
         self.retransmit(resend)
         if dead is not None:
+            log.debug(
+                "%s %d: no acknowledgement for %s (oseqno %d) after %d sends: giving up",
+                self.kind,
+                self.local_call,
+                _describe(dead.frame),
+                dead.frame.oseqno,
+                dead.sends,
+            )
             self.reliability.forget()
             self.on_no_answer(dead.frame, now)
 
@@ -304,3 +320,9 @@ class Session:
         self.linger_until = now + (
             self.reliability.policy.give_up_after() if linger is None else linger
         )
+
+
+def _describe(frame: FullFrame) -> str:
+    if frame.frame_type == FrameType.IAX:
+        return IaxCommand(frame.subclass).name
+    return FrameType(frame.frame_type).name
