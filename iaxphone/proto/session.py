@@ -114,13 +114,15 @@ class Session:
         payload: bytes = b"",
         timestamp: int | None = None,
         reliable: bool = True,
+        max_retries: int | None = None,
     ) -> FullFrame:
         """Build, sequence, send and (unless it is unsequenced) track a full frame.
 
         At most :data:`SEND_WINDOW` frames wait for acknowledgement; beyond
         that, frames queue in order and go out as ACKs open the window (more
         than half the 8-bit sequence space in flight would make old and new
-        frames indistinguishable).
+        frames indistinguishable).  ``max_retries`` gives this frame a retry
+        budget of its own (call set-up's: see ``SETUP_RETRIES``).
         """
         frame = FullFrame(
             source_call=self.local_call,
@@ -136,17 +138,19 @@ class Session:
         if reliable and (self.backlog or len(self.reliability.pending) >= SEND_WINDOW):
             self.backlog.append(frame)
             return frame
-        self._transmit_full(frame, now, reliable)
+        self._transmit_full(frame, now, reliable, max_retries)
         return frame
 
-    def _transmit_full(self, frame: FullFrame, now: float, reliable: bool = True) -> None:
+    def _transmit_full(
+        self, frame: FullFrame, now: float, reliable: bool = True, max_retries: int | None = None
+    ) -> None:
         frame.dest_call = self.remote_call
         self.reliability.stamp(frame)
         data = frame.to_bytes()
         self.send_datagram(data)
         self.frames_out += 1
         if reliable:
-            self.reliability.track(frame, data, now)
+            self.reliability.track(frame, data, now, max_retries=max_retries)
 
     def flush_backlog(self, now: float) -> None:
         while self.backlog and len(self.reliability.pending) < SEND_WINDOW:
