@@ -24,19 +24,13 @@ Each scenario runs a few times; the rows give the median and the worst.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.asterisk_client import free_port
 from benchmarks.netsim import Relay
+from benchmarks.ownpbx import OwnPbx
 from benchmarks.results import Result
 from iaxphone.linestate import LineState
 from iaxphone.media.virtual import NullSink, SilenceSource
@@ -62,56 +56,6 @@ NOTE = (
 REPEATS = 3
 NETWORK_GONE_S = 30.0
 PROJECT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class OwnPbx:
-    """A docker/pbx instance of this benchmark's own."""
-
-    instance: str
-    iax_port: int
-    ami_port: int
-    ami_tls_port: int
-
-    @classmethod
-    def on_free_ports(cls) -> OwnPbx:
-        base = os.environ.get("IAXPHONE_PBX_INSTANCE", "main")
-        return cls(
-            f"{base}-faultsbench"[:31],
-            free_port(socket.SOCK_DGRAM),
-            free_port(socket.SOCK_STREAM),
-            free_port(socket.SOCK_STREAM),
-        )
-
-    def _run(self, action: str) -> subprocess.CompletedProcess[str]:
-        env = {
-            **os.environ,
-            "IAXPHONE_PBX_INSTANCE": self.instance,
-            "IAXPHONE_PBX_IAX_PORT": str(self.iax_port),
-            "IAXPHONE_PBX_AMI_PORT": str(self.ami_port),
-            "IAXPHONE_PBX_AMI_TLS_PORT": str(self.ami_tls_port),
-        }
-        return subprocess.run(
-            [sys.executable, str(PROJECT / "docker" / "pbx"), action],
-            env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
-
-    async def up(self) -> None:
-        done = await asyncio.to_thread(self._run, "up")
-        if done.returncode != 0:
-            raise RuntimeError(f"docker/pbx up: {done.stdout}{done.stderr}")
-
-    async def down(self) -> None:
-        await asyncio.to_thread(self._run, "down")
-
-    def kill(self) -> None:
-        cache = Path(os.environ.get("IAXPHONE_CACHE", Path.home() / ".cache" / "iaxphone"))
-        state = json.loads((cache / "pbx" / self.instance / "state.json").read_text())
-        os.kill(int(state["pid"]), signal.SIGKILL)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return ("127.0.0.1", self.iax_port)
 
 
 def make_phone(server: tuple[str, int], register: bool = True) -> Phone:
@@ -151,8 +95,8 @@ async def pbx_restart(
         await next_change(events, "registered", 15)
         noticed = None
         if quick:
-            await pbx.down()
-            await pbx.up()
+            await asyncio.to_thread(pbx.down)
+            await asyncio.to_thread(pbx.up)
         else:
             killed = time.monotonic()
             pbx.kill()
@@ -161,7 +105,7 @@ async def pbx_restart(
             await asyncio.sleep(down_s)
             started = time.monotonic()
             again = asyncio.ensure_future(next_change(events, "recovered", 70))
-            await pbx.up()
+            await asyncio.to_thread(pbx.up)
         ready = time.monotonic()
         if quick:
             started = ready
@@ -184,7 +128,7 @@ async def call_through_a_killed_pbx(pbx: OwnPbx) -> tuple[float, bool]:
         info = await phone.wait_line(line, LineState.ENDED, timeout=40)
         took = time.monotonic() - killed
         ended.close()
-    await pbx.up()
+    await asyncio.to_thread(pbx.up)
     return took, "no answer from" in (info.cause or "")
 
 
@@ -207,8 +151,8 @@ async def network_gone(pbx: OwnPbx) -> tuple[float, float]:
 
 
 async def measure(repeats: int) -> list[Result]:
-    pbx = OwnPbx.on_free_ports()
-    await pbx.up()
+    pbx = OwnPbx.on_free_ports("faultsbench")
+    await asyncio.to_thread(pbx.up)
     restart: list[float] = []
     restart_ready: list[float] = []
     restart_noticed: list[float] = []
@@ -235,7 +179,7 @@ async def measure(repeats: int) -> list[Result]:
             net.append(back)
             net_noticed.append(noticed)
     finally:
-        await pbx.down()
+        await asyncio.to_thread(pbx.down)
     slack = 0.5  # scheduling: the timers fire on a busy loop
     notice_bound = KEEPALIVE_S + RetryPolicy().give_up_after() + slack
     back_bound = MAX_BACKOFF + RetryPolicy().give_up_after() + slack
