@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import TypeAlias
 
 from iaxphone.history import History
-from iaxphone.media.stats import MediaStats
+from iaxphone.media.stats import MediaStats, far_end_counts
+from iaxphone.proto.events import EndReason
 from iaxphone.wire.report import ReceiverReport
 
 log = logging.getLogger("iaxphone.callrecord")
@@ -64,12 +65,33 @@ class CallSummary:
     media: MediaStats | None = None  # the final statistics (answered calls)
     lost: bool = False  # nobody hung up: the far end stopped answering
     encryption: str = "off"  # encryption_status(): required, allowed-used, allowed-unused, off
+    reason: EndReason = EndReason.CLEARED  # why it ended, for the exit code (cause: for people)
+
+
+REPORT_FIELDS = (
+    "jitter_ms",
+    "loss_percent",
+    "lost",
+    "packets",
+    "delay_ms",
+    "dropped",
+    "out_of_order",
+)
+FAR_END_COUNTS_NOTHING = (
+    "the PBX counted nothing it received (Asterisk with jitterbuffer=no reports zeros)"
+)
 
 
 def _report_fields(report: ReceiverReport | None) -> JsonObject:
+    """The far end's receiver report; its figures null if it counted nothing (far_end_counts)."""
     if report is None:
         return {}
+    if not far_end_counts(report):
+        fields: JsonObject = {"counted": False, "why": FAR_END_COUNTS_NOTHING}
+        fields.update(dict.fromkeys(REPORT_FIELDS))
+        return fields
     return {
+        "counted": True,
         "jitter_ms": report.jitter_ms,
         "loss_percent": report.loss_percent,
         "lost": report.lost,
@@ -98,12 +120,16 @@ def media_fields(stats: MediaStats) -> JsonObject:
         "jb_delay_ms": stats.jitter_buffer.delay_ms,
         "jb_mean_delay_ms": stats.jitter_buffer.mean_delay_ms,
         "concealed_ms": stats.loss.concealed_ms,
-        "rtt_ms": stats.rtt_ms,
+        "rtt_ms": stats.rtt_mean_ms,
+        "rtt_samples": stats.rtt_samples,
+        "rtt_last_ms": stats.rtt_ms,
         "mos": stats.mos,
-        "mic_peak_dbfs": stats.mic.peak_dbfs,
-        "mic_rms_dbfs": stats.mic.rms_dbfs,
-        "speaker_peak_dbfs": stats.speaker.peak_dbfs,
-        "speaker_rms_dbfs": stats.speaker.rms_dbfs,
+        "mic_peak_dbfs": stats.mic.call_peak_dbfs,
+        "mic_rms_dbfs": stats.mic.call_rms_dbfs,
+        "speaker_peak_dbfs": stats.speaker.call_peak_dbfs,
+        "speaker_rms_dbfs": stats.speaker.call_rms_dbfs,
+        "mic_last_frame_rms_dbfs": stats.mic.rms_dbfs,
+        "speaker_last_frame_rms_dbfs": stats.speaker.rms_dbfs,
         "far_end": _report_fields(stats.far_end),
         "echo_cancellation": stats.voice.echo_cancellation,
         "noise_suppression": stats.voice.noise_suppression,
@@ -250,6 +276,7 @@ class CallLog:
         media: MediaStats | None = None,
         lost: bool = False,
         encryption: str | None = None,
+        reason: EndReason = EndReason.CLEARED,
     ) -> CallSummary | None:
         """Close the line's record (once); None if it has none or was closed already."""
         call = self._open.pop(line_id, None)
@@ -277,6 +304,7 @@ class CallLog:
             media=media if answered else None,
             lost=lost,
             encryption=encryption or ("allowed-used" if encrypted else "off"),
+            reason=reason,
         )
         if self.history is not None and call.row is not None:
             mos = summary.media.mos if summary.media is not None else None
