@@ -53,6 +53,7 @@ from pathlib import Path
 
 from benchmarks.fuzzer import Fuzzer
 from benchmarks.results import PBX, Result
+from iaxphone.aio.udp import RECEIVE_BUFFER_BYTES, open_udp_socket
 from iaxphone.wire.constants import FrameType, IaxCommand
 from iaxphone.wire.frames import FullFrame, parse_frame
 from iaxphone.wire.ies import InformationElements
@@ -511,8 +512,28 @@ def rows(name: str, o: Outcome, clean: Outcome | None) -> Iterator[Result]:
     yield r("tracebacks", o.tracebacks, "", "0", o.tracebacks == 0 and o.victim_exit == 0)
 
 
+def receive_buffer_rows() -> list[Result]:
+    """What the kernel grants the endpoint's socket (the victim's user: the same as ours)."""
+    sock = open_udp_socket(("127.0.0.1", 0))
+    try:
+        granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    finally:
+        sock.close()
+    cap = int(Path("/proc/sys/net/core/rmem_max").read_text())
+    return [
+        Result(SCENARIO, "net.core.rmem_max (SO_RCVBUF's cap)", cap / 1024, "KiB"),
+        Result(
+            SCENARIO,
+            f"endpoint's receive buffer, asked {RECEIVE_BUFFER_BYTES // 1024:,} KiB"
+            " (SO_RCVBUFFORCE when allowed; the kernel reports twice what it grants)",
+            granted / 1024,
+            "KiB",
+        ),
+    ]
+
+
 def run() -> list[Result]:
-    results: list[Result] = []
+    results: list[Result] = receive_buffer_rows()
     clean = one_run(None)
     results += rows("no attack", clean, None)
     for attack in attacks():
@@ -525,7 +546,8 @@ NOTE = (
     "caller: `iaxphone call 6002` as 6001 through the PBX, 16 s of u-law; the attack comes "
     "from 127.0.0.2 straight to the victim's port, from 1 s before the dial for about 10 s. "
     "'Absorbed' is the share of the attack the kernel did not drop at the victim's socket "
-    "(its receive buffer, 212,992 bytes by default here, overflowed otherwise). RSS growth "
+    "(its receive buffer overflowed otherwise; the endpoint reads up to 256 queued datagrams "
+    "per wakeup and drops garbage on its header bytes before parsing it). RSS growth "
     "is from before the dial to the end of the attack, so it includes the call's own. The "
     "victim, the caller, the attacker and the PBX share this machine's two cores."
 )

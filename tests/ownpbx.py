@@ -1,71 +1,14 @@
-"""A PBX of a test's own, to kill and restart: a further docker/pbx instance on free ports.
-
-The session's shared PBX (the ``pbx`` fixture) must stay up for every other
-test, so fault tests start their own instance (named after the shared one
-plus ``-faults``) on ports the kernel says are free, and stop it at the end.
-:meth:`OwnPbx.kill` is ``kill -9`` of its Asterisk (a crash: no HANGUP,
-nothing more on the wire); :meth:`OwnPbx.up` starts it again on the same
-ports, as a restarted PBX comes back.
-"""
+"""The tests' PBX of their own: benchmarks/ownpbx.py's, which also knows its :class:`Pbx`."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-from dataclasses import dataclass
-from pathlib import Path
-
-from benchmarks.asterisk_client import free_port
-from tests.pbx import Pbx, run_pbx
+from benchmarks.ownpbx import OwnPbx as _OwnPbx
+from tests.pbx import Pbx
 
 
-@dataclass(frozen=True)
-class OwnPbx:
-    """A PBX instance of a test's own (``up`` / ``kill`` / ``down``)."""
-
-    instance: str
-    iax_port: int
-    ami_port: int
-    ami_tls_port: int
-
-    @classmethod
-    def on_free_ports(cls, name: str = "faults") -> OwnPbx:
-        base = os.environ.get("IAXPHONE_PBX_INSTANCE", "main")
-        return cls(
-            f"{base}-{name}"[:31],
-            free_port(socket.SOCK_DGRAM),
-            free_port(socket.SOCK_STREAM),
-            free_port(socket.SOCK_STREAM),
-        )
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            "IAXPHONE_PBX_INSTANCE": self.instance,
-            "IAXPHONE_PBX_IAX_PORT": str(self.iax_port),
-            "IAXPHONE_PBX_AMI_PORT": str(self.ami_port),
-            "IAXPHONE_PBX_AMI_TLS_PORT": str(self.ami_tls_port),
-        }
+class OwnPbx(_OwnPbx):
+    """A further docker/pbx instance on free ports (see :mod:`benchmarks.ownpbx`)."""
 
     @property
     def pbx(self) -> Pbx:
         return Pbx(iax_port=self.iax_port, ami_port=self.ami_port, ami_tls_port=self.ami_tls_port)
-
-    def up(self) -> None:
-        started = run_pbx("up", env=self.env)
-        if started.returncode != 0:
-            raise RuntimeError(f"docker/pbx up ({self.instance}): {started.stdout}{started.stderr}")
-
-    def down(self) -> None:
-        run_pbx("down", env=self.env)
-
-    def pid(self) -> int:
-        cache = Path(os.environ.get("IAXPHONE_CACHE", Path.home() / ".cache" / "iaxphone"))
-        state = json.loads((cache / "pbx" / self.instance / "state.json").read_text())
-        return int(state["pid"])
-
-    def kill(self) -> None:
-        """kill -9 its Asterisk: a crash, with nothing more sent."""
-        os.kill(self.pid(), signal.SIGKILL)

@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from iaxphone.proto.call import CallOptions
+from iaxphone.proto.callsetup import SETUP_RETRIES
 from iaxphone.proto.crypto import DecryptError, FrameCipher, derive_key
 from iaxphone.proto.endpoint import Endpoint, EndpointConfig
 from iaxphone.proto.events import CallEnded
@@ -204,7 +205,7 @@ def test_an_acknowledged_authrep_that_is_never_answered_ends_the_call() -> None:
             if isinstance(event, CallEnded):
                 ended_at, ended = deadline, event
     assert ended_at is not None, "the call never ended"
-    assert ended_at == pytest.approx(0.01 + RetryPolicy().give_up_after())
+    assert ended_at == pytest.approx(0.01 + RetryPolicy().give_up_after(SETUP_RETRIES))
     assert ended.cause_code == 50
     assert "wrong username or password" in ended.cause
 

@@ -77,3 +77,54 @@ def test_a_signal_closes_the_window_within_two_seconds(
     assert "Traceback" not in stderr, stderr
     assert window.returncode == exitcodes.OK, stderr
     assert took < 2.0, f"the window took {took:.2f} s to close"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_closes_the_window_within_two_seconds_with_its_call_on_hold(
+    pbx: Pbx, tmp_path: Path, stop: signal.Signals
+) -> None:
+    """The window answers, presses its own Hold key (tests/gui_hold_driver.py), then the signal."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[accounts.desk]\nserver = "127.0.0.1:{pbx.iax_port}"\nuser = "6005"\n'
+        'secret = "iax6005secret"\nauto_answer = true\n'
+    )
+    config.chmod(0o600)
+    env = env_with(tmp_path, IAXPHONE_CONFIG=str(config), QT_QPA_PLATFORM="offscreen")
+    driver = Path(__file__).with_name("gui_hold_driver.py")
+    env["PYTHONPATH"] = str(driver.parent.parent)
+    window = subprocess.Popen(
+        [sys.executable, str(driver)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    assert window.stdout is not None
+    try:
+        deadline = time.monotonic() + 30
+        while not registered(pbx, 6005):
+            assert window.poll() is None, window.communicate()[1]
+            assert time.monotonic() < deadline, "the window never registered"
+            time.sleep(0.1)  # polling the PBX for the registration, not standing in for it
+
+        async def hold_and_stop() -> float:
+            async with phone(pbx, 6003, register=False) as caller:
+                call = await call_from(caller, pbx, 6003, "6005")
+                await call.wait_answered(timeout=10)
+                try:
+                    line = await asyncio.wait_for(asyncio.to_thread(window.stdout.readline), 10)
+                except TimeoutError:
+                    window.kill()  # ends the readline, so the thread and the loop can end
+                    raise
+                assert line.strip() == "held"  # the window shows its call held
+                sent = time.monotonic()
+                window.send_signal(stop)
+                await asyncio.to_thread(window.wait, 10)
+                return time.monotonic() - sent
+
+        took = asyncio.run(hold_and_stop())
+    finally:
+        if window.poll() is None:
+            window.kill()
+    _, stderr = window.communicate()
+    assert "Traceback" not in stderr, stderr
+    assert window.returncode == exitcodes.OK, stderr
+    assert took < 2.0, f"the window took {took:.2f} s to close with its call on hold"

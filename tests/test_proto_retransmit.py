@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iaxphone.proto.call import Call
+from iaxphone.proto.callsetup import SETUP_RETRIES
 from iaxphone.proto.endpoint import EndpointConfig
 from iaxphone.proto.events import (
     AudioReceived,
@@ -29,6 +30,9 @@ from tests.proto_link import (
 RETRY = RetryPolicy(initial=0.5, maximum=4, max_retries=4)
 SEND_OFFSETS = [0.0, 0.5, 1.5, 3.5, 7.5]  # 0.5, then doubling, capped at 4
 GIVE_UP = 0.5 + 1 + 2 + 4 + 4
+# The NEW (like the AUTHREP) has call set-up's longer budget: SETUP_RETRIES resends.
+NEW_SEND_OFFSETS = [*SEND_OFFSETS, 11.5, 15.5, 19.5, 23.5]
+NEW_GIVE_UP = GIVE_UP + 4 * 4
 
 
 def slow_link() -> Link:
@@ -38,7 +42,7 @@ def slow_link() -> Link:
     )
 
 
-def test_new_is_sent_exactly_one_plus_max_retries_times() -> None:
+def test_new_is_sent_exactly_one_plus_setup_retries_times() -> None:
     link = slow_link()
     a = link["a"]
     link.set_conditions("a", "b", BLACK_HOLE)
@@ -48,16 +52,16 @@ def test_new_is_sent_exactly_one_plus_max_retries_times() -> None:
     sent = link.sent("a", "b")
     frames = [d.full for d in sent]
     assert all(f is not None and is_iax(f, IaxCommand.NEW) for f in frames)
-    assert len(sent) == 1 + RETRY.max_retries
-    assert [f.retransmitted for f in frames if f is not None] == [False] + [True] * 4
-    assert [d.sent_at - t0 for d in sent] == pytest.approx(SEND_OFFSETS)
+    assert len(sent) == 1 + SETUP_RETRIES
+    assert [f.retransmitted for f in frames if f is not None] == [False] + [True] * SETUP_RETRIES
+    assert [d.sent_at - t0 for d in sent] == pytest.approx(NEW_SEND_OFFSETS)
     # The same frame every time; only the R bit (top bit of the destination call) differs.
     assert len({d.data[:2] + bytes([d.data[2] & 0x7F]) + d.data[3:] for d in sent}) == 1
-    assert a.times_of(CallEnded)[0] - t0 == pytest.approx(GIVE_UP)
+    assert a.times_of(CallEnded)[0] - t0 == pytest.approx(NEW_GIVE_UP)
     ended = a.of_type(CallEnded)[0]
     assert ended.call_id == call_a and ended.cause_code == 41 and "no answer" in ended.cause
     link.advance(60.0)
-    assert len(link.sent("a", "b")) == 1 + RETRY.max_retries  # nothing after giving up
+    assert len(link.sent("a", "b")) == 1 + SETUP_RETRIES  # nothing after giving up
     assert a.endpoint.open_sessions == set() and a.endpoint.get_timer() is None
 
 

@@ -80,7 +80,11 @@ def test_tone_played_comes_back_through_the_monitor(loopback: SoundServer, frame
     tail = np.concatenate(heard)[3 * RATE :]  # the stream starts in about 1.5 s
     level = float(np.sqrt(np.mean(tail.astype(np.float64) ** 2)))
     assert level > 2000, f"the tone did not come back (RMS {level:.0f})"
-    assert tone_power(tail, 697.0) > 0.9
+    # Judged in quarter seconds: on a loaded machine a late callback leaves a
+    # short gap, whose clicks would smear one spectrum of the whole tail.
+    quarters = [tail[i : i + RATE // 4] for i in range(0, len(tail) - RATE // 4 + 1, RATE // 4)]
+    purity = [tone_power(q, 697.0) for q in quarters]
+    assert float(np.median(purity)) > 0.9, purity
 
 
 def test_card_at_44k1_through_a_48k_server_keeps_running(loopback: SoundServer) -> None:

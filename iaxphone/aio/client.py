@@ -49,6 +49,7 @@ from iaxphone.wire.constants import Cause
 from iaxphone.wire.report import ReceiverReport
 
 from .protocol import Address, EndpointProtocol
+from .udp import open_udp_socket
 
 log = logging.getLogger("iaxphone.aio")
 
@@ -239,17 +240,21 @@ class IaxClient:
         await self.close()
 
     async def start(self) -> None:
-        factory = lambda: EndpointProtocol(self.endpoint, self._on_event)  # noqa: E731
         if self.opener is not None:
+            factory = lambda: EndpointProtocol(self.endpoint, self._on_event)  # noqa: E731
             transport, protocol = await self.opener(factory, self.local)
         else:
+            sock = open_udp_socket(self.local)
             loop = asyncio.get_running_loop()
-            transport, protocol = await loop.create_datagram_endpoint(
-                factory, local_addr=self.local
-            )
+            try:
+                transport, protocol = await loop.create_datagram_endpoint(
+                    lambda: EndpointProtocol(self.endpoint, self._on_event, sock), sock=sock
+                )
+            except BaseException:
+                sock.close()
+                raise
         self.transport = transport
         self.protocol = protocol
-        _widen_buffers(transport.get_extra_info("socket"))
 
     @property
     def local_address(self) -> Address:
@@ -378,17 +383,3 @@ class IaxClient:
             future.set_exception(error)
         else:
             future.set_result(result)  # type: ignore[arg-type]
-
-
-# Room for a burst of voice while the loop is busy: the kernel's default (about
-# 200 KB, some 200 datagrams) overflowed at 150 calls in the load benchmark and
-# lost 11 % of the frames; with 4 MB none.  The kernel caps it at net.core.rmem_max.
-SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
-
-
-def _widen_buffers(sock: socket.socket | None) -> None:
-    if sock is None:
-        return
-    for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER_BYTES)

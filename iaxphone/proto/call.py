@@ -230,6 +230,7 @@ class Call(CallSetup):
         self.next_ping = None
         self.authrep_answer_due = None
         self.close(now)
+        log.debug("call %d ended: %s (cause %s)", self.local_call, cause, cause_code)
         self.host.emit(CallEnded(self.local_call, cause, cause_code, by_remote, lost, reason))
 
     def _end_by_hangup(self, given: ActionInput) -> None:

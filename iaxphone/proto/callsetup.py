@@ -7,8 +7,13 @@ sends one back we send the NEW again with it, sequence numbers restarted.
 An AUTHREQ is answered with our credentials (MD5, RSA, or plain text when
 allowed); if it offers AES-128 and we hold a secret, the call is encrypted
 from our AUTHREP on (the encryption sub-machine decides, :mod:`.encryption`).
-After the AUTHREP, ACCEPT or REJECT must arrive within the retry window
-(about 6 s) even when the AUTHREP itself was acknowledged: IAX2 encryption
+The NEW and the AUTHREP get a longer retry budget than other frames
+(:data:`SETUP_RETRIES`: 9 sends over 13.75 s rather than 5 over 5.75 s).
+Through 30 % loss each way a send and its answer both get through only
+half the time, so 5 sends failed 3 % of the time, per step; and Asterisk
+sends its ACCEPT again after 0.1, 1.1 and 11.1 s, so a wait of 5.75 s for
+it missed the third.  After the AUTHREP, ACCEPT or REJECT must arrive
+within that budget even when the AUTHREP itself was acknowledged: IAX2 encryption
 has no integrity check, so a PBX that decrypts an AUTHREP made with the
 wrong secret may take the noise for an in-order frame and then say nothing.
 ACCEPT names the codec; RINGING and ANSWER follow.
@@ -56,6 +61,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("iaxphone.proto")
 
 ENCRYPTION_REFUSED = REFUSED_MESSAGE
+SETUP_RETRIES = 8  # the NEW's and the AUTHREP's (other frames: the policy's 4)
 # Answered by a reply (AUTHREP, REJECT), so not acknowledged before the action.
 ANSWERED = frozenset({CallTrigger.AUTHREQ, CallTrigger.AUTHREP})
 
@@ -165,7 +171,7 @@ class CallSetup(InCallFeatures):
         if options.encryption != "off":
             ies.encryption = AES128 | KEYROTATE
         ies.call_token = self.call_token
-        self.send_iax(IaxCommand.NEW, now, ies)
+        self.send_iax(IaxCommand.NEW, now, ies, max_retries=SETUP_RETRIES)
 
     def on_call_token(self, token: bytes, now: float) -> None:
         """The peer requires a call token: send the NEW again with it (once)."""
@@ -215,11 +221,11 @@ class CallSetup(InCallFeatures):
             )
             return
         self.authenticated = True
-        self.send_iax(IaxCommand.AUTHREP, now, answer)
+        self.send_iax(IaxCommand.AUTHREP, now, answer, max_retries=SETUP_RETRIES)
         # The AUTHREP being acknowledged is not enough: a PBX that decrypts an
         # AUTHREP made with the wrong secret gets noise, which it may take as
         # an in-order frame, acknowledge and then never answer.
-        self.authrep_answer_due = now + self.reliability.policy.give_up_after()
+        self.authrep_answer_due = now + self.reliability.policy.give_up_after(SETUP_RETRIES)
 
     def _start(self, given: ActionInput) -> None:
         assert given.frame is not None and given.frame.ies is not None

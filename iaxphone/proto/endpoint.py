@@ -90,6 +90,18 @@ log = logging.getLogger("iaxphone.proto")
 MAX_CALL_NUMBER = 0x7FFF
 MAX_TS_JUMP_MS = 600_000  # a decrypted timestamp further than 10 minutes off is garbage
 _FRAME_TYPES = frozenset(int(t) for t in FrameType)
+# What a full frame for no call (destination call number 0) from an unknown
+# source may be: anything else is dropped before it is parsed.
+_UNSOLICITED = frozenset(
+    int(c)
+    for c in (
+        IaxCommand.NEW,
+        IaxCommand.POKE,
+        IaxCommand.REGREQ,
+        IaxCommand.REGREL,
+        IaxCommand.MWI,
+    )
+)
 FIRST_CALL_NUMBER = 2  # 1 is what Asterisk uses for stateless replies
 
 
@@ -297,6 +309,9 @@ class Endpoint:
                     self._check_registrar(registration, now)
 
     def receive_datagram(self, data: bytes, addr: Address, now: float) -> None:
+        if not self._wanted(data, addr):
+            self._dropped += 1
+            return
         plain = self._decrypted(data, addr, now)
         if plain is None:
             self._drop(addr, "does not decrypt with the call's key")
@@ -319,6 +334,37 @@ class Endpoint:
         except Exception:  # a bug must not take the other calls down
             log.exception("error handling a datagram from %s:%d", *addr)
             self._dropped += 1
+
+    def _wanted(self, data: bytes, addr: Address) -> bool:
+        """The cheapest checks first: could this datagram concern us at all?
+
+        Read from the clear header bytes only (the call numbers are never
+        encrypted), with no parsing and no log line: a flood of garbage
+        must cost as little as possible per datagram.  A full frame must be
+        for one of our sessions with this peer (or a HANGUP, which is
+        answered even for a call gone here), or else from a known peer or
+        one of the few frames that open a session; a mini frame must be for
+        a call with this peer.  Meta frames go on to the full checks.
+        """
+        n = len(data)
+        if n < 4:
+            return n > 0 and not data[0] & 0x80  # the parser says why, in the debug log
+        b0 = data[0]
+        if b0 & 0x80:
+            if n < 12:
+                return False
+            dest = ((data[2] << 8) | data[3]) & 0x7FFF
+            if dest:
+                session = self._sessions.get(dest)
+                if session is not None and session.peer == addr:
+                    return True
+                return data[10] == FrameType.IAX and data[11] == IaxCommand.HANGUP
+            if (addr, ((b0 << 8) | data[1]) & 0x7FFF) in self._by_remote:
+                return True
+            return data[10] == FrameType.IAX and data[11] in _UNSOLICITED
+        if b0 or data[1]:
+            return isinstance(self._by_remote.get((addr, (b0 << 8) | data[1])), Call)
+        return True
 
     def _decrypted(self, data: bytes, addr: Address, now: float) -> bytes | None:
         """The plain datagram: decrypted when it belongs to an encrypted call; None to drop.

@@ -36,7 +36,13 @@ Each transaction has a small table of its own (:data:`TRANSACTION_TABLE`)::
     CHALLENGED --no usable credentials--> DONE
     SENT, CHALLENGED --REGACK / REGREJ / no answer--> DONE
 
-Refreshes go out at 75 % of the granted expiry.  Between refreshes the
+Refreshes go out at 75 % of the granted expiry, but at least every
+:data:`REFRESH_AT_MOST_S` seconds.  A PBX restarted with a fresh database
+(the bundled one: back in about 2 s) has forgotten the phone while still
+answering its POKEs, and nothing on the wire says so: Asterisk's PONG, call
+tokens and INVALs are the same for a phone it knows and one it does not.
+Only a REGREQ tells, so one goes out at least that often (with a 60 s
+expiry, every 20 s rather than every 45 s).  Between refreshes the
 registrar is POKEd every :data:`KEEPALIVE_S` seconds (:class:`RegistrarCheck`,
 one short session each); a POKE that gets no PONG through every retry
 (5.75 s with the default policy) means the registrar is gone (crashed,
@@ -47,7 +53,7 @@ registrar that comes back is registered with again within about 8 s plus a
 round trip.  (A restart quicker than the POKE's retry window is not seen;
 a PBX that keeps its registrations across restarts, as Asterisk's astdb
 does, has then lost nothing, and one that does not is told at the next
-refresh.)
+refresh, :data:`REFRESH_AT_MOST_S` at the latest.)
 """
 
 from __future__ import annotations
@@ -142,6 +148,7 @@ REMOTE = frozenset({RegTrigger.GRANTED, RegTrigger.REFUSED})
 MIN_BACKOFF = 1.0
 MAX_BACKOFF = 8.0
 KEEPALIVE_S = 10.0  # POKE the registrar this often while registered
+REFRESH_AT_MOST_S = 20.0  # REGREQ at least this often: a restarted PBX may have forgotten us
 
 
 class RegistrationStateError(LocalProtocolError):
@@ -179,7 +186,7 @@ class Registration:
         self.fire(RegTrigger.GRANTED)
         self.expires = expires
         self.backoff = MIN_BACKOFF
-        self.next_action = now + max(1.0, expires * 0.75)
+        self.next_action = now + max(1.0, min(expires * 0.75, REFRESH_AT_MOST_S))
         self.next_check = now + KEEPALIVE_S
 
     def lost(self, now: float) -> None:

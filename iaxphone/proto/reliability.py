@@ -63,6 +63,7 @@ class Pending:
     sends: int = 1
     last_sent: float = 0.0
     vnak_resent: bool = False
+    max_retries: int | None = None  # the policy's unless this frame has its own budget
 
 
 def earliest(*times: float | None) -> float | None:
@@ -85,10 +86,10 @@ class RetryPolicy:
     maximum: float = 2.0
     max_retries: int = 4
 
-    def give_up_after(self) -> float:
+    def give_up_after(self, max_retries: int | None = None) -> float:
         """Seconds from the first send of a frame until it is given up on."""
         total, interval = 0.0, self.initial
-        for _ in range(self.max_retries + 1):
+        for _ in range((self.max_retries if max_retries is None else max_retries) + 1):
             total += interval
             interval = min(interval * 2, self.maximum)
         return total
@@ -116,13 +117,20 @@ class Reliability:
             self.oseqno = seq_add(self.oseqno, 1)
 
     def track(
-        self, frame: FullFrame, data: bytes, now: float, interval: float | None = None
+        self,
+        frame: FullFrame,
+        data: bytes,
+        now: float,
+        interval: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         """Keep a sent frame until it is acknowledged (unsequenced frames are not kept)."""
         if is_unsequenced(frame):
             return
         first = self.policy.initial if interval is None else interval
-        self.pending.append(Pending(frame, data, now + first, first, last_sent=now))
+        self.pending.append(
+            Pending(frame, data, now + first, first, last_sent=now, max_retries=max_retries)
+        )
 
     def next_deadline(self) -> float | None:
         if not self.pending:
@@ -135,7 +143,8 @@ class Reliability:
         for pending in self.pending:
             if pending.deadline > now:
                 continue
-            if pending.sends > self.policy.max_retries:
+            budget = self.policy.max_retries if pending.max_retries is None else pending.max_retries
+            if pending.sends > budget:
                 return resend, pending
             pending.sends += 1
             pending.last_sent = now

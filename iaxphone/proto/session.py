@@ -114,13 +114,15 @@ class Session:
         payload: bytes = b"",
         timestamp: int | None = None,
         reliable: bool = True,
+        max_retries: int | None = None,
     ) -> FullFrame:
         """Build, sequence, send and (unless it is unsequenced) track a full frame.
 
         At most :data:`SEND_WINDOW` frames wait for acknowledgement; beyond
         that, frames queue in order and go out as ACKs open the window (more
         than half the 8-bit sequence space in flight would make old and new
-        frames indistinguishable).
+        frames indistinguishable).  ``max_retries`` gives this frame a retry
+        budget of its own (call set-up's: see ``SETUP_RETRIES``).
         """
         frame = FullFrame(
             source_call=self.local_call,
@@ -136,17 +138,19 @@ class Session:
         if reliable and (self.backlog or len(self.reliability.pending) >= SEND_WINDOW):
             self.backlog.append(frame)
             return frame
-        self._transmit_full(frame, now, reliable)
+        self._transmit_full(frame, now, reliable, max_retries)
         return frame
 
-    def _transmit_full(self, frame: FullFrame, now: float, reliable: bool = True) -> None:
+    def _transmit_full(
+        self, frame: FullFrame, now: float, reliable: bool = True, max_retries: int | None = None
+    ) -> None:
         frame.dest_call = self.remote_call
         self.reliability.stamp(frame)
         data = frame.to_bytes()
         self.send_datagram(data)
         self.frames_out += 1
         if reliable:
-            self.reliability.track(frame, data, now)
+            self.reliability.track(frame, data, now, max_retries=max_retries)
 
     def flush_backlog(self, now: float) -> None:
         while self.backlog and len(self.reliability.pending) < SEND_WINDOW:
@@ -246,7 +250,15 @@ class Session:
             if command == IaxCommand.ACK:
                 return
             if command == IaxCommand.VNAK:
-                self.retransmit(self.reliability.resend_from(frame.iseqno, now))
+                again = self.reliability.resend_from(frame.iseqno, now)
+                log.debug(
+                    "%s %d: VNAK from %d: %d frame(s) sent again",
+                    self.kind,
+                    self.local_call,
+                    frame.iseqno,
+                    len(again),
+                )
+                self.retransmit(again)
                 return
         elif frame.frame_type == FrameType.NULL:
             return
@@ -286,6 +298,14 @@ class Session:
         resend, dead = self.reliability.due(now)
         self.retransmit(resend)
         if dead is not None:
+            log.debug(
+                "%s %d: no acknowledgement for %s (oseqno %d) after %d sends: giving up",
+                self.kind,
+                self.local_call,
+                _describe(dead.frame),
+                dead.frame.oseqno,
+                dead.sends,
+            )
             self.reliability.forget()
             self.on_no_answer(dead.frame, now)
 
@@ -304,3 +324,9 @@ class Session:
         self.linger_until = now + (
             self.reliability.policy.give_up_after() if linger is None else linger
         )
+
+
+def _describe(frame: FullFrame) -> str:
+    if frame.frame_type == FrameType.IAX:
+        return IaxCommand(frame.subclass).name
+    return FrameType(frame.frame_type).name
