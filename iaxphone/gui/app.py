@@ -19,8 +19,9 @@ widget that knows the Phone model or the PbxClient, never the protocols:
 * a :class:`~iaxphone.gui.theme.ThemeFollower` (owned by the window) keeps
   the graphs in the system's light or dark scheme;
 * a :class:`~iaxphone.gui.tray.PhoneTray` shows registration and missed
-  calls in the system tray and sends the desktop notifications; its menu's
-  Show raises this window (which also clears the missed count, as does
+  calls in the system tray and sends the desktop notifications (an incoming
+  call's Answer answers that line and raises this window, Decline declines
+  it); its menu's Show raises this window (which also clears the missed count, as does
   activating it), DND is the handset's DND key, Quit closes the window;
 * the Settings menu opens :class:`~iaxphone.gui.settings.SettingsDialog`
   window-modally (``open()``, not ``exec()``: no nested event loop under
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
         self.tray.show_requested.connect(self.show_from_tray)
         self.tray.dnd_requested.connect(self.set_dnd)
         self.tray.quit_requested.connect(self.close)
+        self.tray.answer_requested.connect(self.answer_from_notice)
+        self.tray.decline_requested.connect(self.handset.model.decline_line)
         self.handset.dnd_button.toggled.connect(lambda _on: self.tray.model.dnd_changed())
         self.destroyed.connect(self.tray.model.close)
 
@@ -162,6 +165,11 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
         self.tray.model.seen()
+
+    def answer_from_notice(self, line_id: int) -> None:
+        """A notification's Answer: answer that line and bring the window up."""
+        self.handset.model.answer_line(line_id)
+        self.show_from_tray()
 
     def set_dnd(self, on: bool) -> None:
         """DND from the tray's menu: the same as the handset's key (published with AMI)."""

@@ -393,6 +393,20 @@ class HandsetModel:
             self.run(self.pbx.set_dnd(user, on))
         self.on_change()
 
+    def answer_line(self, line_id: int) -> None:
+        """Answer the call ringing on ``line_id`` (a notification's Answer action)."""
+        line = self.lines.get(line_id)
+        if line is not None and line.state is LineState.INCOMING:
+            self._do(self.phone.answer, line_id)
+            self.on_change()
+
+    def decline_line(self, line_id: int) -> None:
+        """Decline the call ringing on ``line_id`` (a notification's Decline action)."""
+        line = self.lines.get(line_id)
+        if line is not None and line.state is LineState.INCOMING:
+            self._do(self.phone.reject, line_id)
+            self.on_change()
+
     def choose_line(self, line_id: int) -> None:
         """A line key: answer that call if it rings, take it off hold, or just show it."""
         line = self.lines.get(line_id)
