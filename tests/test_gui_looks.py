@@ -8,12 +8,20 @@ from pathlib import Path
 import pyqtgraph as pg
 import pytest
 from PyQt6.QtGui import QColor
-from PyQt6.QtWidgets import QApplication, QPushButton
+from PyQt6.QtWidgets import QApplication, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.settings import SettingsDialog
-from iaxphone.gui.theme import CALL_GREEN, DISPLAY_DARK, DISPLAY_LIGHT, HANG_UP_RED
+from iaxphone.gui.theme import (
+    CALL_GREEN,
+    DISPLAY_DARK,
+    DISPLAY_LIGHT,
+    HANG_UP_RED,
+    KEYS_DARK,
+    KEYS_LIGHT,
+    key_colours,
+)
 from iaxphone.media.virtual import MemorySink, ToneSource
 from iaxphone.phone import Phone, PhoneAccount
 from iaxphone.viewmodels.handset import LineKey
@@ -39,8 +47,46 @@ def window(qtbot: QtBot) -> Iterator[HandsetWindow]:
 def test_every_key_but_the_dial_pad_has_an_icon(window: HandsetWindow) -> None:
     pad = set(window.keys.values())
     keys = [b for b in window.findChildren(QPushButton) if b not in pad]
-    assert len(keys) >= 14
+    assert len(keys) >= 11
     assert [b.text() for b in keys if b.icon().isNull()] == []
+    assert [a.text() for a in window.more_actions if a.icon().isNull()] == []
+
+
+def test_the_dial_pad_keys_show_their_letters(window: HandsetWindow) -> None:
+    def shown(key: str) -> list[str]:
+        return [label.text() for label in window.keys[key].findChildren(QLabel)]
+
+    assert shown("2") == ["2", "ABC"] and shown("7") == ["7", "PQRS"] and shown("0") == ["0", "+"]
+    digit, letters = window.keys["9"].findChildren(QLabel)
+    assert letters.font().pointSizeF() < digit.font().pointSizeF()  # small, under the digit
+    heights = {button.sizeHint().height() for button in window.keys.values()}
+    assert len(heights) == 1  # keys without letters are as tall as the others
+
+
+def test_rare_keys_are_in_the_more_menu_not_on_the_idle_view(
+    window: HandsetWindow, qapp: QApplication
+) -> None:
+    qapp.processEvents()
+    visible = {b.text() for b in window.findChildren(QPushButton) if b.isVisible()}
+    assert not visible & {"C&onsult", "&Park", "&Flash", "Co&nference"}
+    menu = window.more_button.menu()
+    assert menu is not None and window.more_button.isVisible()
+    assert [a.text() for a in menu.actions()] == ["C&onsult", "&Park", "&Flash", "Co&nference"]
+    height = window.sizeHint().height()
+    window.complete_button.show()  # a consultation: Complete and Cancel join the second row
+    window.cancel_button.show()
+    qapp.processEvents()
+    assert window.sizeHint().height() == height
+
+
+def test_keys_are_flat_and_rounded_in_both_schemes(window: HandsetWindow) -> None:
+    for dark in (False, True):
+        window.restyle(dark=dark)
+        sheet = window.phone_column.styleSheet()
+        colours = key_colours(dark)
+        assert "border-radius" in sheet and colours.background in sheet
+        assert colours.checked in sheet  # Hold, Mute, DND and Record show when they are on
+    assert KEYS_LIGHT.background != KEYS_DARK.background
 
 
 def test_call_is_a_big_green_key_and_hang_up_a_red_one(window: HandsetWindow) -> None:

@@ -36,6 +36,7 @@ GLYPHS = {
     "conference": "mdi6.account-group",
     "record": "mdi6.record-circle-outline",
     "compact": "mdi6.arrow-collapse-vertical",
+    "more": "mdi6.dots-horizontal-circle-outline",
     "line": "mdi6.phone-in-talk",
     "lock closed": "mdi6.lock",
     "lock open": "mdi6.lock-open-variant",
