@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pytest
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import QApplication, QLabel, QPushButton
 from pytestqt.qtbot import QtBot
@@ -25,6 +26,7 @@ from iaxphone.gui.theme import (
 from iaxphone.media.virtual import MemorySink, ToneSource
 from iaxphone.phone import Phone, PhoneAccount
 from iaxphone.viewmodels.handset import LineKey
+from iaxphone.viewmodels.suggest import entries_from
 from iaxphone.wire.constants import Format
 from tests.test_devices import FakeBackend
 
@@ -167,3 +169,39 @@ def test_the_settings_dialog_buttons_have_icons(qtbot: QtBot, tmp_path: Path) ->
     buttons = dialog.findChildren(QPushButton)
     assert len(buttons) >= 5
     assert [b.text() for b in buttons if b.icon().isNull()] == []
+
+
+def test_typing_suggests_contacts_and_history_and_enter_dials_the_top_match(
+    window: HandsetWindow, qtbot: QtBot, qapp: QApplication
+) -> None:
+    window.suggestion_source = lambda: entries_from(
+        [("6001", "Alice Archer"), ("6002", "Bob Baker")], [("0123 456", "Al Plumber")]
+    )
+    dialled: list[str] = []
+    window.model.call_or_answer = dialled.append  # type: ignore[method-assign]
+    window.show()
+    pad_y = window.keys["1"].mapTo(window, window.keys["1"].rect().topLeft()).y()
+    window.number.setFocus()
+    qtbot.keyClicks(window.number, "al")
+    qapp.processEvents()
+    shown = [window.suggestions.item(i).text() for i in range(window.suggestions.count())]
+    assert window.suggestions.isVisible()
+    assert shown == ["6001  Alice Archer", "0123 456  Al Plumber"]
+    assert window.keys["1"].mapTo(window, window.keys["1"].rect().topLeft()).y() == pad_y
+    qtbot.keyClick(window.number, Qt.Key.Key_Return)
+    assert dialled == ["6001"]  # a name typed: Enter dials the top match
+    assert window.suggestions.isHidden()
+    window.number.clear()
+    qtbot.keyClicks(window.number, "60")
+    qtbot.keyClick(window.number, Qt.Key.Key_Return)
+    assert dialled[-1] == "60"  # digits typed: what was typed, though 6001 is suggested
+    window.number.clear()
+    qtbot.keyClicks(window.number, "60")
+    qtbot.keyClick(window.number, Qt.Key.Key_Down)
+    qtbot.keyClick(window.number, Qt.Key.Key_Down)
+    assert window.number.hasFocus() and window.number.text() == "60"  # typing goes on
+    qtbot.keyClick(window.number, Qt.Key.Key_Return)
+    assert dialled[-1] == "6002"  # the second suggestion, chosen with Down
+    window.number.clear()
+    qtbot.keyClicks(window.number, "zz")
+    assert window.suggestions.isHidden()  # nothing matches: no list

@@ -58,6 +58,7 @@ from iaxphone.pbx.ami import PbxClient
 from iaxphone.pbx.names import pbx_names
 from iaxphone.phone import LineState, Phone, PhoneAccount
 from iaxphone.target import TargetError, parse_server
+from iaxphone.viewmodels.suggest import Suggestion, entries_from
 
 TRANSFERABLE = (LineState.TALKING, LineState.HELD)
 
@@ -103,6 +104,8 @@ class MainWindow(QMainWindow):
             with contextlib.suppress(RuntimeError):  # no running loop: history names only
                 self._names = asyncio.get_running_loop().create_task(self._pbx_names(pbx))
         contacts = self._dock("Contacts", self.directory)
+        self.history = history
+        self.handset.suggestion_source = self.suggestion_entries
         self.history_view: HistoryView | None = None
         if history is not None:
             self.history_view = HistoryView(history)
@@ -165,6 +168,14 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
         self.tray.model.seen()
+
+    def suggestion_entries(self) -> list[Suggestion]:
+        """What the number field suggests from: the PBX's extensions, then the history."""
+        names = self.directory.names
+        numbers = sorted(self.pbx.state.extensions, key=lambda n: (len(n), n)) if self.pbx else []
+        contacts = [(number, names.get(number, "")) for number in numbers]
+        recent = self.history.recent(300) if self.history is not None else []
+        return entries_from(contacts, ((call.number, call.name or "") for call in recent))
 
     def answer_from_notice(self, line_id: int) -> None:
         """A notification's Answer: answer that line and bring the window up."""

@@ -70,6 +70,14 @@ hidden, the message has two lines reserved, long names are cut), so the
 window never jumps.  :meth:`HandsetWindow.restyle` colours it again when
 the scheme changes.
 
+Suggestions (:mod:`~iaxphone.viewmodels.suggest`).  While a number is
+typed, a list under the number field (over the dial pad, outside the
+layout, so nothing moves) shows the contacts and history entries that
+match it by number or name; Up and Down choose, Enter or a click dials
+(a name typed dials the top match, a number typed dials itself unless a
+suggestion was chosen).  ``suggestion_source`` gives the entries (the main
+window's contacts and history); they are read once per number typed.
+
 *Compact view* (Ctrl+K) hides the graphs and the panels (:meth:`add_panel`)
 so the window is just a handset.  Keyboard: every key has a mnemonic
 (Alt+letter, Alt+1 ... Alt+9 for the line keys) and a tooltip naming its
@@ -95,6 +103,8 @@ from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMenu,
     QPushButton,
     QSizePolicy,
@@ -107,6 +117,7 @@ from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import LineInfo, LineStats, Phone
 from iaxphone.viewmodels.handset import IN_CALL, HandsetModel, Key
+from iaxphone.viewmodels.suggest import Suggestion, dial_choice, suggest
 from iaxphone.viewmodels.transfer import Transfers
 
 from .graphs import CallGraph, CallGraphs
@@ -134,11 +145,26 @@ LETTERS = {"2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL", "6": "MNO", "7": "PQR
 
 
 class NumberField(QLineEdit):
-    """The number entry; the window's shortcuts win over its editing keys (Ctrl+K, Ctrl+H)."""
+    """The number entry; the window's shortcuts win over its editing keys (Ctrl+K, Ctrl+H).
+
+    Up and Down move through the suggestions list (``suggestions``), the
+    focus staying here, so typing goes on.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.reserved: set[str] = set()
+        self.suggestions: QListWidget | None = None
+
+    def keyPressEvent(self, event: QKeyEvent | None) -> None:  # noqa: N802 - Qt's name
+        shown = self.suggestions
+        if event is not None and shown is not None and shown.isVisible():
+            step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1}.get(Qt.Key(event.key()), 0)
+            if step:
+                row = shown.currentRow() + step
+                shown.setCurrentRow(max(-1, min(row, shown.count() - 1)))
+                return
+        super().keyPressEvent(event)
 
     def event(self, event: QEvent | None) -> bool:
         if (
@@ -231,6 +257,17 @@ class HandsetWindow(QWidget):
         self.number.setAccessibleName("number")
         self.number.returnPressed.connect(self.call_or_answer)
         self.number.textChanged.connect(self._show_dialled)
+        # Suggestions while typing: a list over the dial pad, outside the layout (nothing moves).
+        self.suggestion_source: Callable[[], list[Suggestion]] = list
+        self.suggested: tuple[Suggestion, ...] = ()
+        self._entries: list[Suggestion] | None = None  # read once per number typed
+        self.suggestions = QListWidget(self)
+        self.suggestions.setAccessibleName("suggestions")
+        self.suggestions.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.suggestions.itemClicked.connect(self._suggestion_clicked)
+        self.suggestions.hide()
+        self.number.suggestions = self.suggestions
+        self.number.textEdited.connect(self._suggest)
         self.line_buttons = LineButtons()
         self.line_buttons.chosen.connect(self.choose_line)
         self.line_buttons.hide()
@@ -598,7 +635,50 @@ class HandsetWindow(QWidget):
             self.number.insert(key)
 
     def call_or_answer(self) -> None:
-        self.model.call_or_answer(self.number.text())
+        """Enter or Call: answer, else dial what :func:`~iaxphone.viewmodels.suggest.dial_choice`
+        picks (the suggestion chosen, the number typed, or the top match for a name)."""
+        typed = self.number.text()
+        if self.suggestions.isVisible():
+            typed = dial_choice(typed, self.suggested, self.suggestions.currentRow())
+            self._hide_suggestions()
+        self.model.call_or_answer(typed)
+
+    def _suggest(self, typed: str) -> None:
+        if not typed.strip():
+            self._entries = None
+            self._hide_suggestions()
+            return
+        if self._entries is None:
+            self._entries = self.suggestion_source()
+        self.suggested = suggest(self._entries, typed)
+        self.suggestions.clear()
+        for entry in self.suggested:
+            item = QListWidgetItem(icon("contact" if entry.source == "contact" else "history"),
+                                   entry.text)  # fmt: skip
+            self.suggestions.addItem(item)
+        if not self.suggested:
+            self._hide_suggestions()
+            return
+        self.suggestions.setCurrentRow(-1)
+        below = self.number.geometry().bottomLeft()
+        origin = self.number.parentWidget().mapTo(self, below)  # type: ignore[union-attr]
+        rows = self.suggestions.sizeHintForRow(0) * len(self.suggested)
+        self.suggestions.setGeometry(origin.x(), origin.y() + 2, self.number.width(), rows + 6)
+        self.suggestions.show()
+        self.suggestions.raise_()
+
+    def _hide_suggestions(self) -> None:
+        self.suggested = ()
+        self.suggestions.clear()
+        self.suggestions.hide()
+
+    def _suggestion_clicked(self, item: QListWidgetItem) -> None:
+        row = self.suggestions.row(item)
+        if 0 <= row < len(self.suggested):
+            number = self.suggested[row].number
+            self._hide_suggestions()
+            self.number.setText(number)
+            self.model.call_or_answer(number)
 
     def hang_up(self) -> None:
         self.model.hang_up()

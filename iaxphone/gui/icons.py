@@ -37,6 +37,8 @@ GLYPHS = {
     "record": "mdi6.record-circle-outline",
     "compact": "mdi6.arrow-collapse-vertical",
     "more": "mdi6.dots-horizontal-circle-outline",
+    "contact": "mdi6.account",
+    "history": "mdi6.history",
     "line": "mdi6.phone-in-talk",
     "lock closed": "mdi6.lock",
     "lock open": "mdi6.lock-open-variant",
