@@ -51,24 +51,25 @@ Graphs (:mod:`.graphs`): microphone and speaker level, jitter, jitter-buffer
 delay and loss of the current line, fed by its LineStats (ten a second),
 with the MOS estimate on the display.
 
-Looks.  The handset is a column of fixed width (:data:`PHONE_WIDTH`): the
-display (a framed "screen" in the scheme's colours, :func:`.theme.display_sheet`:
-account and registration, one big line with the caller or the number typed
-or the time of day, call state and timer, padlock, codec and MOS, two
-message lines), the line keys, the number, the dial pad (each key with its
-letters, 2 ABC ...), the big green Call and red Hang-up keys and two rows
-of feature keys, each with its icon (:mod:`.icons`): Hold, Mute, DND and
-Record, then Transfer, More and Compact view.  The rarely used keys
-(Consult, Park, Flash, Conference) are in the *More* menu, as desk-phone
-softphones do; Complete and Cancel join the second row during a
-consultation.  The keys are flat and rounded (:func:`.theme.key_sheet`),
-with a hairline border and a heavier bottom edge so they still read as
-keys; a key that is on is tinted green.  The graphs and panels stand
-beside the column.  Every part keeps
-its size whatever it shows (the line-key strip keeps its height while
-hidden, the message has two lines reserved, long names are cut), so the
-window never jumps.  :meth:`HandsetWindow.restyle` colours it again when
-the scheme changes.
+Looks. The handset is a column of fixed width (:data:`PHONE_WIDTH`): the
+display (a framed "screen" in the scheme's colours,
+:func:`.theme.display_sheet`: account and registration, one big line with
+the caller or the number typed or the time of day, call state and timer,
+padlock, codec and MOS, two message lines, which show what else is going on
+when there is no message: the other lines, DND, or on an idle phone what to
+do), the line keys, the number, the dial pad (each key with its letters, 2
+ABC ...), the big green Call and red Hang-up keys and two rows of feature
+keys, each with its icon (:mod:`.icons`): Hold, Mute, DND and Record, then
+Transfer, More and Compact view. The rarely used keys (Consult, Park, Flash,
+Conference) are in the *More* menu, as desk-phone softphones do; Complete
+and Cancel join the second row during a consultation. The keys are flat and
+rounded (:func:`.theme.key_sheet`), with a hairline border and a heavier
+bottom edge so they still read as keys; a key that is on is tinted green.
+The graphs and panels stand beside the column. Every part keeps its size
+whatever it shows (the line-key strip keeps its height while hidden, the
+message has two lines reserved, long names are cut), so the window never
+jumps. :meth:`HandsetWindow.restyle` colours it again when the scheme
+changes.
 
 Suggestions (:mod:`~iaxphone.viewmodels.suggest`).  While a number is
 typed, a list under the number field (over the dial pad, outside the
@@ -569,7 +570,7 @@ class HandsetWindow(QWidget):
                 {"closed": "encrypted (AES-128)", "open": "not encrypted: the PBX did not"
                  " take up the encryption offered"}.get(view.padlock, "")
             )  # fmt: skip
-        self.message.setText(view.message)
+        self.message.setText(view.message or view.summary)  # the bottom never stands empty
         self.timer.setText(view.timer)
         self.line_buttons.show_keys(view.line_keys)
         self.hold_button.setChecked(view.held)
@@ -580,7 +581,7 @@ class HandsetWindow(QWidget):
         if view.answer != self._answer:
             self._answer = view.answer
             self.call_button.setIcon(icon("answer" if view.answer else "call", "#ffffff"))
-        self.message.setToolTip(view.message)
+        self.message.setToolTip(view.message or view.summary)
         self._show_dialled()
         self.complete_button.setVisible(view.consulting)
         self.cancel_button.setVisible(view.consulting)
