@@ -23,6 +23,9 @@ widget that knows the Phone model or the PbxClient, never the protocols:
   call's Answer answers that line and raises this window, Decline declines
   it); its menu's Show raises this window (which also clears the missed count, as does
   activating it), DND is the handset's DND key, Quit closes the window;
+* Settings, Add another account opens the account assistant
+  (:class:`~iaxphone.gui.assistant.AccountAssistant`); the account it saved
+  is added to the running phone (``Phone.reconfigure``), which registers it;
 * the Settings menu opens :class:`~iaxphone.gui.settings.SettingsDialog`
   window-modally (``open()``, not ``exec()``: no nested event loop under
   qasync).  Saved settings apply at once through ``Phone.reconfigure``: the
@@ -45,6 +48,7 @@ from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 from iaxphone import config
+from iaxphone.gui.assistant import AccountAssistant, AssistantResult, phone_account
 from iaxphone.gui.directory import NO_AMI, DirectoryPanel, TransferDropTarget
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.history_view import HistoryView
@@ -140,6 +144,10 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction(icon("settings"), "&Account, audio and codecs…", self)
         self.settings_action.triggered.connect(self.open_settings)
         settings_menu.addAction(self.settings_action)
+        self.add_account_action = QAction("Add another a&ccount…", self)
+        self.add_account_action.triggered.connect(self.open_assistant)
+        settings_menu.addAction(self.add_account_action)
+        self.assistant: AccountAssistant | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -212,6 +220,37 @@ class MainWindow(QMainWindow):
     def dial(self, number: str) -> None:
         self.say(f"calling {number}")
         self.handset.dial(number)
+
+    def bring_to_front(self) -> None:
+        """Another ``iaxphone gui`` or a clicked link asked for this window."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def open_assistant(self) -> None:
+        """The account assistant, for one more account beside the phone's."""
+        assistant = AccountAssistant(
+            self.config_path,
+            first=False,
+            taken=tuple(self.phone.accounts),
+            backend=self.audio_backend,
+            parent=self,
+        )
+        assistant.result_future().add_done_callback(
+            lambda done: self.add_account(done.result()) if not done.cancelled() else None
+        )
+        self.assistant = assistant
+        assistant.open()
+
+    def add_account(self, result: AssistantResult | None) -> None:
+        if result is None:
+            return
+        task = asyncio.ensure_future(self.phone.reconfigure(phone_account(result)))
+        self._tasks.add(task)
+        task.add_done_callback(self._applied)
+        self.say(f"account {result.account.name} added: registering")
 
     def can_transfer(self) -> bool:
         line = self.phone.active_line
