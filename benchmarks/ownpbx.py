@@ -34,15 +34,17 @@ class OwnPbx:
     iax_port: int
     ami_port: int
     ami_tls_port: int
+    conf_add: str = ""  # IAXPHONE_PBX_CONF_ADD: a folder appended to the configuration
 
     @classmethod
-    def on_free_ports(cls, name: str = "faults") -> OwnPbx:
+    def on_free_ports(cls, name: str = "faults", conf_add: str = "") -> OwnPbx:
         base = os.environ.get("IAXPHONE_PBX_INSTANCE", "main")
         return cls(
             f"{base}-{name}"[:31],
             free_port(socket.SOCK_DGRAM),
             free_port(socket.SOCK_STREAM),
             free_port(socket.SOCK_STREAM),
+            conf_add,
         )
 
     @property
@@ -52,6 +54,7 @@ class OwnPbx:
             "IAXPHONE_PBX_IAX_PORT": str(self.iax_port),
             "IAXPHONE_PBX_AMI_PORT": str(self.ami_port),
             "IAXPHONE_PBX_AMI_TLS_PORT": str(self.ami_tls_port),
+            **({"IAXPHONE_PBX_CONF_ADD": self.conf_add} if self.conf_add else {}),
         }
 
     @property

@@ -7,6 +7,7 @@ and saves, as OUTDIR/NAME.png:
 
 * ``window-idle``: registered, a missed call from 6006 in the history and
   on the tray's badge;
+* ``window-suggestions``: "fr" typed, the contacts and history that match;
 * ``window-in-call``: talking to the echo test, speech played into it, the
   graphs filled for a few seconds;
 * ``window-ringing``: 6006 calling;
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import qasync
+from PyQt6.QtTest import QTest
 from PyQt6.QtWidgets import QApplication, QWidget
 
 from iaxphone.gui.app import MainWindow
@@ -86,6 +88,14 @@ async def scenario(app: QApplication, out: Path, data: Path) -> None:
         assert window.history_view is not None
         await until(alice, lambda: "1 missed" in window.history_view.summary.text())
         window.history_view.parentWidget().raise_()  # the History tab in front
+        # Suggestions: "fr" typed, Frank (6006) from the contacts, the history too.
+        await until(alice, lambda: bool(window.directory.names.get("6006")))
+        handset.number.setFocus()
+        QTest.keyClicks(handset.number, "fr")
+        await run_for(0.3)
+        save(window, out, "window-suggestions")
+        handset.number.clear()
+        handset.number.textEdited.emit("")  # the list goes with the text
         for key in "600":
             handset.press_key(key)
 

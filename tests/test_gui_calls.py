@@ -249,7 +249,7 @@ def test_consult_then_cancel_then_complete(pbx: Pbx, qapp: QApplication, qtbot: 
             with_bob = window.line
             assert with_bob is not None
             qtbot.keyClicks(window.number, "6009")
-            click(qtbot, window.consult_button)  # Bob waits, Alice asks Carol
+            window.consult_button.trigger()  # Bob waits, Alice asks Carol
             carol.answer(await next_incoming(carol))
             await until(alice, lambda: window.call_state.text() == "talking (consulting)")
             assert state_of(alice, with_bob.id) is LineState.HELD
@@ -264,7 +264,7 @@ def test_consult_then_cancel_then_complete(pbx: Pbx, qapp: QApplication, qtbot: 
                 ),
             )
             assert window.complete_button.isHidden() and len(alice.lines) == 1
-            click(qtbot, window.consult_button)  # ... then yes (the number is still typed)
+            window.consult_button.trigger()  # ... then yes (the number is still typed)
             carol.answer(await next_incoming(carol))
             await until(alice, lambda: window.call_state.text() == "talking (consulting)")
             click(qtbot, window.complete_button)
@@ -309,7 +309,7 @@ async def bob_calls_alice_at_the_window(
 
 async def consult_carol(qtbot: QtBot, window: HandsetWindow, alice: Phone, carol: Phone) -> int:
     """Consult (the PBX holds Bob and calls Carol); Carol answers.  Returns her line."""
-    click(qtbot, window.consult_button)
+    window.consult_button.trigger()
     try:
         consult = await next_incoming(carol)
         carol.answer(consult)
@@ -403,7 +403,7 @@ def test_park_with_ami_shows_the_slot(pbx: Pbx, qapp: QApplication, qtbot: QtBot
             await until(alice, lambda: window.call_state.text() == "incoming")
             click(qtbot, window.call_button)
             await bob.wait_line(call, LineState.TALKING)
-            click(qtbot, window.park_button)
+            window.park_button.trigger()
             await until(bob, lambda: window.message.text().startswith("parked at 7"))
             slot = window.message.text().removeprefix("parked at ")
             assert slot == window.parked_slot
@@ -427,7 +427,7 @@ def test_park_without_ami_transfers_to_the_lot(pbx: Pbx, qapp: QApplication, qtb
             click(qtbot, window.call_button)
             await bob.wait_line(call, LineState.TALKING)
             mark = len(ami.events)
-            click(qtbot, window.park_button)
+            window.park_button.trigger()
             parked = await ami.wait_for(
                 lambda e: (
                     ami.events.index(e) >= mark
@@ -457,7 +457,7 @@ def test_flash_reaches_the_far_end(pbx: Pbx, qapp: QApplication, qtbot: QtBot) -
             call = await asyncio.wait_for(bob.incoming.get(), 10)
             call.answer()
             await until(alice, lambda: window.call_state.text() == "talking")
-            click(qtbot, window.flash_button)
+            window.flash_button.trigger()
             assert window.message.text() == "flash"
 
             async def flashed() -> None:
@@ -483,7 +483,7 @@ def test_conference_joins_the_held_and_the_talking_call(
             window = HandsetWindow(alice)
             qtbot.addWidget(window)
             window.show()
-            click(qtbot, window.conference_button)
+            window.conference_button.trigger()
             assert window.message.text() == "a conference needs a held call and a talking one"
             window.dial("6007")
             bob.answer(await next_incoming(bob))
@@ -497,7 +497,7 @@ def test_conference_joins_the_held_and_the_talking_call(
                     == [LineState.HELD, LineState.TALKING]
                 ),
             )
-            click(qtbot, window.conference_button)
+            window.conference_button.trigger()
             assert window.message.text() == "conference: 6007 + 6008"
             assert window.call_state.text() == "talking (conference of 2)"
             assert all(line.info.state is LineState.TALKING for line in alice.lines.values())

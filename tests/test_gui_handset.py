@@ -18,6 +18,7 @@ from iaxphone.gui.handset import HandsetWindow
 from iaxphone.media.virtual import MemorySink
 from iaxphone.pbx.models import Presence
 from iaxphone.phone import LineState
+from iaxphone.viewmodels.handset import IDLE_HINT
 from tests.ami import AmiWatcher, console_client
 from tests.guiloop import (
     PbxWaiter,
@@ -144,7 +145,7 @@ def test_dnd_key_refuses_calls_busy(pbx: Pbx, qapp: QApplication, qtbot: QtBot) 
             assert dial_end.DialStatus == "BUSY"  # then the PBX offers Bob's voicemail
             await carol.hangup(line_id)
             qtbot.mouseClick(window.dnd_button, Qt.MouseButton.LeftButton)
-            assert not bob.dnd and window.message.text() == ""
+            assert not bob.dnd and window.message.text() == IDLE_HINT  # the idle phone's hint
 
     run_on_qt_loop(qapp, scenario())
 

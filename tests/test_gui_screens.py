@@ -20,7 +20,14 @@ from tests.pbx import Pbx
 from tests.test_gui_x11 import x_display  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ("window-idle", "window-in-call", "window-compact", "window-in-call-dark", "window-ringing")
+SHOTS = (
+    "window-idle",
+    "window-in-call",
+    "window-compact",
+    "window-in-call-dark",
+    "window-ringing",
+    "window-suggestions",
+)
 
 
 def colours(image: QImage) -> int:

@@ -7,7 +7,9 @@
 * Notifications over a real D-Bus session bus (a private ``dbus-daemon``)
   to a notification service (:mod:`tests.notifyserver`): ``iaxphone gui``
   registered on the bundled PBX is called and the caller gives up, and the
-  service receives "Incoming call" and then "Missed call".
+  service receives "Incoming call" and then "Missed call"; the incoming
+  notice's Answer and Decline buttons, clicked through the service,
+  answer and decline the real call.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from iaxphone.phone import LineChanged, LineInfo, Phone, PhoneAccount, Registrat
 from iaxphone.viewmodels.tray import Notice, TrayModel
 from iaxphone.wire.constants import Format
 from tests.ami import AmiWatcher
-from tests.guiloop import desk_phone, gui_env, registered
+from tests.guiloop import desk_phone, gui_env, registered, until
 from tests.pbx import Pbx
 from tests.require import unavailable
 from tests.test_gui_x11 import x_display  # noqa: F401 - the fixture
@@ -160,7 +162,7 @@ def notification_service(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen
     env["QT_QPA_PLATFORM"] = "offscreen"
     service = subprocess.Popen(
         [sys.executable, "-m", "tests.notifyserver"],
-        stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT,
     )  # fmt: skip
     try:
         assert service.stdout is not None and service.stdout.readline().strip() == "ready"
@@ -201,9 +203,55 @@ async def test_incoming_and_missed_calls_reach_the_desktop_notification_service(
                 assert "6003" in str(incoming["body"])
                 assert incoming["icon"] == "call-start"
                 await carol.hangup(line_id)  # Carol gives up before anyone answers
+                # The incoming notice, Answer and Decline and all, is withdrawn first.
+                assert (await read_notice(service)) == {"closed": incoming["id"]}
                 missed = await read_notice(service)
                 assert (missed["summary"], missed["icon"]) == ("Missed call", "call-stop")
                 assert "6003" in str(missed["body"])
+        finally:
+            if gui.returncode is None:
+                gui.terminate()
+                await asyncio.wait_for(gui.communicate(), 15)
+
+
+@pytest.mark.parametrize("button", ["answer", "decline"])
+async def test_the_incoming_notice_answers_or_declines_the_call(
+    pbx: Pbx, tmp_path: Path, notification_service: tuple[str, subprocess.Popen[str]], button: str
+) -> None:
+    address, service = notification_service
+    assert service.stdin is not None
+    user, secret = pbx.extension(6009)
+    env = gui_env(tmp_path, QT_QPA_PLATFORM="offscreen", DBUS_SESSION_BUS_ADDRESS=address)
+    async with AmiWatcher(pbx) as ami:
+        mark = len(ami.events)
+        gui = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "iaxphone.cli", "gui",
+            "--server", f"{pbx.host}:{pbx.iax_port}", "--user", user, "--secret", secret,
+            env=env, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await ami.wait_for(lambda e: ami.events.index(e) >= mark and registered(user)(e), 20)
+            async with desk_phone(pbx, 6003) as carol:
+                line_id = await carol.dial(user)
+                incoming = await read_notice(service)
+                assert incoming["summary"] == "Incoming call"
+                assert incoming["actions"] == ["answer", "Answer", "decline", "Decline"]
+                assert carol.lines[line_id].info.state is not LineState.TALKING
+                service.stdin.write(f"invoke {incoming['id']} {button}\n")
+                service.stdin.flush()
+                assert (await read_notice(service))["invoked"] == incoming["id"]
+                if button == "answer":
+                    await until(carol, lambda: carol.lines[line_id].info.state is LineState.TALKING)
+                    await carol.hangup(line_id)
+                else:
+                    await until(
+                        carol,
+                        lambda: (
+                            line_id not in carol.lines
+                            or carol.lines[line_id].info.state is LineState.ENDED
+                        ),
+                    )
+                    assert line_id not in carol.lines or carol.lines[line_id].info.answered is None
         finally:
             if gui.returncode is None:
                 gui.terminate()

@@ -18,7 +18,14 @@ from iaxphone.pbx.ami import PbxClient
 from iaxphone.pbx.capabilities import Availability, Capabilities, Facility, not_loaded
 from iaxphone.pbx.dnd import DndMechanism
 from iaxphone.phone import LineInfo, Phone
-from iaxphone.viewmodels.handset import HandsetModel, HandsetView, Key, next_live
+from iaxphone.viewmodels.handset import (
+    IDLE_HINT,
+    HandsetModel,
+    HandsetView,
+    Key,
+    next_live,
+    summary,
+)
 from tests.memnet import MemoryNetwork, MiniPbx, memory_phone, run_virtual
 from tests.proto_link import Conditions
 
@@ -269,3 +276,13 @@ def test_park_and_dnd_on_a_pbx_that_has_neither(tmp_path: Path) -> None:
             client.close()
 
     run_virtual(main)
+
+
+def test_the_display_bottom_line_says_what_else_is_going_on() -> None:
+    carol = LineInfo(2, "desk", "in", "6003", "Carol", LineState.INCOMING)
+    bob = LineInfo(1, "desk", "out", "6002", "Bob", LineState.TALKING)
+    assert summary(None, [], dnd=False) == IDLE_HINT
+    assert summary(bob, [bob], dnd=False) == ""  # a call and nothing else: the call says it
+    assert summary(bob, [bob, carol], dnd=False) == "line 2: waiting Carol"
+    assert summary(None, [], dnd=True) == "do not disturb"
+    assert summary(bob, [bob, carol], dnd=True) == "do not disturb · line 2: waiting Carol"

@@ -19,8 +19,9 @@ widget that knows the Phone model or the PbxClient, never the protocols:
 * a :class:`~iaxphone.gui.theme.ThemeFollower` (owned by the window) keeps
   the graphs in the system's light or dark scheme;
 * a :class:`~iaxphone.gui.tray.PhoneTray` shows registration and missed
-  calls in the system tray and sends the desktop notifications; its menu's
-  Show raises this window (which also clears the missed count, as does
+  calls in the system tray and sends the desktop notifications (an incoming
+  call's Answer answers that line and raises this window, Decline declines
+  it); its menu's Show raises this window (which also clears the missed count, as does
   activating it), DND is the handset's DND key, Quit closes the window;
 * Settings, Add another account opens the account assistant
   (:class:`~iaxphone.gui.assistant.AccountAssistant`); the account it saved
@@ -61,6 +62,7 @@ from iaxphone.pbx.ami import PbxClient
 from iaxphone.pbx.names import pbx_names
 from iaxphone.phone import LineState, Phone, PhoneAccount
 from iaxphone.target import TargetError, parse_server
+from iaxphone.viewmodels.suggest import Suggestion, entries_from
 
 TRANSFERABLE = (LineState.TALKING, LineState.HELD)
 
@@ -106,6 +108,8 @@ class MainWindow(QMainWindow):
             with contextlib.suppress(RuntimeError):  # no running loop: history names only
                 self._names = asyncio.get_running_loop().create_task(self._pbx_names(pbx))
         contacts = self._dock("Contacts", self.directory)
+        self.history = history
+        self.handset.suggestion_source = self.suggestion_entries
         self.history_view: HistoryView | None = None
         if history is not None:
             self.history_view = HistoryView(history)
@@ -122,6 +126,8 @@ class MainWindow(QMainWindow):
         self.tray.show_requested.connect(self.show_from_tray)
         self.tray.dnd_requested.connect(self.set_dnd)
         self.tray.quit_requested.connect(self.close)
+        self.tray.answer_requested.connect(self.answer_from_notice)
+        self.tray.decline_requested.connect(self.handset.model.decline_line)
         self.handset.dnd_button.toggled.connect(lambda _on: self.tray.model.dnd_changed())
         self.destroyed.connect(self.tray.model.close)
 
@@ -170,6 +176,19 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
         self.tray.model.seen()
+
+    def suggestion_entries(self) -> list[Suggestion]:
+        """What the number field suggests from: the PBX's extensions, then the history."""
+        names = self.directory.names
+        numbers = sorted(self.pbx.state.extensions, key=lambda n: (len(n), n)) if self.pbx else []
+        contacts = [(number, names.get(number, "")) for number in numbers]
+        recent = self.history.recent(300) if self.history is not None else []
+        return entries_from(contacts, ((call.number, call.name or "") for call in recent))
+
+    def answer_from_notice(self, line_id: int) -> None:
+        """A notification's Answer: answer that line and bring the window up."""
+        self.handset.model.answer_line(line_id)
+        self.show_from_tray()
 
     def set_dnd(self, on: bool) -> None:
         """DND from the tray's menu: the same as the handset's key (published with AMI)."""

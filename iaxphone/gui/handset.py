@@ -55,17 +55,33 @@ Graphs (:mod:`.graphs`): microphone and speaker level, jitter, jitter-buffer
 delay and loss of the current line, fed by its LineStats (ten a second),
 with the MOS estimate on the display.
 
-Looks.  The handset is a column of fixed width (:data:`PHONE_WIDTH`): the
-display (a framed "screen" in the scheme's colours, :func:`.theme.display_sheet`:
-account and registration, one big line with the caller or the number typed
-or the time of day, call state and timer, padlock, codec and MOS, two
-message lines), the line keys, the number, the dial pad, the big green Call
-and red Hang-up keys and the feature keys, each with its icon
-(:mod:`.icons`); the graphs, the chat and the panels stand beside it.  Every part keeps
-its size whatever it shows (the line-key strip keeps its height while
-hidden, the message has two lines reserved, long names are cut), so the
-window never jumps.  :meth:`HandsetWindow.restyle` colours it again when
-the scheme changes.
+Looks. The handset is a column of fixed width (:data:`PHONE_WIDTH`): the
+display (a framed "screen" in the scheme's colours,
+:func:`.theme.display_sheet`: account and registration, one big line with
+the caller or the number typed or the time of day, call state and timer,
+padlock, codec and MOS, two message lines, which show what else is going on
+when there is no message: the other lines, DND, or on an idle phone what to
+do), the line keys, the number, the dial pad (each key with its letters, 2
+ABC ...), the big green Call and red Hang-up keys and two rows of feature
+keys, each with its icon (:mod:`.icons`): Hold, Mute, DND and Record, then
+Transfer, More and Compact view. The rarely used keys (Consult, Park, Flash,
+Conference) are in the *More* menu, as desk-phone softphones do; Complete
+and Cancel join the second row during a consultation. The keys are flat and
+rounded (:func:`.theme.key_sheet`), with a hairline border and a heavier
+bottom edge so they still read as keys; a key that is on is tinted green.
+The graphs, the chat and the panels stand beside the column. Every part keeps its size
+whatever it shows (the line-key strip keeps its height while hidden, the
+message has two lines reserved, long names are cut), so the window never
+jumps. :meth:`HandsetWindow.restyle` colours it again when the scheme
+changes.
+
+Suggestions (:mod:`~iaxphone.viewmodels.suggest`).  While a number is
+typed, a list under the number field (over the dial pad, outside the
+layout, so nothing moves) shows the contacts and history entries that
+match it by number or name; Up and Down choose, Enter or a click dials
+(a name typed dials the top match, a number typed dials itself unless a
+suggestion was chosen).  ``suggestion_source`` gives the entries (the main
+window's contacts and history); they are read once per number typed.
 
 *Compact view* (Ctrl+K) hides the graphs, the chat and the panels (:meth:`add_panel`)
 so the window is just a handset.  Keyboard: every key has a mnemonic
@@ -84,7 +100,7 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6.QtCore import QEvent, QSize, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QCloseEvent, QFontMetrics, QKeyEvent, QKeySequence, QShortcut
+from PyQt6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeyEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QApplication,
     QFrame,
@@ -92,6 +108,9 @@ from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -103,6 +122,7 @@ from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import LineInfo, LineStats, Phone
 from iaxphone.viewmodels.handset import IN_CALL, HandsetModel, Key
+from iaxphone.viewmodels.suggest import Suggestion, dial_choice, suggest
 from iaxphone.viewmodels.transfer import Transfers
 
 from .chat import ChatPane
@@ -120,6 +140,8 @@ from .theme import (
     display_colours,
     display_sheet,
     is_dark,
+    key_sheet,
+    pad_label_sheet,
 )
 
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
@@ -129,11 +151,26 @@ LETTERS = {"2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL", "6": "MNO", "7": "PQR
 
 
 class NumberField(QLineEdit):
-    """The number entry; the window's shortcuts win over its editing keys (Ctrl+K, Ctrl+H)."""
+    """The number entry; the window's shortcuts win over its editing keys (Ctrl+K, Ctrl+H).
+
+    Up and Down move through the suggestions list (``suggestions``), the
+    focus staying here, so typing goes on.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.reserved: set[str] = set()
+        self.suggestions: QListWidget | None = None
+
+    def keyPressEvent(self, event: QKeyEvent | None) -> None:  # noqa: N802 - Qt's name
+        shown = self.suggestions
+        if event is not None and shown is not None and shown.isVisible():
+            step = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1}.get(Qt.Key(event.key()), 0)
+            if step:
+                row = shown.currentRow() + step
+                shown.setCurrentRow(max(-1, min(row, shown.count() - 1)))
+                return
+        super().keyPressEvent(event)
 
     def event(self, event: QEvent | None) -> bool:
         if (
@@ -226,6 +263,17 @@ class HandsetWindow(QWidget):
         self.number.setAccessibleName("number")
         self.number.returnPressed.connect(self.call_or_answer)
         self.number.textChanged.connect(self._show_dialled)
+        # Suggestions while typing: a list over the dial pad, outside the layout (nothing moves).
+        self.suggestion_source: Callable[[], list[Suggestion]] = list
+        self.suggested: tuple[Suggestion, ...] = ()
+        self._entries: list[Suggestion] | None = None  # read once per number typed
+        self.suggestions = QListWidget(self)
+        self.suggestions.setAccessibleName("suggestions")
+        self.suggestions.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.suggestions.itemClicked.connect(self._suggestion_clicked)
+        self.suggestions.hide()
+        self.number.suggestions = self.suggestions
+        self.number.textEdited.connect(self._suggest)
         self.line_buttons = LineButtons()
         self.line_buttons.chosen.connect(self.choose_line)
         self.line_buttons.hide()
@@ -244,16 +292,7 @@ class HandsetWindow(QWidget):
         self.pad = QGridLayout()
         self.pad.setSpacing(6)
         for index, key in enumerate(KEYS):
-            button = QPushButton(key)
-            button.setObjectName("padkey")
-            button.setAccessibleName(f"key {key}")
-            letters = LETTERS.get(key, "")
-            button.setToolTip(f"{key} {letters}".strip())
-            button.setMinimumHeight(38)
-            font = button.font()
-            font.setPointSizeF(font.pointSizeF() * 1.35)
-            font.setBold(True)
-            button.setFont(font)
+            button = _pad_key(key, LETTERS.get(key, ""))
             button.clicked.connect(lambda _checked=False, k=key: self.press_key(k))
             self.pad.addWidget(button, index // 3, index % 3)
             self.keys[key] = button
@@ -268,27 +307,35 @@ class HandsetWindow(QWidget):
         self.transfer_button = _key(
             "&Transfer", self.transfer, "hand the call to the number typed (Ctrl+T)"
         )
-        self.consult_button = _key(
-            "C&onsult", self.consult_number, "hold the call and ask the number first (Ctrl+Shift+T)"
-        )
         self.complete_button = _key(
             "Compl&ete", self.complete_transfer, "hand the held call to the one consulted"
         )
         self.cancel_button = _key(
             "Cance&l", self.cancel_transfer, "end the consultation and take the call back"
         )
-        self.park_button = _key("&Park", self.park, "park the call and show its slot (Ctrl+P)")
-        self.flash_button = _key("&Flash", self.flash, "send a hook flash")
-        self.conference_button = _key(
-            "Co&nference", self.conference, "join the held and the talking call (three-way)"
+        # The rarely used keys live in the More menu: the idle view stays uncluttered.
+        self.more_menu = QMenu(self)
+        self.consult_button = _action(
+            self.more_menu, "C&onsult", self.consult_number, "Ctrl+Shift+T",
+            "hold the call and ask the number first",
+        )  # fmt: skip
+        self.park_button = _action(
+            self.more_menu, "&Park", self.park, "Ctrl+P", "park the call and show its slot"
         )
+        self.flash_button = _action(self.more_menu, "&Flash", self.flash, "", "send a hook flash")
+        self.conference_button = _action(
+            self.more_menu, "Co&nference", self.conference, "",
+            "join the held and the talking call (three-way)",
+        )  # fmt: skip
+        self.more_button = _key("M&ore", lambda: None, "consult, park, flash, conference")
+        self.more_button.setMenu(self.more_menu)
         self.record_button = _key("&Record", self.toggle_record, "record the call (Ctrl+R)", True)
         self.compact_button = _key(
             "Compact &view", self.toggle_compact, "hide graphs and panels (Ctrl+K)", True
         )
         self.complete_button.hide()
         self.cancel_button.hide()
-        self.by_key = {
+        self.by_key: dict[Key, QPushButton | QAction] = {
             Key.CALL: self.call_button,
             Key.HANG_UP: self.hangup_button,
             Key.HOLD: self.hold_button,
@@ -304,7 +351,7 @@ class HandsetWindow(QWidget):
             Key.RECORD: self.record_button,
         }
         # Which icon (gui.icons.GLYPHS) each key shows.
-        self.key_icons = {
+        self.key_icons: dict[QPushButton | QAction, str] = {
             self.hold_button: "hold",
             self.mute_button: "mute",
             self.dnd_button: "dnd",
@@ -318,6 +365,7 @@ class HandsetWindow(QWidget):
             self.record_button: "record",
             self.compact_button: "compact",
             self.chat.send_button: "send",
+            self.more_button: "more",
         }
         self.call_keys = (
             self.call_button,
@@ -326,16 +374,18 @@ class HandsetWindow(QWidget):
             self.mute_button,
             self.dnd_button,
         )
-        self.feature_keys = (
+        self.feature_keys = (  # the second row (Complete and Cancel only while consulting)
             self.transfer_button,
-            self.consult_button,
             self.complete_button,
             self.cancel_button,
+            self.more_button,
+            self.compact_button,
+        )
+        self.more_actions = (
+            self.consult_button,
             self.park_button,
             self.flash_button,
             self.conference_button,
-            self.record_button,
-            self.compact_button,
         )
         self.shortcuts: dict[str, QShortcut] = {}
         for sequence, target in (
@@ -385,9 +435,9 @@ class HandsetWindow(QWidget):
         call_row = QHBoxLayout()  # hold, mute, DND, record
         for button in (*self.call_keys[2:], self.record_button):
             call_row.addWidget(button)
-        transfer_row, feature_row = QHBoxLayout(), QHBoxLayout()  # hidden keys leave no gap
-        for index, button in enumerate(k for k in self.feature_keys if k is not self.record_button):
-            (transfer_row if index < 4 else feature_row).addWidget(button)
+        feature_row = QHBoxLayout()  # transfer, (complete, cancel), more, compact: one height
+        for button in self.feature_keys:
+            feature_row.addWidget(button)
         # The phone is a column of its own (display, keys), the graphs and panels beside it:
         # the window stays short enough for a laptop screen; compact view keeps the column.
         self.phone_column = QWidget()
@@ -401,7 +451,6 @@ class HandsetWindow(QWidget):
         column.addLayout(self.pad)
         column.addLayout(big_row)
         column.addLayout(call_row)
-        column.addLayout(transfer_row)
         column.addLayout(feature_row)
         column.addStretch(1)
         side = QVBoxLayout()
@@ -423,12 +472,16 @@ class HandsetWindow(QWidget):
             dark = isinstance(app, QApplication) and is_dark(app)
         self.dark = dark
         self.display.setStyleSheet(display_sheet(dark))
+        self.phone_column.setStyleSheet(key_sheet(dark))
+        for button in self.keys.values():
+            for label in button.findChildren(QLabel):
+                label.setStyleSheet(pad_label_sheet(dark, label.objectName() == "letters"))
         self.call_button.setStyleSheet(call_key_sheet(CALL_GREEN, dark))
         self.hangup_button.setStyleSheet(call_key_sheet(HANG_UP_RED, dark))
         self.call_button.setIcon(icon("answer" if self._answer else "call", "#ffffff"))
         self.hangup_button.setIcon(icon("hang up", "#ffffff"))
-        for button, name in self.key_icons.items():
-            button.setIcon(icon(name))
+        for key, name in self.key_icons.items():
+            key.setIcon(icon(name))
         self._registration_icon()
         self.padlock_state = "?"  # drawn again in the scheme's colours
         if hasattr(self, "model"):
@@ -526,7 +579,7 @@ class HandsetWindow(QWidget):
                 {"closed": "encrypted (AES-128)", "open": "not encrypted: the PBX did not"
                  " take up the encryption offered"}.get(view.padlock, "")
             )  # fmt: skip
-        self.message.setText(view.message)
+        self.message.setText(view.message or view.summary)  # the bottom never stands empty
         self.timer.setText(view.timer)
         self.line_buttons.show_keys(view.line_keys)
         self.hold_button.setChecked(view.held)
@@ -537,7 +590,7 @@ class HandsetWindow(QWidget):
         if view.answer != self._answer:
             self._answer = view.answer
             self.call_button.setIcon(icon("answer" if view.answer else "call", "#ffffff"))
-        self.message.setToolTip(view.message)
+        self.message.setToolTip(view.message or view.summary)
         self._show_dialled()
         self.complete_button.setVisible(view.consulting)
         self.cancel_button.setVisible(view.consulting)
@@ -592,7 +645,50 @@ class HandsetWindow(QWidget):
             self.number.insert(key)
 
     def call_or_answer(self) -> None:
-        self.model.call_or_answer(self.number.text())
+        """Enter or Call: answer, else dial what :func:`~iaxphone.viewmodels.suggest.dial_choice`
+        picks (the suggestion chosen, the number typed, or the top match for a name)."""
+        typed = self.number.text()
+        if self.suggestions.isVisible():
+            typed = dial_choice(typed, self.suggested, self.suggestions.currentRow())
+            self._hide_suggestions()
+        self.model.call_or_answer(typed)
+
+    def _suggest(self, typed: str) -> None:
+        if not typed.strip():
+            self._entries = None
+            self._hide_suggestions()
+            return
+        if self._entries is None:
+            self._entries = self.suggestion_source()
+        self.suggested = suggest(self._entries, typed)
+        self.suggestions.clear()
+        for entry in self.suggested:
+            item = QListWidgetItem(icon("contact" if entry.source == "contact" else "history"),
+                                   entry.text)  # fmt: skip
+            self.suggestions.addItem(item)
+        if not self.suggested:
+            self._hide_suggestions()
+            return
+        self.suggestions.setCurrentRow(-1)
+        below = self.number.geometry().bottomLeft()
+        origin = self.number.parentWidget().mapTo(self, below)  # type: ignore[union-attr]
+        rows = self.suggestions.sizeHintForRow(0) * len(self.suggested)
+        self.suggestions.setGeometry(origin.x(), origin.y() + 2, self.number.width(), rows + 6)
+        self.suggestions.show()
+        self.suggestions.raise_()
+
+    def _hide_suggestions(self) -> None:
+        self.suggested = ()
+        self.suggestions.clear()
+        self.suggestions.hide()
+
+    def _suggestion_clicked(self, item: QListWidgetItem) -> None:
+        row = self.suggestions.row(item)
+        if 0 <= row < len(self.suggested):
+            number = self.suggested[row].number
+            self._hide_suggestions()
+            self.number.setText(number)
+            self.model.call_or_answer(number)
 
     def hang_up(self) -> None:
         self.model.hang_up()
@@ -657,8 +753,50 @@ def _label(
     return label
 
 
+def _pad_key(key: str, letters: str) -> QPushButton:
+    """A dial-pad key: the digit big, its letters (2 ABC ...) small beneath, as on a phone."""
+    button = QPushButton()
+    button.setObjectName("padkey")
+    button.setAccessibleName(f"key {key}")
+    button.setToolTip(f"{key} {letters}".strip())
+    button.setMinimumHeight(44)
+    inside = QVBoxLayout(button)
+    inside.setContentsMargins(0, 3, 0, 3)
+    inside.setSpacing(0)
+    digit = QLabel(key)
+    digit.setObjectName("digit")
+    font = digit.font()
+    font.setPointSizeF(font.pointSizeF() * 1.35)
+    font.setBold(True)
+    digit.setFont(font)
+    small = QLabel(letters or {"0": "+"}.get(key, " "))  # a blank keeps the digits level
+    small.setObjectName("letters")
+    font = small.font()
+    font.setPointSizeF(font.pointSizeF() * 0.72)
+    small.setFont(font)
+    for label in (digit, small):
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        inside.addWidget(label)
+    return button
+
+
+def _action(menu: QMenu, text: str, action: Callable[[], None], shortcut: str, tip: str) -> QAction:
+    """A key in the More menu; its shortcut (if any) is the window's, shown in the menu."""
+    entry = QAction(text, menu)
+    entry.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
+    if shortcut:
+        entry.setShortcut(QKeySequence(shortcut))
+        entry.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # the window's QShortcut acts
+    entry.triggered.connect(action)
+    menu.addAction(entry)
+    menu.setToolTipsVisible(True)
+    return entry
+
+
 def _key(text: str, action: Callable[[], None], tip: str, checkable: bool = False) -> QPushButton:
     button = QPushButton(text)
+    button.setObjectName("key")
     button.setMinimumHeight(30)
     button.setCheckable(checkable)
     button.setToolTip(tip)

@@ -92,6 +92,59 @@ def call_key_sheet(colours: tuple[str, str, str], dark: bool) -> str:
     )
 
 
+@dataclass(frozen=True)
+class KeyColours:
+    """The handset's ordinary keys: flat, rounded, a hairline border so they read as keys."""
+
+    background: str
+    hover: str
+    pressed: str
+    border: str
+    text: str
+    letters: str  # the dial pad's small letters
+    checked: str  # a key that is on (Hold, Mute, DND, Record)
+    checked_border: str
+    disabled: str  # text of a key that cannot act
+
+
+KEYS_LIGHT = KeyColours(
+    "#f4f5f7", "#e9ecf0", "#dce1e7", "#c8cdd4", "#1d2329", "#6b7480", "#d5ecd9", "#2e9d46",
+    "#a3a9b0",
+)  # fmt: skip
+KEYS_DARK = KeyColours(
+    "#2c3035", "#363b41", "#424850", "#454b53", "#e8eaed", "#9aa3ad", "#1f4a2c", "#3fbf5c",
+    "#686e75",
+)  # fmt: skip
+
+
+def key_colours(dark: bool) -> KeyColours:
+    return KEYS_DARK if dark else KEYS_LIGHT
+
+
+def key_sheet(dark: bool) -> str:
+    """The style sheet of the handset column's keys (object names ``key`` and ``padkey``)."""
+    c = key_colours(dark)
+    keys = "QPushButton#key, QPushButton#padkey"
+    return (
+        f"{keys} {{ background: {c.background}; color: {c.text}; border: 1px solid {c.border};"
+        " border-radius: 8px; padding: 4px 10px; }"
+        f" QPushButton#key {{ border-bottom-width: 2px; }}"
+        f" QPushButton#padkey {{ border-radius: 10px; border-bottom-width: 2px; }}"
+        f" QPushButton#key:hover, QPushButton#padkey:hover {{ background: {c.hover}; }}"
+        f" QPushButton#key:pressed, QPushButton#padkey:pressed {{ background: {c.pressed};"
+        " border-bottom-width: 1px; }"
+        f" QPushButton#key:checked {{ background: {c.checked}; border-color: {c.checked_border}; }}"
+        f" QPushButton#key:disabled, QPushButton#padkey:disabled {{ color: {c.disabled}; }}"
+        " QPushButton#key::menu-indicator { image: none; width: 0; }"
+    )
+
+
+def pad_label_sheet(dark: bool, letters: bool) -> str:
+    """A dial-pad key's digit or its letters: transparent, the letters dimmer."""
+    c = key_colours(dark)
+    return f"background: transparent; color: {c.letters if letters else c.text};"
+
+
 def style_graph(plot: pg.PlotWidget, dark: bool) -> None:
     """Give one existing plot the scheme's background, axes and title colours."""
     background, foreground = graph_colours(dark)

@@ -15,7 +15,10 @@ as a :class:`QSystemTrayIcon`:
 * the model's notices (a call ringing here, a call missed) go to the
   desktop through :class:`~iaxphone.gui.notify.DesktopNotifier`, which
   falls back on this icon's balloon messages where there is no
-  notification service.
+  notification service; an incoming call's notice has *Answer* and
+  *Decline* buttons, which emit ``answer_requested(line id)`` and
+  ``decline_requested(line id)``, and it is withdrawn when the line stops
+  ringing.
 
 Without a system tray (offscreen, some Wayland desktops) the icon is
 made but never shown; the notifications still go out where a service is.
@@ -31,12 +34,13 @@ from iaxphone.phone import Phone
 from iaxphone.viewmodels.tray import Notice, TrayModel, TrayView
 
 from .icons import icon
-from .notify import DesktopNotifier
+from .notify import Action, DesktopNotifier
 
 SIZE = 64
 REGISTERED = "#2e9d46"
 NOT_REGISTERED = "#c0392b"
 BADGE = "#d6392b"
+CALL_ACTIONS = (Action("answer", "Answer"), Action("decline", "Decline"))
 
 
 def tray_pixmap(view: TrayView) -> QPixmap:
@@ -68,6 +72,8 @@ class PhoneTray(QObject):
     show_requested = pyqtSignal()
     dnd_requested = pyqtSignal(bool)
     quit_requested = pyqtSignal()
+    answer_requested = pyqtSignal(int)  # a line id
+    decline_requested = pyqtSignal(int)
 
     def __init__(self, phone: Phone, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +95,7 @@ class PhoneTray(QObject):
         self.icon.activated.connect(self._activated)
         self.model.on_change = self.draw
         self.model.on_notice = self.notice
+        self.model.on_withdraw = lambda line_id: self.notifier.close(f"line {line_id}")
         self.draw()
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.icon.show()
@@ -104,7 +111,16 @@ class PhoneTray(QObject):
         self.dnd_action.setChecked(view.dnd)
 
     def notice(self, notice: Notice) -> None:
-        self.notifier.notify(notice.summary, notice.body, notice.kind)
+        if notice.kind != "incoming":
+            self.notifier.notify(notice.summary, notice.body, notice.kind)
+            return
+
+        def acted(key: str, line_id: int = notice.line) -> None:
+            (self.answer_requested if key == "answer" else self.decline_requested).emit(line_id)
+
+        self.notifier.notify(
+            notice.summary, notice.body, notice.kind, CALL_ACTIONS, acted, f"line {notice.line}"
+        )
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (

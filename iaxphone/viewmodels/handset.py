@@ -90,6 +90,28 @@ def describe(line: LineInfo, waiting: bool = False) -> str:
     return f"{state} {line.name or line.number}"
 
 
+IDLE_HINT = "type a number or a name, Enter calls"
+
+
+def summary(current: LineInfo | None, lines: list[LineInfo], dnd: bool) -> str:
+    """The display's bottom line when there is no message: what else is going on.
+
+    The other live lines ("line 2: waiting Carol"), DND, or on an idle phone
+    a hint at what to do; "" in a call with nothing else going on.
+    """
+    talking = any(x.state is LineState.TALKING for x in lines)
+    others = [
+        f"line {slot}: {describe(x, waiting=talking)}"
+        for slot, x in enumerate(lines, start=1)
+        if current is None or x.id != current.id
+    ]
+    parts = [*(["do not disturb"] if dnd else []), *others]
+    if parts:
+        return " · ".join(parts)
+    idle = current is None or current.state is LineState.ENDED
+    return IDLE_HINT if idle else ""
+
+
 def next_live(lines: list[LineInfo]) -> LineInfo | None:
     """The line that follows when the current one ends (see :data:`SUCCESSION`)."""
     for state in SUCCESSION:
@@ -160,6 +182,7 @@ class HandsetView:
     codec: str
     padlock: str  # "closed" (encrypted), "open" (allowed but in clear), "" (off)
     message: str
+    summary: str  # the bottom line when there is no message (see summary())
     timer: str
     line_keys: tuple[LineKey, ...]
     answer: bool  # the call key answers (a line rings here)
@@ -246,6 +269,7 @@ class HandsetModel:
             codec=self.codec,
             padlock=self.padlock,
             message=self.message,
+            summary=summary(line, list(self.lines.values()), self.phone.dnd),
             timer=self.timer(),
             line_keys=keys,
             answer=line is not None and line.state is LineState.INCOMING,
@@ -392,6 +416,20 @@ class HandsetModel:
             user = self.phone.accounts[self.phone.default_account].user
             self.run(self.pbx.set_dnd(user, on))
         self.on_change()
+
+    def answer_line(self, line_id: int) -> None:
+        """Answer the call ringing on ``line_id`` (a notification's Answer action)."""
+        line = self.lines.get(line_id)
+        if line is not None and line.state is LineState.INCOMING:
+            self._do(self.phone.answer, line_id)
+            self.on_change()
+
+    def decline_line(self, line_id: int) -> None:
+        """Decline the call ringing on ``line_id`` (a notification's Decline action)."""
+        line = self.lines.get(line_id)
+        if line is not None and line.state is LineState.INCOMING:
+            self._do(self.phone.reject, line_id)
+            self.on_change()
 
     def choose_line(self, line_id: int) -> None:
         """A line key: answer that call if it rings, take it off hold, or just show it."""

@@ -21,9 +21,13 @@ ringing      ended, not answered  (gone)     "missed"
 any          ended                (gone)     -
 ===========  ===================  =========  ============
 
+A call declined here (cause 21, call rejected) is not a missed one.
 A missed call adds one to ``missed`` until :meth:`TrayModel.seen` (the
 window was shown or activated) clears it.  ``on_change`` is called after
-anything the view shows changed, ``on_notice`` with each notice.
+anything the view shows changed, ``on_notice`` with each notice, and
+``on_withdraw(line id)`` when a line leaves *ringing* (answered, declined
+or given up): its "incoming" notice, and that notice's Answer and Decline
+buttons, no longer apply.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 
 from iaxphone.linestate import LineState
 from iaxphone.phone import LineChanged, LineInfo, Phone, PhoneEvent, RegistrationChanged
+from iaxphone.wire.constants import Cause
 
 from .handset import registration_text, who
 
@@ -52,6 +57,7 @@ class Notice:
     kind: str
     summary: str
     body: str
+    line: int = 0  # the line it is about (an incoming notice's Answer and Decline act on it)
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,8 @@ ANSWERED_STATES = (LineState.TALKING, LineState.HELD)
 def step(known: Seen | None, line: LineInfo) -> tuple[Seen | None, str]:
     """One row of the table above: (what we know next, notice kind or "")."""
     if line.state is LineState.ENDED:
-        missed = known is Seen.RINGING and line.answered is None
+        declined = line.cause_code == Cause.CALL_REJECTED  # we said no: not missed
+        missed = known is Seen.RINGING and line.answered is None and not declined
         return None, "missed" if missed else ""
     if known is None and line.direction == "in" and line.state is LineState.INCOMING:
         return Seen.RINGING, "incoming"
@@ -96,6 +103,7 @@ class TrayModel:
         self.lines: dict[int, Seen] = {}
         self.on_change: Callable[[], None] = lambda: None
         self.on_notice: Callable[[Notice], None] = lambda notice: None
+        self.on_withdraw: Callable[[int], None] = lambda line_id: None
         self._subscription = phone.subscribe(self.on_event)
 
     def close(self) -> None:
@@ -124,14 +132,17 @@ class TrayModel:
             self.on_change()
         elif isinstance(event, LineChanged):
             line = event.line
-            known, kind = step(self.lines.get(line.id), line)
+            was = self.lines.get(line.id)
+            known, kind = step(was, line)
+            if was is Seen.RINGING and known is not Seen.RINGING:
+                self.on_withdraw(line.id)
             if known is None:
                 self.lines.pop(line.id, None)
             else:
                 self.lines[line.id] = known
             if kind == "incoming":
-                self.on_notice(Notice(kind, "Incoming call", who(line)))
+                self.on_notice(Notice(kind, "Incoming call", who(line), line.id))
             elif kind == "missed":
                 self.missed += 1
-                self.on_notice(Notice(kind, "Missed call", who(line)))
+                self.on_notice(Notice(kind, "Missed call", who(line), line.id))
                 self.on_change()
