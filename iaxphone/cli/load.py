@@ -82,6 +82,9 @@ def add_load_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--mos-threshold", type=float, metavar="MOS", help="count calls at or above it (4.0)"
     )
     load.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    load.add_argument(
+        "--locustfile", action="store_true", help="print the path of the Locust file and exit"
+    )
     load.set_defaults(run=lambda args: asyncio.run(run_load(args)))
 
 
@@ -202,7 +205,13 @@ def exit_code(summary: LoadSummary) -> int:
     return exitcodes.OK
 
 
+LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locust" / "locustfile.py"
+
+
 async def run_load(args: argparse.Namespace) -> int:
+    if args.locustfile:
+        print(LOCUSTFILE)
+        return exitcodes.OK
     try:
         scenario = scenario_from_args(args)
     except ScenarioError as exc:
