@@ -37,6 +37,7 @@ from typing import TypeAlias
 
 from iaxphone.history import History
 from iaxphone.media.stats import MediaStats
+from iaxphone.proto.events import EndReason
 from iaxphone.wire.report import ReceiverReport
 
 log = logging.getLogger("iaxphone.callrecord")
@@ -64,6 +65,7 @@ class CallSummary:
     media: MediaStats | None = None  # the final statistics (answered calls)
     lost: bool = False  # nobody hung up: the far end stopped answering
     encryption: str = "off"  # encryption_status(): required, allowed-used, allowed-unused, off
+    reason: EndReason = EndReason.CLEARED  # why it ended, for the exit code (cause: for people)
 
 
 def _report_fields(report: ReceiverReport | None) -> JsonObject:
@@ -250,6 +252,7 @@ class CallLog:
         media: MediaStats | None = None,
         lost: bool = False,
         encryption: str | None = None,
+        reason: EndReason = EndReason.CLEARED,
     ) -> CallSummary | None:
         """Close the line's record (once); None if it has none or was closed already."""
         call = self._open.pop(line_id, None)
@@ -277,6 +280,7 @@ class CallLog:
             media=media if answered else None,
             lost=lost,
             encryption=encryption or ("allowed-used" if encrypted else "off"),
+            reason=reason,
         )
         if self.history is not None and call.row is not None:
             mos = summary.media.mos if summary.media is not None else None

@@ -719,6 +719,7 @@ class Phone:
             media=media,
             lost=ended.lost,
             encryption=self._encryption(line),
+            reason=ended.reason,
         )
         self._update(line, state=LineState.ENDED, cause=ended.cause, cause_code=ended.cause_code)
         self.lines.pop(line.id, None)

@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from iaxphone.proto.endpoint import EndpointConfig
-from iaxphone.proto.events import CallEnded, IncomingCall, MessageWaiting
+from iaxphone.proto.events import CallEnded, EndReason, IncomingCall, MessageWaiting
 from iaxphone.proto.registration import Account
 from iaxphone.proto.reliability import RetryPolicy
 from iaxphone.proto.trust import ANYONE, NOBODY, CallerPolicy, StrangerLog
@@ -213,6 +213,7 @@ def test_a_caller_that_vanishes_while_the_phone_rings_ends_the_call() -> None:
     bound = EndpointConfig().ping_interval + RetryPolicy().give_up_after()  # 10 + 5.75 s
     assert took <= bound + 0.1, f"noticed after {took:.1f} s"
     assert ended.by_remote and "timed out" in ended.cause
+    assert ended.reason is EndReason.NO_ANSWER and ended.lost
 
 
 def test_a_phone_that_takes_no_calls_still_answers_its_registrars_pokes() -> None:

@@ -21,7 +21,7 @@ from iaxphone.media import devices
 from iaxphone.media.stats import MediaStats
 from iaxphone.media.virtual import AudioFileError, load_wav
 from iaxphone.phone import LineState, Phone, PhoneAccount, PhoneEvent, RegistrationChanged
-from iaxphone.proto.call import ENCRYPTION_REFUSED
+from iaxphone.proto.events import EndReason
 from iaxphone.target import Target, TargetError, parse_server, parse_target
 from iaxphone.wire.constants import Cause
 
@@ -95,12 +95,13 @@ def describe_end(summary: CallSummary) -> str:
 
 def exit_code_for(summary: CallSummary) -> int:
     """The exit code for a call that ended before it was answered."""
-    if "wrong username or password" in summary.cause:
-        return exitcodes.AUTH_REJECTED
-    if summary.cause == ENCRYPTION_REFUSED:
-        return exitcodes.ENCRYPTION_REFUSED
-    if summary.cause.startswith("no answer from"):
-        return exitcodes.UNREACHABLE
+    by_reason = {
+        EndReason.WRONG_SECRET: exitcodes.AUTH_REJECTED,
+        EndReason.ENCRYPTION_REFUSED: exitcodes.ENCRYPTION_REFUSED,
+        EndReason.NO_ANSWER: exitcodes.UNREACHABLE,
+    }
+    if summary.reason in by_reason:
+        return by_reason[summary.reason]
     return exitcodes.CAUSE_EXIT.get(summary.cause_code or 0, exitcodes.FAILURE)
 
 

@@ -56,6 +56,7 @@ from .encryption import encryption
 from .events import (
     AudioReceived,
     CallEnded,
+    EndReason,
 )
 from .hold import far_hold, local_hold
 from .machine import Machine, successors
@@ -196,7 +197,7 @@ class Call(CallSetup):
     def _send_reject(self, given: ActionInput) -> None:
         ies = InformationElements(cause=given.cause, cause_code=given.code)
         self.send_iax(IaxCommand.REJECT, given.now, ies)
-        self._report_end(given.now, given.cause, given.code, by_remote=given.by_remote)
+        self._report_end(given.now, given.cause, given.code, given.by_remote, reason=given.reason)
 
     # -- tear-down -------------------------------------------------------------------
 
@@ -213,15 +214,21 @@ class Call(CallSetup):
     def _send_hangup(self, given: ActionInput) -> None:
         ies = InformationElements(cause=given.cause, cause_code=given.code)
         self.send_iax(IaxCommand.HANGUP, given.now, ies)
-        self._report_end(given.now, given.cause, given.code, by_remote=given.by_remote)
+        self._report_end(given.now, given.cause, given.code, given.by_remote, reason=given.reason)
 
     def _report_end(
-        self, now: float, cause: str, cause_code: int | None, by_remote: bool, lost: bool = False
+        self,
+        now: float,
+        cause: str,
+        cause_code: int | None,
+        by_remote: bool,
+        lost: bool = False,
+        reason: EndReason = EndReason.CLEARED,
     ) -> None:
         self.next_ping = None
         self.authrep_answer_due = None
         self.close(now)
-        self.host.emit(CallEnded(self.local_call, cause, cause_code, by_remote, lost))
+        self.host.emit(CallEnded(self.local_call, cause, cause_code, by_remote, lost, reason))
 
     def _end_by_hangup(self, given: ActionInput) -> None:
         assert given.frame is not None and given.frame.ies is not None
@@ -241,8 +248,11 @@ class Call(CallSetup):
             and "auth" in cause.lower()
         ):
             cause = f"{cause} (wrong username or password)"
+            reason = EndReason.WRONG_SECRET
+        else:
+            reason = EndReason.CLEARED
         code = cause_of(ies.cause_code) or Cause.CALL_REJECTED
-        self._report_end(given.now, cause, code, by_remote=True)
+        self._report_end(given.now, cause, code, by_remote=True, reason=reason)
 
     def on_no_answer(self, frame: FullFrame | None, now: float) -> None:
         self._fire(CallTrigger.TIMED_OUT, ActionInput(now, frame))
@@ -253,11 +263,20 @@ class Call(CallSetup):
             # A PBX that cannot decrypt our AUTHREP (its key comes from the
             # secret) ignores it: silence here means the secret was wrong.
             cause = "wrong username or password (the PBX ignored our encrypted answer)"
-            self._report_end(given.now, cause, Cause.FACILITY_NOT_SUBSCRIBED, True)
+            self._report_end(
+                given.now, cause, Cause.FACILITY_NOT_SUBSCRIBED, True, reason=EndReason.WRONG_SECRET
+            )
         else:
             what = "call set-up" if was is CallState.DIALING else "call"
             cause = f"no answer from {self.peer[0]}:{self.peer[1]} ({what} timed out)"
-            self._report_end(given.now, cause, Cause.NORMAL_TEMPORARY_FAILURE, True, lost=True)
+            self._report_end(
+                given.now,
+                cause,
+                Cause.NORMAL_TEMPORARY_FAILURE,
+                True,
+                lost=True,
+                reason=EndReason.NO_ANSWER,
+            )
         self.linger_until = given.now
 
     def on_invalid(self, now: float) -> None:
@@ -267,7 +286,8 @@ class Call(CallSetup):
     def _end_invalid(self, given: ActionInput) -> None:
         self.reliability.forget()
         cause = "the far end no longer knows this call"
-        self._report_end(given.now, cause, Cause.NORMAL_TEMPORARY_FAILURE, True)
+        reason = EndReason.FORGOTTEN
+        self._report_end(given.now, cause, Cause.NORMAL_TEMPORARY_FAILURE, True, reason=reason)
         self.linger_until = given.now
 
     def _release(self, given: ActionInput) -> None:

@@ -40,7 +40,14 @@ from .callfeatures import InCallFeatures
 from .callstate import CallAction, CallStateError, CallTrigger
 from .crypto import AES128, KEYROTATE, FrameCipher, derive_key
 from .encryption import REFUSED_MESSAGE, CryptoAction, CryptoState, CryptoTrigger, encryption
-from .events import CallAccepted, CallAnswered, CallProceeding, CallRinging, IncomingCall
+from .events import (
+    CallAccepted,
+    CallAnswered,
+    CallProceeding,
+    CallRinging,
+    EndReason,
+    IncomingCall,
+)
 from .machine import Machine
 
 if TYPE_CHECKING:
@@ -80,6 +87,7 @@ class ActionInput:
     cause: str = ""
     code: int | None = None
     by_remote: bool = False
+    reason: EndReason = EndReason.CLEARED
 
 
 class CallSetup(InCallFeatures):
@@ -117,8 +125,11 @@ class CallSetup(InCallFeatures):
         if action is not None:
             self.ACTIONS[action](self, given)
 
-    def _hang_up_locally(self, now: float, cause: str, code: int) -> None:
-        self._fire(CallTrigger.HANG_UP, ActionInput(now, cause=cause, code=code))
+    def _hang_up_locally(
+        self, now: float, cause: str, code: int, reason: EndReason = EndReason.CLEARED
+    ) -> None:
+        given = ActionInput(now, cause=cause, code=code, reason=reason)
+        self._fire(CallTrigger.HANG_UP, given)
 
     # -- outgoing set-up -------------------------------------------------------------
 
@@ -199,7 +210,9 @@ class CallSetup(InCallFeatures):
             self.cipher = FrameCipher(derive_key(frame.ies.challenge, credentials.secret))
         elif crypto is CryptoAction.REFUSE:
             self.send_ack(frame)
-            self._hang_up_locally(now, ENCRYPTION_REFUSED, Cause.FACILITY_REJECTED)
+            self._hang_up_locally(
+                now, ENCRYPTION_REFUSED, Cause.FACILITY_REJECTED, EndReason.ENCRYPTION_REFUSED
+            )
             return
         self.authenticated = True
         self.send_iax(IaxCommand.AUTHREP, now, answer)
@@ -216,7 +229,12 @@ class CallSetup(InCallFeatures):
         self.authrep_answer_due = None
         self.next_ping = given.now + self.ping_interval  # keepalive while it rings, too
         if self.crypto.fire(CryptoTrigger.ACCEPTED) is CryptoAction.REFUSE:
-            self._hang_up_locally(given.now, ENCRYPTION_REFUSED, Cause.FACILITY_REJECTED)
+            self._hang_up_locally(
+                given.now,
+                ENCRYPTION_REFUSED,
+                Cause.FACILITY_REJECTED,
+                EndReason.ENCRYPTION_REFUSED,
+            )
             return
         self.host.emit(CallAccepted(self.local_call, self.format, self.cipher is not None))
 

@@ -7,6 +7,7 @@ pattern).  ``call_id`` is the endpoint's local call number for the call.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from iaxphone.wire.report import ReceiverReport
@@ -104,6 +105,16 @@ class CallAnswered(Event):
     call_id: int
 
 
+class EndReason(enum.Enum):
+    """Why a call ended, for a front end to act on (the cause text is for people)."""
+
+    CLEARED = "cleared"  # a side hung up, refused or rejected: see the Q.931 cause
+    WRONG_SECRET = "wrong-secret"  # the PBX refused or ignored our authentication
+    ENCRYPTION_REFUSED = "encryption-refused"  # encryption required but not agreed
+    NO_ANSWER = "no-answer"  # the far end stopped answering (set-up or call timed out)
+    FORGOTTEN = "forgotten"  # the far end no longer knows the call (INVAL)
+
+
 @dataclass(frozen=True, slots=True)
 class CallEnded(Event):
     """The call is over: hung up by either side, rejected, busy, or lost.
@@ -119,6 +130,7 @@ class CallEnded(Event):
     cause_code: int | None = None
     by_remote: bool = True
     lost: bool = False
+    reason: EndReason = EndReason.CLEARED
 
 
 # --------------------------------------------------------------------------- in call
