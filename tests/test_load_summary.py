@@ -14,6 +14,7 @@ from iaxphone.load.results import CallResult, call_result, failed_call
 from iaxphone.load.scenario import Destination, LoadAccount, Scenario, Threshold
 from iaxphone.load.summary import distribution, summarise, write_csv, write_json
 from iaxphone.media.stats import Loss, MediaStats, Traffic
+from iaxphone.proto.events import EndReason
 from iaxphone.wire.constants import Cause
 
 
@@ -90,6 +91,12 @@ def test_a_result_comes_from_the_phones_summary() -> None:
     busy_summary = CallSummary(4, "out", "600", None, "a", False, "busy", Cause.USER_BUSY, True)
     assert call_result(busy_summary, 8, 0, "6001", None).failure == "user busy"
     assert CallResult.from_fields(result.to_fields()) == result
+    refused = CallSummary(5, "out", "600", None, "a", False, "Authentication failed", 29, True,
+                          reason=EndReason.WRONG_SECRET)  # fmt: skip
+    assert call_result(refused, 9, 0, "6001", None).failure == "auth rejected"
+    silent = CallSummary(6, "out", "600", None, "a", False, "no answer from 127.0.0.1:4569", None,
+                         False, reason=EndReason.NO_ANSWER)  # fmt: skip
+    assert call_result(silent, 10, 0, "6001", None).failure == "unreachable"
 
 
 def test_files_hold_every_call(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from iaxphone.callrecord import CallSummary
+from iaxphone.proto.events import EndReason
 from iaxphone.wire.constants import Cause
 
 NO_ANSWER = "no answer"
@@ -28,6 +29,7 @@ EXPECT_FAILED = "expect failed"
 WORKER_DIED = "worker died"
 DIAL_FAILED = "dial failed"
 AUTH_REJECTED = "auth rejected"
+ENCRYPTION_REFUSED = "encryption refused"
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,11 @@ def failure_of(summary: CallSummary, expect_ok: bool | None) -> str | None:
         if expect_ok is False:
             return EXPECT_FAILED
         return None
-    if "wrong username or password" in summary.cause:
+    if summary.reason is EndReason.WRONG_SECRET:
         return AUTH_REJECTED
-    if summary.cause.startswith("no answer from"):
+    if summary.reason is EndReason.ENCRYPTION_REFUSED:
+        return ENCRYPTION_REFUSED
+    if summary.reason in (EndReason.NO_ANSWER, EndReason.FORGOTTEN):
         return UNREACHABLE
     if summary.cause_code == Cause.NO_ANSWER and not summary.by_remote:
         return NO_ANSWER
