@@ -11,7 +11,11 @@ add up with :meth:`Progress.merge` into the run's, and the line shows::
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from iaxphone.callrecord import JsonObject
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ class Progress:
             f" | CPU {self.cpu_percent:.0f} %{workers}"
         )
 
-    def to_fields(self) -> dict[str, object]:
+    def to_fields(self) -> JsonObject:
         return {
             "elapsed_s": self.elapsed_s,
             "placed": self.placed,
@@ -90,20 +94,19 @@ class Progress:
         }
 
     @classmethod
-    def from_fields(cls, raw: dict[str, object]) -> Progress:
+    def from_fields(cls, raw: Mapping[str, Any]) -> Progress:
         failures = raw.get("failures") or []
-        assert isinstance(failures, list)
         return cls(
-            elapsed_s=float(raw.get("elapsed_s", 0.0)),  # type: ignore[arg-type]
-            placed=int(raw.get("placed", 0)),  # type: ignore[call-overload]
-            up=int(raw.get("up", 0)),  # type: ignore[call-overload]
-            answered=int(raw.get("answered", 0)),  # type: ignore[call-overload]
+            elapsed_s=float(raw.get("elapsed_s", 0.0)),
+            placed=int(raw.get("placed", 0)),
+            up=int(raw.get("up", 0)),
+            answered=int(raw.get("answered", 0)),
             failures=tuple((str(c), int(n)) for c, n in failures),
-            setup_rate=float(raw.get("setup_rate", 0.0)),  # type: ignore[arg-type]
-            frames_received=int(raw.get("frames_received", 0)),  # type: ignore[call-overload]
-            frames_expected=float(raw.get("frames_expected", 0.0)),  # type: ignore[arg-type]
-            mos_sum=float(raw.get("mos_sum", 0.0)),  # type: ignore[arg-type]
-            cpu_percent=float(raw.get("cpu_percent", 0.0)),  # type: ignore[arg-type]
+            setup_rate=float(raw.get("setup_rate", 0.0)),
+            frames_received=int(raw.get("frames_received", 0)),
+            frames_expected=float(raw.get("frames_expected", 0.0)),
+            mos_sum=float(raw.get("mos_sum", 0.0)),
+            cpu_percent=float(raw.get("cpu_percent", 0.0)),
         )
 
 

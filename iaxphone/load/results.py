@@ -16,9 +16,11 @@ or tone never came), "worker died" (the process holding it died).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from typing import Any, cast
 
-from iaxphone.callrecord import CallSummary
+from iaxphone.callrecord import CallSummary, JsonObject
 from iaxphone.proto.events import EndReason
 from iaxphone.wire.constants import Cause
 
@@ -53,14 +55,14 @@ class CallResult:
     mos: float | None = None
     expect_ok: bool | None = None  # None: nothing expected
 
-    def to_fields(self) -> dict[str, object]:
-        return asdict(self)
+    def to_fields(self) -> JsonObject:
+        return cast(JsonObject, asdict(self))
 
     @classmethod
-    def from_fields(cls, raw: dict[str, object]) -> CallResult:
+    def from_fields(cls, raw: Mapping[str, Any]) -> CallResult:
         """Back from :meth:`to_fields` (a worker's JSON line); unknown keys are ignored."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in raw.items() if k in known})
 
 
 FIELD_NAMES = tuple(f.name for f in fields(CallResult))

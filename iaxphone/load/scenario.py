@@ -44,6 +44,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from iaxphone.errors import IaxphoneError
 from iaxphone.media.codecs import codec_info, is_available, parse_codec_list
@@ -238,7 +239,7 @@ def parse_formats(text: str, source: str) -> tuple[int, ...]:
     return tuple(int(fmt) for fmt in formats)
 
 
-def load_file(path: Path) -> dict[str, object]:
+def load_file(path: Path) -> dict[str, Any]:
     """The TOML table of a scenario file (ScenarioError if it cannot be read or parsed)."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -304,7 +305,7 @@ def from_table(raw: Mapping[str, object], source: str, base: Path | None = None)
         weight = _number(table, "weight", where)
         destinations.append(replace(destination, weight=weight or 1.0))
     scenario = Scenario(host, port, tuple(accounts), tuple(destinations))
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     for key, name, integer in (
         ("calls", "calls", True),
         ("rate", "rate", False),
@@ -330,7 +331,7 @@ def from_table(raw: Mapping[str, object], source: str, base: Path | None = None)
         if isinstance(max_failed, bool) or not isinstance(max_failed, int | float | str):
             raise ScenarioError(f"{source}: max_failed must be a number or a percentage string")
         changes["max_failed"] = parse_threshold(str(max_failed), f"{source}: max_failed")
-    return check(replace(scenario, **changes), source)  # type: ignore[arg-type]
+    return check(replace(scenario, **changes), source)
 
 
 def check(scenario: Scenario, source: str) -> Scenario:

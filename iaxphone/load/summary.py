@@ -18,9 +18,12 @@ import csv
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, cast
+
+from iaxphone.callrecord import JsonObject
 
 from .results import FIELD_NAMES, CallResult
 from .scenario import Scenario
@@ -154,8 +157,8 @@ def summarise(
     )
 
 
-def summary_fields(summary: LoadSummary) -> dict[str, object]:
-    fields = asdict(summary)
+def summary_fields(summary: LoadSummary) -> JsonObject:
+    fields = cast(JsonObject, asdict(summary))
     fields["failures"] = dict(summary.failures)
     fields["verdict"] = {
         "met": summary.verdict.met,
@@ -178,6 +181,15 @@ def write_csv(path: Path, results: Sequence[CallResult]) -> None:
         writer.writeheader()
         for result in sorted(results, key=lambda r: r.index):
             writer.writerow({k: ("" if v is None else v) for k, v in result.to_fields().items()})
+
+
+def write_figures(path: Path, figures: Mapping[str, Any]) -> None:
+    """The Locust run's MOS and loss figures (``--iax-json``)."""
+    path.write_text(json.dumps(dict(figures), indent=2) + "\n")
+
+
+def figures_line(figures: Mapping[str, Any]) -> str:
+    return json.dumps(dict(figures))
 
 
 def describe(summary: LoadSummary) -> list[str]:

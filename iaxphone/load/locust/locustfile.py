@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -48,6 +47,7 @@ from iaxphone.load.messages import line, parse_line, scenario_fields
 from iaxphone.load.plan import destination_order
 from iaxphone.load.results import CallResult
 from iaxphone.load.scenario import Scenario, ScenarioError, from_table, load_file
+from iaxphone.load.summary import figures_line, write_figures
 
 REQUEST_TYPE = "IAX2"
 
@@ -238,10 +238,10 @@ def _quitting(environment: Environment, **_: Any) -> None:
     if environment.runner is None or type(environment.runner).__name__ == "WorkerRunner":
         return
     figures = total_quality.report()
-    print(f"iaxphone: {json.dumps(figures)}", file=sys.stderr)
+    print(f"iaxphone: {figures_line(figures)}", file=sys.stderr)
     path = getattr(environment.parsed_options, "iax_json", "")
     if path:
-        Path(path).write_text(json.dumps(figures, indent=2) + "\n")
+        write_figures(Path(path), figures)
 
 
 events.init_command_line_parser.add_listener(_options)  # type: ignore[no-untyped-call]
