@@ -207,6 +207,7 @@ def worker_rows(pbx_pid: int | None, calls: int = WORKER_CALLS) -> list[Result]:
     out = [
         row("calls answered", summary.answered, "calls"),
         row("calls failed", summary.failed, "calls"),
+        *(row(f"calls failed: {cause}", n, "calls") for cause, n in summary.failures),
     ]
     if summary.missing_percent is not None:
         out.append(row("frames missing, mean over calls", summary.missing_percent.mean, "%"))
