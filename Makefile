@@ -18,11 +18,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libraries are what Qt's xcb platform plugin needs to open the window on X11, and
 # xvfb gives the tests a real X display for it; pulseaudio (with pactl from
 # pulseaudio-utils) is the real sound server the device tests play through,
-# reached from PortAudio by ALSA's pulse plugin (libasound2-plugins).
+# reached from PortAudio by ALSA's pulse plugin (libasound2-plugins); dbus-daemon
+# runs the private session bus the notification tests talk to; xdg-utils
+# (xdg-desktop-menu, xdg-icon-resource, xdg-mime, xdg-open) installs the menu
+# entry and the iax: link handler (iaxphone install-desktop) and tests them;
+# desktop-file-utils' desktop-file-validate checks the entry it writes.
 APT_PACKAGES := mmdebstrap libportaudio2 tshark sox espeak-ng libgsm1 libbcg729-0 libopus0 \
                 iproute2 python3-venv \
                 libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libegl1 xvfb \
-                pulseaudio pulseaudio-utils libasound2-plugins
+                pulseaudio pulseaudio-utils libasound2-plugins dbus-daemon xdg-utils \
+                desktop-file-utils
 
 .PHONY: demo test lint pytest system venv pbx-up pbx-down bench clean
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from iaxphone.history import History
-from iaxphone.media.stats import MediaStats
+from iaxphone.media.stats import MediaStats, far_end_counts
 from iaxphone.proto.events import EndReason
 from iaxphone.wire.report import ReceiverReport
 
@@ -68,10 +68,30 @@ class CallSummary:
     reason: EndReason = EndReason.CLEARED  # why it ended, for the exit code (cause: for people)
 
 
+REPORT_FIELDS = (
+    "jitter_ms",
+    "loss_percent",
+    "lost",
+    "packets",
+    "delay_ms",
+    "dropped",
+    "out_of_order",
+)
+FAR_END_COUNTS_NOTHING = (
+    "the PBX counted nothing it received (Asterisk with jitterbuffer=no reports zeros)"
+)
+
+
 def _report_fields(report: ReceiverReport | None) -> JsonObject:
+    """The far end's receiver report; its figures null if it counted nothing (far_end_counts)."""
     if report is None:
         return {}
+    if not far_end_counts(report):
+        fields: JsonObject = {"counted": False, "why": FAR_END_COUNTS_NOTHING}
+        fields.update(dict.fromkeys(REPORT_FIELDS))
+        return fields
     return {
+        "counted": True,
         "jitter_ms": report.jitter_ms,
         "loss_percent": report.loss_percent,
         "lost": report.lost,
@@ -100,12 +120,16 @@ def media_fields(stats: MediaStats) -> JsonObject:
         "jb_delay_ms": stats.jitter_buffer.delay_ms,
         "jb_mean_delay_ms": stats.jitter_buffer.mean_delay_ms,
         "concealed_ms": stats.loss.concealed_ms,
-        "rtt_ms": stats.rtt_ms,
+        "rtt_ms": stats.rtt_mean_ms,
+        "rtt_samples": stats.rtt_samples,
+        "rtt_last_ms": stats.rtt_ms,
         "mos": stats.mos,
-        "mic_peak_dbfs": stats.mic.peak_dbfs,
-        "mic_rms_dbfs": stats.mic.rms_dbfs,
-        "speaker_peak_dbfs": stats.speaker.peak_dbfs,
-        "speaker_rms_dbfs": stats.speaker.rms_dbfs,
+        "mic_peak_dbfs": stats.mic.call_peak_dbfs,
+        "mic_rms_dbfs": stats.mic.call_rms_dbfs,
+        "speaker_peak_dbfs": stats.speaker.call_peak_dbfs,
+        "speaker_rms_dbfs": stats.speaker.call_rms_dbfs,
+        "mic_last_frame_rms_dbfs": stats.mic.rms_dbfs,
+        "speaker_last_frame_rms_dbfs": stats.speaker.rms_dbfs,
         "far_end": _report_fields(stats.far_end),
         "echo_cancellation": stats.voice.echo_cancellation,
         "noise_suppression": stats.voice.noise_suppression,

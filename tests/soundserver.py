@@ -118,8 +118,9 @@ class SoundServer:
     def load_null_sink(self, name: str) -> int:
         """A new null sink (and its monitor source); returns the module index."""
         done = self.pactl(
-            "load-module", "module-null-sink", f"sink_name={name}", "rate=48000", "channels=1"
-        )
+            "load-module", "module-null-sink", f"sink_name={name}", "rate=48000", "channels=1",
+            f"sink_properties=device.description={name}",
+        )  # fmt: skip
         return int(done.stdout.strip())
 
     def unload(self, module: int) -> None:

@@ -41,11 +41,15 @@ MEDIA_KEYS = [
     "jb_mean_delay_ms",
     "concealed_ms",
     "rtt_ms",
+    "rtt_samples",
+    "rtt_last_ms",
     "mos",
     "mic_peak_dbfs",
     "mic_rms_dbfs",
     "speaker_peak_dbfs",
     "speaker_rms_dbfs",
+    "mic_last_frame_rms_dbfs",
+    "speaker_last_frame_rms_dbfs",
     "far_end",
     "echo_cancellation",
     "noise_suppression",
@@ -64,6 +68,7 @@ OUTCOME_KEYS = [
     "encryption",
 ]
 REPORT_KEYS = [
+    "counted",
     "jitter_ms",
     "loss_percent",
     "lost",
@@ -89,17 +94,18 @@ def media(**counters: int) -> MediaStats:
 
 def test_media_fields_keep_the_documented_names_and_values() -> None:
     far = ReceiverReport(jitter_ms=3, loss_percent=1, lost=2, packets=140)
-    stats = dataclasses.replace(media(), far_end=far, rtt_ms=31.5)
+    stats = dataclasses.replace(media(), far_end=far, rtt_ms=31.5, rtt_mean_ms=30.25)
     fields = media_fields(stats)
     assert list(fields) == MEDIA_KEYS
     assert fields["codec"] == "alaw" and fields["packets_sent"] == 150
     assert fields["bytes_sent"] == 24000 and fields["lost"] == 5
     assert fields["loss_percent"] == 3.33 and fields["jb_target_ms"] == 40.0
-    assert fields["jb_delay_ms"] == 42.0 and fields["rtt_ms"] == 31.5
+    assert fields["jb_delay_ms"] == 42.0
+    assert (fields["rtt_ms"], fields["rtt_last_ms"]) == (30.25, 31.5)  # the call's mean, the last
     assert fields["mos"] == stats.mos and fields["mic_rms_dbfs"] == -120.0
     far_end = fields["far_end"]
     assert isinstance(far_end, dict) and list(far_end) == REPORT_KEYS
-    assert far_end["packets"] == 140 and far_end["lost"] == 2
+    assert far_end["packets"] == 140 and far_end["lost"] == 2 and far_end["counted"] is True
     assert media_fields(media())["far_end"] == {}  # no report from the far end yet
     json.dumps(fields)  # plain JSON values only
 
@@ -274,3 +280,13 @@ def test_the_call_log_is_the_only_writer_of_history_rows_and_statistics_json() -
 def test_no_statistics_travel_as_untyped_dicts() -> None:
     untyped = {name for name, text in sources().items() if "dict[str, object]" in text}
     assert untyped == set()
+
+
+def test_a_far_end_report_that_counted_nothing_says_so_instead_of_packets_1() -> None:
+    # Asterisk with its jitter buffer off: zeros, and 1 written for 0 packets.
+    placeholder = ReceiverReport(packets=1, delay_ms=40)
+    far_end = media_fields(dataclasses.replace(media(), far_end=placeholder))["far_end"]
+    assert isinstance(far_end, dict)
+    assert far_end["counted"] is False and "jitterbuffer=no" in str(far_end["why"])
+    assert far_end["packets"] is None and far_end["delay_ms"] is None
+    assert set(REPORT_KEYS) <= set(far_end)

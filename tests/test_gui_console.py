@@ -376,7 +376,7 @@ def test_queue_member_keys_and_a_selection_that_survives_the_clock(
     assert not window.queues.add_button.isEnabled()
     assert window.queues.add_button.toolTip() == "add a queue member needs the AMI class agent"
     assert not window.rooms.record_button.isEnabled()
-    assert window.parking.retrieve_button.isEnabled()
+    assert window.queues.take_button.isEnabled()  # Redirect is enough for it
 
 
 def test_without_an_account_the_bar_is_a_panel_and_says_so(qtbot: QtBot) -> None:
@@ -388,3 +388,6 @@ def test_without_an_account_the_bar_is_a_panel_and_says_so(qtbot: QtBot) -> None
     assert all(not key.isEnabled() for key in bar.pad.values())
     assert bar.keys[Key.CALL].toolTip().startswith("No account")
     assert window.calllog is None  # no phone, no call log of its own
+    retrieve = window.parking.retrieve_button  # "Retrieve to my phone": there is none
+    assert not retrieve.isEnabled()
+    assert retrieve.toolTip().startswith("a panel only")

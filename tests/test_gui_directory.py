@@ -62,25 +62,26 @@ def test_lamps_and_presence_follow_a_real_phone_and_double_click_calls(
             item = panel.items["6008"]
             assert "Hal Hughes" in item.text()
             await waiter.until(lambda: panel.lamp_of("6008") is LampState.IDLE)
-            assert "—  idle" in item.text()
+            assert item.text().endswith("—  available")  # idle, no presence set
 
             line_id = await phone.dial("600")  # the echo test: 6008 is in use
-            await waiter.until(lambda: "in use" in item.text(), timeout=15)
+            await waiter.until(lambda: item.text().endswith("—  on a call"), timeout=15)
             assert panel.lamp_of("6008") is LampState.IN_USE
 
             await client.set_presence("6008", Presence.AWAY)
-            await waiter.until(lambda: item.text().endswith("in use, away"))
+            await waiter.until(lambda: client.state.extensions["6008"].presence is Presence.AWAY)
+            assert item.text().endswith("—  on a call")  # the call matters more than "away"
 
             phone.hold(line_id)  # the lamp shows the held call
             await waiter.until(lambda: panel.lamp_of("6008") is LampState.ON_HOLD)
-            assert item.text().endswith("on hold, away")
+            assert item.text().endswith("—  on a call (on hold)")
             phone.resume(line_id)
             await waiter.until(lambda: panel.lamp_of("6008") is LampState.IN_USE)
 
             await phone.hangup(line_id)
-            await waiter.until(lambda: item.text().endswith("idle, away"), timeout=15)
+            await waiter.until(lambda: item.text().endswith("—  away"), timeout=15)
             await client.set_presence("6008", Presence.AVAILABLE)
-            await waiter.until(lambda: item.text().endswith("idle, available"))
+            await waiter.until(lambda: item.text().endswith("—  available"))
 
             # Double-click and Enter both ask for a call to the contact.
             rect = panel.contacts.visualItemRect(item)
@@ -127,13 +128,35 @@ def test_filter_hides_contacts_that_do_not_match(qtbot: QtBot) -> None:
     assert list(panel.items) == ["600", "6001", "6002"]  # numeric order
     qtbot.keyClicks(panel.filter, "alice")
     assert panel.visible_numbers() == ["6001"]
-    panel.filter.setText("dnd")
+    panel.filter.setText("on a call")
     assert panel.visible_numbers() == ["6002"]
     panel.filter.setText("")
     assert panel.visible_numbers() == ["600", "6001", "6002"]
     panel.set_name("6002", "Bob Baker")
     panel.filter.setText("bob")
     assert panel.visible_numbers() == ["6002"]
+
+
+def test_a_contact_reads_as_one_phrase_a_person_understands(qtbot: QtBot) -> None:
+    state = PbxState()
+    state.extensions = {  # not registered, though its presence says available
+        "6003": Extension("6003", "office", "IAX2/6003", LampState.UNAVAILABLE, Presence.AVAILABLE),
+        "6004": Extension("6004", "office", "IAX2/6004", LampState.IDLE, Presence.DND),
+        "6005": Extension("6005", "office", "IAX2/6005", LampState.IDLE, Presence.XA),
+        "6006": Extension("6006", "office", "IAX2/6006", LampState.RINGING, Presence.AWAY),
+        "6007": Extension("6007", "office", "IAX2/6007", LampState.UNKNOWN),
+    }
+    client = SimpleNamespace(state=state, subscribe=lambda listener: None)
+    panel = DirectoryPanel(client)  # type: ignore[arg-type]
+    qtbot.addWidget(panel)
+    said = {number: item.text().split("—  ", 1)[1] for number, item in panel.items.items()}
+    assert said == {
+        "6003": "offline",
+        "6004": "do not disturb",
+        "6005": "away",
+        "6006": "ringing",
+        "6007": "status unknown",
+    }
 
 
 def test_dropping_a_contact_on_the_call_display_requests_a_transfer(qtbot: QtBot) -> None:

@@ -62,7 +62,7 @@ def test_snapshot_is_a_frozen_value_of_the_counters() -> None:
     assert snap.codec == "ulaw" and snap.traffic.packets_sent == 3
     assert snap.loss == Loss(lost=5, percent=5.0)
     assert snap.jitter_buffer.target_ms == 40.0 and snap.jitter_buffer.delay_ms == 41.3
-    assert snap.rtt_ms == 40.0 and snap.far_end is None
+    assert snap.rtt_ms == 40.04 and snap.far_end is None
     assert snap.mos == mos_estimate(20.02 + 0.0 + 20, 0.05, Format.ULAW)
     assert snap.mic == Level() and snap.speaker == Level()  # nothing through yet: -120 dBFS
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -73,3 +73,28 @@ def test_snapshot_is_a_frozen_value_of_the_counters() -> None:
 
 def test_no_codec_yet_is_none_not_a_name() -> None:
     assert CallStats().snapshot(JitterStats()).codec is None
+
+
+def test_levels_over_the_whole_call_outlast_a_silent_end() -> None:
+    stats = CallStats(codec=Format.ULAW)
+    t = np.arange(160) / 8000.0
+    tone = (0.5 * 32767 * np.sin(2 * np.pi * 400 * t)).astype(np.int16)  # -9 dBFS RMS
+    for _ in range(120):  # 2.4 s of tone (folded every 50 frames, and the rest when read)
+        stats.speaker.show(tone)
+    for _ in range(60):  # then the far end hangs up: 1.2 s of silence
+        stats.speaker.show(np.zeros(160, dtype=np.int16))
+    snap = stats.snapshot(JitterStats())
+    assert snap.speaker.rms_dbfs == -120.0  # the last frame: silence
+    # The call's RMS: the tone's energy over 2/3 of the samples, 10*log10(2/3) below -9 dB.
+    assert snap.speaker.call_rms_dbfs == pytest.approx(-9.03 - 1.76, abs=0.1)
+    assert snap.speaker.call_peak_dbfs == pytest.approx(-6.0, abs=0.1)
+    assert snap.mic.call_rms_dbfs == -120.0  # nothing went out
+
+
+def test_round_trips_are_averaged_over_the_call_and_keep_fractions_of_a_ms() -> None:
+    stats = CallStats(codec=Format.ULAW)
+    assert stats.snapshot(JitterStats()).rtt_mean_ms is None
+    for rtt in (0.25, 0.5, 0.15):  # loopback: well under a millisecond
+        stats.round_trip(rtt)
+    snap = stats.snapshot(JitterStats())
+    assert (snap.rtt_ms, snap.rtt_mean_ms, snap.rtt_samples) == (0.15, 0.3, 3)

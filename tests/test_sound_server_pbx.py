@@ -9,7 +9,12 @@ and Asterisk, PortAudio's playback callback and the sound server.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +24,7 @@ from iaxphone.aio.audio import CallAudio
 from iaxphone.media.devices import SoundCard
 from tests.pbx import Pbx
 from tests.phones import call_from, phone
-from tests.soundserver import DEVICE, SoundServer
+from tests.soundserver import DEVICE, SoundServer, SoundServerError
 from tests.test_media_asterisk import run_for
 from tests.test_sound_server import NATIVE, tone_power
 
@@ -70,3 +75,57 @@ async def test_echo_test_call_through_real_devices(
     # A loaded machine may stall the ALSA pulse plugin for over a second once: the card
     # then reopens (its recovery) and the tone above still came back.
     assert card_stats.reopened <= 1
+
+
+def test_call_command_says_when_the_headset_goes_and_comes_back(
+    pbx: Pbx, sound_server: SoundServer, tmp_path: Path
+) -> None:
+    """``iaxphone call`` on the real server: the headset sink unloaded mid-call, then loaded."""
+    module = sound_server.load_null_sink("headset")
+    sound_server.defaults("headset", "headset.monitor")
+    command = [
+        sys.executable, "-m", "iaxphone.cli", "call", "600", "--server",
+        f"127.0.0.1:{pbx.iax_port}", "--user", "6001", "--secret", "iax6001secret",
+        "--input", DEVICE, "--output", DEVICE, "--duration", "30", "-v",
+    ]  # fmt: skip
+    caller = subprocess.Popen(
+        command, env=sound_server.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(
+        target=lambda: [lines.put(line) for line in iter(caller.stderr.readline, "")],  # type: ignore[union-attr]
+        daemon=True,
+    )
+    reader.start()
+    seen: list[str] = []
+
+    def until(*wanted: str, timeout: float = 15.0) -> bool:
+        """Read the command's stderr until every one of ``wanted`` was in a line (or timeout)."""
+        deadline = time.monotonic() + timeout
+        while not all(any(w in line for line in seen) for w in wanted):
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return False
+            seen.append(line.rstrip())
+        return True
+
+    try:
+        assert until("jitter"), seen  # the first status line: answered, audio up
+        sound_server.unload(module)  # the headset is unplugged
+        assert until("is gone: playing on", "is gone: recording from"), seen
+        module = sound_server.load_null_sink("headset")  # and plugged in again
+        assert until("is back: playing on", "is back: recording from"), seen
+    finally:
+        caller.terminate()
+        caller.wait(10)
+        with contextlib.suppress(SoundServerError):
+            sound_server.unload(module)
+        sound_server.defaults("speaker", "microphone.monitor")
+    notes = [line for line in seen if line.startswith("iaxphone: ") and "device" in line]
+    assert any(
+        "device 'headset' is gone: playing on 'speaker' (the default) until it is back" in n
+        for n in notes
+    ), seen
+    assert any("device 'headset' is back: playing on it again" in n for n in notes), seen
+    assert "Traceback" not in "\n".join(seen)

@@ -6,7 +6,10 @@
     iaxphone history           list recent calls
     iaxphone devices           list sound devices
     iaxphone keygen NAME       make an RSA key pair for auth=rsa
-    iaxphone gui               the handset window (also a bare "iaxphone" on a desktop)
+    iaxphone gui [IAX-LINK]    the handset window (also a bare "iaxphone" on a desktop);
+                               with no account, the account assistant first
+    iaxphone dial IAX-LINK     dial a link in the running window (else open one)
+    iaxphone install-desktop   menu entry, icon and iax: link handler (--uninstall)
     iaxphone console           the operator console: lamps, queues, parking, rooms (AMI)
     iaxphone pbx ACTION ...    the PBX through AMI: status, watch, park, transfer,
                                originate, pickup, dnd, presence (see --help)
@@ -41,6 +44,7 @@ from iaxphone.wire.frames import describe, parse_frame
 from . import exitcodes
 from .call import add_call_parser
 from .console import add_console_parser
+from .desktop import add_desktop_parser
 from .errors import CommandError
 from .gui import add_gui_parser, display_available
 from .listen import add_listen_parser
@@ -136,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_gui_parser(commands)
     add_console_parser(commands)
     add_load_parser(commands)
+    add_desktop_parser(commands)
     keygen = commands.add_parser("keygen", help="make an RSA key pair for auth=rsa")
     keygen.add_argument("name", help="key name (NAME.key and NAME.pub)")
     keygen.add_argument(

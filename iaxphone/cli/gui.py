@@ -1,5 +1,11 @@
 """``iaxphone gui``: the handset window for the config file's account (or the options').
 
+With no account, on a desktop, the account assistant opens first
+(:mod:`iaxphone.gui.assistant`) and the window follows with what it saved.
+``iaxphone gui LINK``, ``gui --dial LINK`` and ``iaxphone dial LINK`` dial an
+``iax:`` link (:mod:`iaxphone.cli.links`): in the window already running
+when there is one (:mod:`iaxphone.cli.handoff`), else in a new one.
+
 With ``--ami`` (or ``--ami-user``, ``--ami-tls``) the window also logs in to
 the PBX's manager interface, as ``iaxphone pbx`` does, for the contacts'
 lamps and presence; without, or when the PBX refuses, the window runs with
@@ -13,7 +19,9 @@ import asyncio
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from iaxphone import config
 from iaxphone.history import History
@@ -24,9 +32,10 @@ from iaxphone.pbx.ami import AmiError, PbxClient
 from iaxphone.phone import Phone, PhoneAccount
 from iaxphone.target import TargetError, parse_server
 
-from . import exitcodes
+from . import exitcodes, handoff
 from .account import Identity, accept_from, add_accept_option, add_account_options, identity
 from .errors import CommandError
+from .links import dial_string
 from .pbx import add_ami_options, ami_client, configured_ami
 
 if TYPE_CHECKING:
@@ -37,10 +46,22 @@ DEVICE_RATE = 48000  # the gate resamples to each call's codec rate
 
 def add_gui_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gui = commands.add_parser("gui", help="open the handset window")
+    gui.add_argument(
+        "link", nargs="?", metavar="IAX-LINK", help="dial this iax: link (what a clicked link runs)"
+    )
+    gui.add_argument("--dial", metavar="IAX-LINK|NUMBER", help="dial this once registered")
     add_account_options(gui)
     add_accept_option(gui)
     add_ami_options(gui)
     gui.set_defaults(run=run_gui)
+    dial = commands.add_parser(
+        "dial", help="dial an iax: link in the running window (else open one to dial it)"
+    )
+    dial.add_argument("link", metavar="IAX-LINK|NUMBER")
+    add_account_options(dial)
+    add_accept_option(dial)
+    add_ami_options(dial)
+    dial.set_defaults(run=run_gui, dial=None)
 
 
 def ami_wanted(args: argparse.Namespace, configured: config.AmiConfig | None) -> bool:
@@ -119,17 +140,43 @@ def until_closed(app: QApplication) -> asyncio.Future[None]:
     return closed
 
 
-def run_gui(args: argparse.Namespace) -> int:
-    who = identity(args)
-    if not who.server or not who.user or who.secret is None:
-        raise CommandError(
-            "no account: add one to the config file or give --server, --user and --secret",
-            exitcodes.USAGE,
-        )
+def wanted_dial(args: argparse.Namespace) -> str | None:
+    """The link or number to dial (``gui LINK``, ``--dial``, ``dial LINK``), checked."""
+    given = getattr(args, "dial", None) or getattr(args, "link", None)
+    if not given:
+        return None
     try:
-        server = parse_server(who.server)
+        return dial_string(given)
     except TargetError as exc:
         raise CommandError(str(exc), exitcodes.USAGE) from None
+
+
+def hand_over(wanted: str | None) -> bool:
+    """Give the dial (or a "come to the front") to a running window: True if one took it."""
+    reply = handoff.send("dial", wanted) if wanted else handoff.send("show")
+    if reply is None:
+        return False
+    if reply.startswith("error"):
+        raise CommandError(f"the running window: {reply[5:].strip()}", exitcodes.USAGE)
+    said = f"dialling {wanted} in" if wanted else "brought to the front"
+    print(f"iaxphone: {said} the window already running", file=sys.stderr)
+    return True
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    wanted = wanted_dial(args)
+    if hand_over(wanted):
+        return exitcodes.OK
+    who = identity(args)
+    first_run = not who.server or not who.user or who.secret is None
+    if first_run and (args.server or args.user or args.secret or not display_available()):
+        raise CommandError(
+            "no account: add one to the config file or give --server, --user and --secret"
+            " (on a desktop, `iaxphone gui` alone opens the account assistant)",
+            exitcodes.USAGE,
+        )
+    if not first_run:
+        server_address(who)
     configured = configured_ami()
     # Bad AMI options are a usage error, before any window opens.
     pbx = ami_client(args, configured) if ami_wanted(args, configured) else None
@@ -144,6 +191,7 @@ def run_gui(args: argparse.Namespace) -> int:
 
         from iaxphone.gui.app import MainWindow  # noqa: PLC0415
         from iaxphone.gui.directory import NO_AMI  # noqa: PLC0415
+        from iaxphone.gui.icon import app_icon  # noqa: PLC0415
     except ImportError as exc:
         raise CommandError(
             f"the handset window needs the gui extra (pip install 'iaxphone[gui]'): {exc}",
@@ -151,10 +199,27 @@ def run_gui(args: argparse.Namespace) -> int:
         ) from None
 
     app = QApplication(sys.argv[:1])
+    app.setApplicationName("iaxphone")
+    app.setDesktopFileName("iaxphone")  # the desktop entry, for docks and window matching
+    app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)  # main() ends the loop, after the phone has hung up
-    phone, history, ring_sink, note = make_phone(args, who, server)
+    links = LinkInbox(wanted)
 
     async def main() -> None:
+        inbox = handoff.HandoffServer(links.take)
+        await inbox.start()
+        try:
+            await run_window(who if not first_run else None)
+        finally:
+            inbox.close()
+
+    async def run_window(known: Identity | None) -> None:
+        me = known
+        if me is None:
+            me = await first_run_assistant(args, links=links)
+            if me is None:
+                return  # cancelled: nothing saved, nothing to open
+        phone, history, ring_sink, note = make_phone(args, me, server_address(me))
         closed = until_closed(app)
         linked, reason = await link_pbx(pbx, NO_AMI)
         try:
@@ -164,12 +229,19 @@ def run_gui(args: argparse.Namespace) -> int:
                     pbx=linked,
                     ring_sink=ring_sink,
                     history=history,
-                    account_name=who.account,
+                    account_name=me.account,
                     no_ami_reason=reason,
                 )
                 if note:
                     window.handset.model.say(note)  # kept on the display until news
+
+                def device_note(line: str) -> None:  # the display and the status bar
+                    window.handset.model.say(line)
+                    window.say(line)
+
+                devices.on_note(phone.gate.sink, device_note)  # a headset unplugged, and back
                 window.show()
+                links.deliver(window.dial, window.bring_to_front)
                 await closed
                 if pbx is not None:
                     pbx.close()  # no PBX events for a window on its way out
@@ -187,3 +259,80 @@ def run_gui(args: argparse.Namespace) -> int:
     finally:
         loop.close()
     return exitcodes.OK
+
+
+def server_address(who: Identity) -> tuple[str, int]:
+    try:
+        return parse_server(who.server or "")
+    except TargetError as exc:
+        raise CommandError(str(exc), exitcodes.USAGE) from None
+
+
+async def first_run_assistant(
+    args: argparse.Namespace, backend: Any = None, links: LinkInbox | None = None
+) -> Identity | None:
+    """Open the account assistant; the identity it saved, or None if cancelled.
+
+    ``backend``: a sounddevice-shaped module for its sound page (tests pass a fake);
+    ``links``: a second start's "show" raises the assistant meanwhile."""
+    from iaxphone.gui.assistant import AccountAssistant  # noqa: PLC0415 (Qt: only here)
+
+    try:
+        prefill = config.load().account(args.account)
+    except config.ConfigError:
+        prefill = None
+    assistant = AccountAssistant(prefill=prefill, backend=backend)
+    done = assistant.result_future()
+    before = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
+    for number in before:  # SIGTERM or Ctrl-C while it shows: as Cancel
+        signal.signal(number, lambda *_: assistant.reject())
+    if links is not None:
+        links.show = assistant.raise_
+    try:
+        assistant.show()
+        result = await done
+    finally:
+        if links is not None:
+            links.show = None
+        for number, handler in before.items():
+            signal.signal(number, handler)
+        assistant.deleteLater()
+    if result is None:
+        return None
+    args.account = result.account.name
+    return replace(identity(args), secret=result.secret)
+
+
+class LinkInbox:
+    """Links to dial and "come to the front" requests, kept until the window exists."""
+
+    def __init__(self, first: str | None) -> None:
+        self.pending: list[str] = [first] if first else []
+        self.dial: Callable[[str], None] | None = None
+        self.show: Callable[[], None] | None = None
+
+    def take(self, command: str, argument: str) -> str:
+        """The handoff server's handler: one reply line."""
+        if command == "show":
+            if self.show is not None:
+                self.show()
+            return "ok"
+        if command != "dial":
+            return f"error unknown request {command!r}"
+        try:
+            number = dial_string(argument)
+        except TargetError as exc:
+            return f"error {exc}"
+        if self.dial is None:
+            self.pending.append(number)
+        else:
+            if self.show is not None:
+                self.show()
+            self.dial(number)
+        return "ok"
+
+    def deliver(self, dial: Callable[[str], None], show: Callable[[], None]) -> None:
+        self.dial, self.show = dial, show
+        for number in self.pending:
+            dial(number)
+        self.pending.clear()

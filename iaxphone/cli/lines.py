@@ -74,6 +74,8 @@ def open_audio(choice: AudioOptions, rate: int, audio: config.AudioConfig) -> tu
         )
         if note:
             print(f"iaxphone: {note}", file=sys.stderr)
+        if device_sink is not None:  # a headset unplugged mid-call, and back: say so
+            devices.on_note(device_sink, lambda line: print(f"iaxphone: {line}", file=sys.stderr))
     try:
         source: Source = (
             WavSource(choice.play, rate) if choice.play else (device_source or SilenceSource(rate))

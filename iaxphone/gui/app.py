@@ -18,6 +18,13 @@ widget that knows the Phone model or the PbxClient, never the protocols:
 * the history is re-read when a line ends (the phone's ``LineChanged``);
 * a :class:`~iaxphone.gui.theme.ThemeFollower` (owned by the window) keeps
   the graphs in the system's light or dark scheme;
+* a :class:`~iaxphone.gui.tray.PhoneTray` shows registration and missed
+  calls in the system tray and sends the desktop notifications; its menu's
+  Show raises this window (which also clears the missed count, as does
+  activating it), DND is the handset's DND key, Quit closes the window;
+* Settings, Add another account opens the account assistant
+  (:class:`~iaxphone.gui.assistant.AccountAssistant`); the account it saved
+  is added to the running phone (``Phone.reconfigure``), which registers it;
 * the Settings menu opens :class:`~iaxphone.gui.settings.SettingsDialog`
   window-modally (``open()``, not ``exec()``: no nested event loop under
   qasync).  Saved settings apply at once through ``Phone.reconfigure``: the
@@ -35,16 +42,19 @@ from pathlib import Path
 from typing import Any
 
 from PyQt6 import sip
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QEvent, Qt, QTimer
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 from iaxphone import config
+from iaxphone.gui.assistant import AccountAssistant, AssistantResult, phone_account
 from iaxphone.gui.directory import NO_AMI, DirectoryPanel, TransferDropTarget
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.history_view import HistoryView
+from iaxphone.gui.icons import icon
 from iaxphone.gui.settings import SettingsDialog
 from iaxphone.gui.theme import ThemeFollower
+from iaxphone.gui.tray import PhoneTray
 from iaxphone.history import History
 from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
@@ -108,6 +118,16 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         self.theme = ThemeFollower(app, parent=self) if isinstance(app, QApplication) else None
 
+        self.tray = PhoneTray(phone, parent=self)
+        self.tray.show_requested.connect(self.show_from_tray)
+        self.tray.dnd_requested.connect(self.set_dnd)
+        self.tray.quit_requested.connect(self.close)
+        self.handset.dnd_button.toggled.connect(lambda _on: self.tray.model.dnd_changed())
+        self.destroyed.connect(self.tray.model.close)
+
+        self.handset.compact_button.toggled.connect(self.set_compact)
+        self._wide_size = self.size()
+
         self.transfer_target = TransferDropTarget(self.handset, self.can_transfer)
         self.transfer_target.transfer_requested.connect(self.transfer)
 
@@ -115,9 +135,13 @@ class MainWindow(QMainWindow):
         assert menu is not None
         settings_menu = menu.addMenu("&Settings")
         assert settings_menu is not None
-        self.settings_action = QAction("&Account, audio and codecs…", self)
+        self.settings_action = QAction(icon("settings"), "&Account, audio and codecs…", self)
         self.settings_action.triggered.connect(self.open_settings)
         settings_menu.addAction(self.settings_action)
+        self.add_account_action = QAction("Add another a&ccount…", self)
+        self.add_account_action.triggered.connect(self.open_assistant)
+        settings_menu.addAction(self.add_account_action)
+        self.assistant: AccountAssistant | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -128,6 +152,38 @@ class MainWindow(QMainWindow):
         dock.setMinimumWidth(320)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         return dock
+
+    def set_compact(self, compact: bool) -> None:
+        """Compact view: the docks go too, and the window shrinks to the handset."""
+        for dock in self.findChildren(QDockWidget):
+            dock.setVisible(not compact)
+        if compact:
+            self._wide_size = self.size()
+            QTimer.singleShot(0, lambda: self.resize(self.minimumSizeHint()))
+        else:
+            self.resize(self._wide_size)
+
+    def show_from_tray(self) -> None:
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self.tray.model.seen()
+
+    def set_dnd(self, on: bool) -> None:
+        """DND from the tray's menu: the same as the handset's key (published with AMI)."""
+        self.handset.dnd_button.setChecked(on)
+        self.handset.toggle_dnd()
+
+    def changeEvent(self, event: QEvent | None) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if (
+            event is not None
+            and event.type() is QEvent.Type.ActivationChange
+            and self.isActiveWindow()
+        ):
+            self.tray.model.seen()  # the missed calls are in the History dock now
 
     def say(self, text: str) -> None:
         bar = self.statusBar()
@@ -145,6 +201,37 @@ class MainWindow(QMainWindow):
     def dial(self, number: str) -> None:
         self.say(f"calling {number}")
         self.handset.dial(number)
+
+    def bring_to_front(self) -> None:
+        """Another ``iaxphone gui`` or a clicked link asked for this window."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def open_assistant(self) -> None:
+        """The account assistant, for one more account beside the phone's."""
+        assistant = AccountAssistant(
+            self.config_path,
+            first=False,
+            taken=tuple(self.phone.accounts),
+            backend=self.audio_backend,
+            parent=self,
+        )
+        assistant.result_future().add_done_callback(
+            lambda done: self.add_account(done.result()) if not done.cancelled() else None
+        )
+        self.assistant = assistant
+        assistant.open()
+
+    def add_account(self, result: AssistantResult | None) -> None:
+        if result is None:
+            return
+        task = asyncio.ensure_future(self.phone.reconfigure(phone_account(result)))
+        self._tasks.add(task)
+        task.add_done_callback(self._applied)
+        self.say(f"account {result.account.name} added: registering")
 
     def can_transfer(self) -> bool:
         line = self.phone.active_line

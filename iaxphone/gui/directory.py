@@ -55,7 +55,8 @@ from iaxphone.pbx.ami import (
     PresenceChanged,
     Resynced,
 )
-from iaxphone.pbx.models import Extension, LampState, Presence
+from iaxphone.pbx.directory import status_text
+from iaxphone.pbx.models import Extension, LampState
 
 MIME_TYPE = "application/x-iaxphone-extension"
 NO_AMI = "presence needs AMI (--ami)"
@@ -175,10 +176,8 @@ class DirectoryPanel(QWidget):
             self.rebuild()  # a hint we did not know: take the whole list again
             return
         name = self.names.get(extension.number, "")
-        text = f"{extension.number}  {name}".rstrip() + f"  —  {extension.lamp.value}"
-        if extension.presence is not Presence.NOT_SET:
-            text += f", {extension.presence.value}"
-        item.setText(text)
+        status = status_text(extension.lamp, extension.presence)
+        item.setText(f"{extension.number}  {name}".rstrip() + f"  —  {status}")
         item.setIcon(lamp_icon(extension.lamp))
         item.setToolTip(f"{extension.hint}\ndouble-click to call, drag onto a call to transfer")
 

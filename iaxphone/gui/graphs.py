@@ -13,7 +13,9 @@ jitter, the jitter buffer's delay (what it currently holds back), the loss
 percentage, the MOS, and how much echo the canceller removes (ERLE, dB;
 no point while the far end is silent, nothing to cancel).  The ``echo``
 label says whether echo is being cancelled now, with the estimated
-speaker-to-microphone delay.  Curve pens come from pyqtgraph's generated
+speaker-to-microphone delay.  A graph with several curves names them in
+its title, each after a square of its colour, so no legend box sits on the
+traces.  Curve pens come from pyqtgraph's generated
 hues and the plot colours from pyqtgraph's defaults: nothing here fixes a
 palette.
 """
@@ -38,23 +40,31 @@ class CallGraph(pg.PlotWidget):  # type: ignore[misc]
     def __init__(
         self, title: str, unit: str, lowest: float, highest: float, curves: tuple[str, ...] = ("",)
     ) -> None:
-        super().__init__(title=title)
+        super().__init__()
         self.setLabel("left", unit)
         self.setLabel("bottom", "seconds ago")
         self.setYRange(lowest, highest)
+        # Three labelled ticks (bottom, middle, top): a short graph stays readable.
+        major = (highest - lowest) / 2
+        self.getAxis("left").setTickSpacing(major, major / 2)
         self.setXRange(-HISTORY_S, 0)
-        self.setMinimumHeight(130)
-        if len(curves) > 1:
-            self.addLegend(offset=(-5, 5))
+        self.setMinimumHeight(105)
         self.ages = np.linspace(-HISTORY_S, 0, HISTORY_S * STATS_PER_S)
         self.series: dict[str, npt.NDArray[np.float64]] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
+        keys = []
         for index, name in enumerate(curves):
             self.series[name] = np.full(self.ages.size, np.nan)
-            pen = pg.mkPen(pg.intColor(index, hues=max(3, len(curves))), width=2)
+            colour = pg.intColor(index, hues=max(3, len(curves)))
+            pen = pg.mkPen(colour, width=2)
             self.curves[name] = self.plot(
                 self.ages, self.series[name], connect="finite", pen=pen, name=name or None
             )
+            if name:
+                keys.append(f'<span style="color:{colour.name()}">&#9632;</span>&nbsp;{name}')
+        # The key to the curves is in the title, above the plot: it never covers a trace.
+        self.title_text = title + ("&nbsp;&nbsp;" + "&nbsp;".join(keys) if keys else "")
+        self.setTitle(self.title_text, size="9pt")
 
     @property
     def samples(self) -> npt.NDArray[np.float64]:
@@ -90,12 +100,13 @@ class CallGraphs(QWidget):
         self.echo.setAccessibleName("echo cancellation")
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.levels, 0, 0)
-        grid.addWidget(self.jitter, 0, 1)
-        grid.addWidget(self.buffer, 1, 0)
-        grid.addWidget(self.loss, 1, 1)
-        grid.addWidget(self.erle, 2, 0)
-        grid.addWidget(self.echo, 2, 1)
+        grid.setSpacing(4)
+        for row, graph in enumerate((self.levels, self.jitter, self.buffer, self.loss, self.erle)):
+            grid.addWidget(graph, row, 0)  # one column: wide enough for every title
+        grid.addWidget(self.echo, 5, 0)
+        for graph in self.graphs[:-1]:  # one "seconds ago" under the last graph says it for all
+            graph.setLabel("bottom", "")
+            graph.getAxis("bottom").showLabel(False)
 
     @property
     def graphs(self) -> tuple[CallGraph, ...]:

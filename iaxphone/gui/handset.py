@@ -51,6 +51,18 @@ Graphs (:mod:`.graphs`): microphone and speaker level, jitter, jitter-buffer
 delay and loss of the current line, fed by its LineStats (ten a second),
 with the MOS estimate on the display.
 
+Looks.  The handset is a column of fixed width (:data:`PHONE_WIDTH`): the
+display (a framed "screen" in the scheme's colours, :func:`.theme.display_sheet`:
+account and registration, one big line with the caller or the number typed
+or the time of day, call state and timer, padlock, codec and MOS, two
+message lines), the line keys, the number, the dial pad, the big green Call
+and red Hang-up keys and the feature keys, each with its icon
+(:mod:`.icons`); the graphs and panels stand beside it.  Every part keeps
+its size whatever it shows (the line-key strip keeps its height while
+hidden, the message has two lines reserved, long names are cut), so the
+window never jumps.  :meth:`HandsetWindow.restyle` colours it again when
+the scheme changes.
+
 *Compact view* (Ctrl+K) hides the graphs and the panels (:meth:`add_panel`)
 so the window is just a handset.  Keyboard: every key has a mnemonic
 (Alt+letter, Alt+1 ... Alt+9 for the line keys) and a tooltip naming its
@@ -62,18 +74,22 @@ Colours come from the application's palette.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QEvent, QTimer, pyqtSignal
-from PyQt6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut
+from PyQt6.QtCore import QEvent, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QCloseEvent, QFontMetrics, QKeyEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
+    QApplication,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -82,16 +98,29 @@ from iaxphone import config
 from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.phone import LineInfo, LineStats, Phone
-from iaxphone.viewmodels.handset import HandsetModel, Key
+from iaxphone.viewmodels.handset import IN_CALL, HandsetModel, Key
 from iaxphone.viewmodels.transfer import Transfers
 
 from .graphs import CallGraph, CallGraphs
+from .icons import icon
 from .lines import LineButtons
 from .notify import IncomingNotifier
+from .padlock import SIZE as PADLOCK_SIZE
 from .padlock import padlock_pixmap
 from .ringer import Ringer
+from .theme import (
+    CALL_GREEN,
+    HANG_UP_RED,
+    call_key_sheet,
+    display_colours,
+    display_sheet,
+    is_dark,
+)
 
 KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"]
+PHONE_WIDTH = 440  # the handset column's widest (px)
+LETTERS = {"2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL", "6": "MNO", "7": "PQRS", "8": "TUV",
+           "9": "WXYZ"}  # fmt: skip
 
 
 class NumberField(QLineEdit):
@@ -142,9 +171,13 @@ class HandsetWindow(QWidget):
         self.setWindowTitle("iaxphone")
         self.notifier = IncomingNotifier(self)
         self.ringer = Ringer(ring_sink if ring_sink is not None else phone.gate.sink)
+        self.dark = False
+        self._answer = False
+        self._registered_icon = False
         self._build_display()
         self._build_keys()
         self._build_layout()
+        self.restyle()
         self.model = HandsetModel(
             phone,
             pbx,
@@ -163,36 +196,37 @@ class HandsetWindow(QWidget):
         self._draw()
 
     def _build_display(self) -> None:
-        self.registration = QLabel("not registered")
-        self.voicemail = QLabel("")
-        self.call_state = QLabel("idle")
-        self.caller = QLabel("")
-        self.timer = QLabel("")
-        self.codec = QLabel("")
-        self.padlock = QLabel("")  # the padlock icon: closed encrypted, open in clear
+        self.display = QFrame()  # drawn as a phone's screen (theme.display_sheet)
+        self.display.setObjectName("display")
+        self.registration_icon = QLabel("")
+        self.registration = _label("not registered", "registration", dim=True)
+        self.voicemail = _label("", "voicemail", dim=True)
+        self.caller = _label("", "caller", points=17, bold=True)
+        self.dialled = _label("", "number dialled", points=17, bold=True)
+        self.call_state = _label("idle", "call state", points=12, bold=True)
+        self.timer = _label("", "call time", points=12, bold=True)
+        self.codec = _label("", "codec", dim=True)
+        self.padlock = _label("", "encryption")  # the padlock icon: closed encrypted, open in clear
+        self.padlock.setFixedSize(PADLOCK_SIZE, PADLOCK_SIZE)  # no row grows when it appears
         self.padlock_state = ""
-        self.message = QLabel("")
+        self.message = _label("", "message", dim=True)
         self.message.setWordWrap(True)
-        for label, name in (
-            (self.registration, "registration"),
-            (self.voicemail, "voicemail"),
-            (self.call_state, "call state"),
-            (self.caller, "caller"),
-            (self.timer, "call time"),
-            (self.codec, "codec"),
-            (self.padlock, "encryption"),
-            (self.message, "message"),
-        ):
-            label.setAccessibleName(name)
+        lines = self.message.fontMetrics().lineSpacing()
+        self.message.setFixedHeight(2 * lines + 2)  # two lines reserved: the display never grows
+        # Their texts never widen the display: what does not fit is cut.
+        for label in (self.registration, self.caller, self.dialled, self.call_state, self.message):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, label.sizePolicy().verticalPolicy())
         self.number = NumberField()
         self.number.setPlaceholderText("number or iax: URI")
         self.number.setAccessibleName("number")
         self.number.returnPressed.connect(self.call_or_answer)
+        self.number.textChanged.connect(self._show_dialled)
         self.line_buttons = LineButtons()
         self.line_buttons.chosen.connect(self.choose_line)
         self.line_buttons.hide()
         self.graphs = CallGraphs()
         self.mos = self.graphs.mos
+        self.mos.setProperty("dim", True)
         self.panels = QWidget()  # other panels (directory, history...) go here: add_panel
         self.panels_layout = QVBoxLayout(self.panels)
         self.panels_layout.setContentsMargins(0, 0, 0, 0)
@@ -201,13 +235,26 @@ class HandsetWindow(QWidget):
     def _build_keys(self) -> None:
         self.keys: dict[str, QPushButton] = {}
         self.pad = QGridLayout()
+        self.pad.setSpacing(6)
         for index, key in enumerate(KEYS):
             button = QPushButton(key)
+            button.setObjectName("padkey")
+            button.setAccessibleName(f"key {key}")
+            letters = LETTERS.get(key, "")
+            button.setToolTip(f"{key} {letters}".strip())
+            button.setMinimumHeight(38)
+            font = button.font()
+            font.setPointSizeF(font.pointSizeF() * 1.35)
+            font.setBold(True)
+            button.setFont(font)
             button.clicked.connect(lambda _checked=False, k=key: self.press_key(k))
             self.pad.addWidget(button, index // 3, index % 3)
             self.keys[key] = button
         self.call_button = _key("&Call", self.call_or_answer, "call the number, or answer (Enter)")
         self.hangup_button = _key("Hang &up", self.hang_up, "hang up (Esc)")
+        for button in (self.call_button, self.hangup_button):
+            button.setMinimumHeight(46)
+            button.setIconSize(QSize(22, 22))
         self.hold_button = _key("&Hold", self.toggle_hold, "hold or resume (Ctrl+H)", True)
         self.mute_button = _key("&Mute", self.toggle_mute, "mute the microphone (Ctrl+M)", True)
         self.dnd_button = _key("&DND", self.toggle_dnd, "do not disturb: refuse calls busy", True)
@@ -249,6 +296,21 @@ class HandsetWindow(QWidget):
             Key.CONFERENCE: self.conference_button,
             Key.RECORD: self.record_button,
         }
+        # Which icon (gui.icons.GLYPHS) each key shows.
+        self.key_icons = {
+            self.hold_button: "hold",
+            self.mute_button: "mute",
+            self.dnd_button: "dnd",
+            self.transfer_button: "transfer",
+            self.consult_button: "consult",
+            self.complete_button: "complete",
+            self.cancel_button: "cancel",
+            self.park_button: "park",
+            self.flash_button: "flash",
+            self.conference_button: "conference",
+            self.record_button: "record",
+            self.compact_button: "compact",
+        }
         self.call_keys = (
             self.call_button,
             self.hangup_button,
@@ -284,33 +346,123 @@ class HandsetWindow(QWidget):
             self.shortcuts[sequence] = shortcut
 
     def _build_layout(self) -> None:
-        display = QVBoxLayout()
-        for label in (self.registration, self.voicemail, self.call_state, self.caller):
-            display.addWidget(label)
+        screen = QGridLayout(self.display)
+        screen.setContentsMargins(14, 10, 14, 10)
+        screen.setVerticalSpacing(4)
+        top = QHBoxLayout()
+        top.addWidget(self.registration_icon)
+        top.addWidget(self.registration, stretch=1)
+        top.addWidget(self.voicemail)
+        screen.addLayout(top, 0, 0, 1, 2)
+        self.headline = QWidget()  # the caller, or the number typed: one big line, fixed height
+        self.headline.setFixedHeight(self.caller.minimumHeight())
+        headline = QHBoxLayout(self.headline)
+        headline.setContentsMargins(0, 0, 0, 0)
+        headline.addWidget(self.caller, stretch=3)
+        headline.addWidget(self.dialled, stretch=1)
+        screen.addWidget(self.headline, 1, 0, 1, 2)
+        screen.addWidget(self.call_state, 2, 0)
+        screen.addWidget(self.timer, 2, 1, Qt.AlignmentFlag.AlignRight)
         details = QHBoxLayout()
-        for label in (self.timer, self.padlock, self.codec, self.mos):
-            details.addWidget(label)
-        display.addLayout(details)
-        display.addWidget(self.message)
-        call_row = QHBoxLayout()
-        for button in self.call_keys:
+        details.addWidget(self.padlock)
+        details.addWidget(self.codec)
+        details.addStretch(1)
+        details.addWidget(self.mos)
+        screen.addLayout(details, 3, 0, 1, 2)
+        screen.addWidget(self.message, 4, 0, 1, 2)
+        self.display.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        big_row = QHBoxLayout()  # the green call key and the red hang-up key
+        big_row.addWidget(self.call_button, stretch=3)
+        big_row.addWidget(self.hangup_button, stretch=2)
+        call_row = QHBoxLayout()  # hold, mute, DND, record
+        for button in (*self.call_keys[2:], self.record_button):
             call_row.addWidget(button)
         transfer_row, feature_row = QHBoxLayout(), QHBoxLayout()  # hidden keys leave no gap
-        for index, button in enumerate(self.feature_keys):
+        for index, button in enumerate(k for k in self.feature_keys if k is not self.record_button):
             (transfer_row if index < 4 else feature_row).addWidget(button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(display)
-        layout.addWidget(self.line_buttons)
-        layout.addWidget(self.number)
-        layout.addLayout(self.pad)
-        layout.addLayout(call_row)
-        layout.addLayout(transfer_row)
-        layout.addLayout(feature_row)
-        layout.addWidget(self.graphs, stretch=1)
-        layout.addWidget(self.panels)
+        # The phone is a column of its own (display, keys), the graphs and panels beside it:
+        # the window stays short enough for a laptop screen; compact view keeps the column.
+        self.phone_column = QWidget()
+        self.phone_column.setFixedWidth(PHONE_WIDTH)  # long names never widen it
+        column = QVBoxLayout(self.phone_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(8)
+        column.addWidget(self.display)
+        column.addWidget(self.line_buttons)
+        column.addWidget(self.number)
+        column.addLayout(self.pad)
+        column.addLayout(big_row)
+        column.addLayout(call_row)
+        column.addLayout(transfer_row)
+        column.addLayout(feature_row)
+        column.addStretch(1)
+        side = QVBoxLayout()
+        side.addWidget(self.graphs, stretch=1)
+        side.addWidget(self.panels)
+        layout = QHBoxLayout(self)
+        layout.setSpacing(12)
+        layout.addWidget(self.phone_column, stretch=0)
+        layout.addLayout(side, stretch=1)
         chain = [self.number, *self.call_keys, *self.feature_keys, *self.keys.values()]
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
+
+    def restyle(self, dark: bool | None = None) -> None:
+        """Colour the display, the call keys and the icons for the scheme (default: the app's)."""
+        app = QApplication.instance()
+        if dark is None:
+            dark = isinstance(app, QApplication) and is_dark(app)
+        self.dark = dark
+        self.display.setStyleSheet(display_sheet(dark))
+        self.call_button.setStyleSheet(call_key_sheet(CALL_GREEN, dark))
+        self.hangup_button.setStyleSheet(call_key_sheet(HANG_UP_RED, dark))
+        self.call_button.setIcon(icon("answer" if self._answer else "call", "#ffffff"))
+        self.hangup_button.setIcon(icon("hang up", "#ffffff"))
+        for button, name in self.key_icons.items():
+            button.setIcon(icon(name))
+        self._registration_icon()
+        self.padlock_state = "?"  # drawn again in the scheme's colours
+        if hasattr(self, "model"):
+            self._draw()
+
+    def _registration_icon(self) -> None:
+        registered = self.registration.text().endswith(": registered")
+        colour = display_colours(self.dark).text if registered else "#c0392b"
+        name = "registered" if registered else "not registered"
+        self.registration_icon.setPixmap(icon(name, colour).pixmap(16, 16))
+        self._registered_icon = registered
+
+    def changeEvent(self, event: QEvent | None) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event is not None and event.type() is QEvent.Type.PaletteChange:
+            app = QApplication.instance()
+            dark = isinstance(app, QApplication) and is_dark(app)
+            if dark != self.dark:
+                self.restyle(dark)
+
+    def _show_dialled(self) -> None:
+        """The display's big line: the caller in a call, else the number typed, else the time."""
+        typed = self.number.text().strip()
+        self.caller.setVisible(bool(self.caller.text()))
+        if self.caller.text():  # in a call: a number typed for a transfer follows the caller
+            line = self.model.line if hasattr(self, "model") else None
+            in_call = line is not None and line.state in IN_CALL
+            other = bool(typed) and in_call and line is not None and typed != line.number
+            self.dialled.setText(f"→ {typed}" if other else "")
+            self.dialled.setProperty("dim", other)
+            self.dialled.setVisible(other)
+        elif typed:
+            self.dialled.setText(typed)
+            self.dialled.setProperty("dim", False)
+            self.dialled.setVisible(True)
+        else:
+            self.dialled.setText(time.strftime("%H:%M  %a %d %b"))
+            self.dialled.setProperty("dim", True)
+            self.dialled.setVisible(True)
+        style = self.dialled.style()
+        if style is not None:
+            style.unpolish(self.dialled)
+            style.polish(self.dialled)
 
     # ------------------------------------------------------------------ the model's state
 
@@ -352,6 +504,8 @@ class HandsetWindow(QWidget):
     def _draw(self) -> None:
         view = self.model.view()
         self.registration.setText(view.registration)
+        if view.registration.endswith(": registered") != self._registered_icon:
+            self._registration_icon()
         self.voicemail.setText(view.voicemail)
         self.call_state.setText(view.call_state)
         self.caller.setText(view.caller)
@@ -371,6 +525,11 @@ class HandsetWindow(QWidget):
         self.record_button.setChecked(view.recording)
         self.dnd_button.setChecked(view.dnd)
         self.call_button.setText("&Answer" if view.answer else "&Call")
+        if view.answer != self._answer:
+            self._answer = view.answer
+            self.call_button.setIcon(icon("answer" if view.answer else "call", "#ffffff"))
+        self.message.setToolTip(view.message)
+        self._show_dialled()
         self.complete_button.setVisible(view.consulting)
         self.cancel_button.setVisible(view.consulting)
         for key, button in self.by_key.items():
@@ -384,6 +543,8 @@ class HandsetWindow(QWidget):
 
     def _tick(self) -> None:
         self.timer.setText(self.model.timer())
+        if not self.caller.text() and not self.number.text().strip():
+            self._show_dialled()  # the idle display's clock
 
     def _stats(self, event: LineStats) -> None:
         self.graphs.push(event.stats)
@@ -470,8 +631,25 @@ class HandsetWindow(QWidget):
         super().closeEvent(event)
 
 
+def _label(
+    text: str, name: str, points: float = 0, bold: bool = False, dim: bool = False
+) -> QLabel:
+    """A display label: its accessible name, type size (0: the default) and weight."""
+    label = QLabel(text)
+    label.setAccessibleName(name)
+    label.setProperty("dim", dim)
+    font = label.font()
+    if points:
+        font.setPointSizeF(points)
+    font.setBold(bold)
+    label.setFont(font)
+    label.setMinimumHeight(QFontMetrics(font).height())
+    return label
+
+
 def _key(text: str, action: Callable[[], None], tip: str, checkable: bool = False) -> QPushButton:
     button = QPushButton(text)
+    button.setMinimumHeight(30)
     button.setCheckable(checkable)
     button.setToolTip(tip)
     button.clicked.connect(action)

@@ -113,7 +113,8 @@ class HistoryView(QWidget):
         for column in range(len(COLUMNS)):
             self.calls.resizeColumnToContents(column)
         count = len(self.records)
-        self.summary.setText(f"{count} calls, {missed} missed" if count else "no calls yet")
+        calls = f"{count} call" + ("s" if count != 1 else "")
+        self.summary.setText(f"{calls}, {missed} missed" if count else "no calls yet")
 
     def on_phone_event(self, event: PhoneEvent) -> None:
         """Subscribe this to the phone: the list is re-read when a call ends."""

@@ -10,6 +10,9 @@ one checked, a line that ended loses its button.  A click only emits
 :attr:`LineButtons.chosen` with the line id: what that does (answer a
 waiting call, swap to a held one) is the model's business.  Alt+1 ... Alt+9
 choose the first nine from the keyboard.
+
+The strip keeps its height while it has no keys (hidden, but its space
+reserved), so the window does not grow when a second call arrives.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from collections.abc import Sequence
 
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtGui import QKeySequence
-from PyQt6.QtWidgets import QHBoxLayout, QPushButton, QWidget
+from PyQt6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
 from iaxphone.viewmodels.handset import LineKey, describe
+
+from .icons import icon
 
 __all__ = ["LineButtons", "describe"]
 
@@ -33,6 +38,13 @@ class LineButtons(QWidget):
         self.layout_ = QHBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self.buttons: dict[int, QPushButton] = {}
+        sample = QPushButton("1: talking 6001")
+        sample.setIcon(icon("line"))
+        self.setFixedHeight(sample.sizeHint().height())
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # hidden without keys, its space kept
+        policy.setVerticalPolicy(QSizePolicy.Policy.Fixed)
+        self.setSizePolicy(policy)
 
     def show_keys(self, keys: Sequence[LineKey]) -> None:
         wanted = {key.line_id for key in keys}
@@ -45,6 +57,7 @@ class LineButtons(QWidget):
             button = found if found is not None else QPushButton()
             if found is None:
                 button.setCheckable(True)
+                button.setIcon(icon("line"))
                 button.clicked.connect(lambda _checked=False, i=key.line_id: self.chosen.emit(i))
                 self.layout_.addWidget(button)
                 self.buttons[key.line_id] = button

@@ -1,45 +1,28 @@
 """The handset's padlock icon: closed for an encrypted call, open for one in clear.
 
-The platform's icon theme is asked first (Qt's "security-high" and
-"security-low" theme icons); a machine without a theme gets a padlock drawn
-here (a body and a shackle, the shackle lifted and swung open for "open"),
-so the icon is always there.
+Both are Material Design Icons glyphs (:mod:`.icons`), drawn by qtawesome
+from the font it ships, so the padlock is there on any machine (the text
+glyph it replaced rendered as an empty box where no font had it): green
+closed for AES-128, amber open for a call left in clear although
+encryption was allowed.
 """
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QRectF, Qt
-from PyQt6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PyQt6.QtGui import QIcon, QPixmap
 
-SIZE = 16
+from .icons import icon
 
-
-def _drawn(open_: bool) -> QIcon:
-    pixmap = QPixmap(SIZE * 2, SIZE * 2)  # drawn at 2x, scaled by Qt as needed
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    colour = QColor("#b35c00") if open_ else QColor("#2e7d32")
-    painter.setPen(QPen(colour, 3.0))
-    lift = 6.0 if open_ else 0.0
-    shackle = QRectF(9.0, 3.0 - lift, 14.0, 16.0)
-    # An open shackle is lifted and has its right leg free (drawn as an arc only).
-    painter.drawArc(shackle, 0, 180 * 16)
-    painter.drawLine(9, int(11 - lift), 9, 16)
-    if not open_:
-        painter.drawLine(23, 11, 23, 16)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(colour)
-    painter.drawRoundedRect(QRectF(5.0, 15.0, 22.0, 15.0), 3.0, 3.0)
-    painter.end()
-    return QIcon(pixmap)
+SIZE = 18
+CLOSED_COLOUR = "#2e7d32"
+OPEN_COLOUR = "#c26100"
 
 
 def padlock_icon(open_: bool) -> QIcon:
     """The closed (encrypted) or open (in clear) padlock."""
-    theme = QIcon.ThemeIcon.SecurityLow if open_ else QIcon.ThemeIcon.SecurityHigh
-    icon = QIcon.fromTheme(theme)
-    return icon if not icon.isNull() else _drawn(open_)
+    if open_:
+        return icon("lock open", OPEN_COLOUR)
+    return icon("lock closed", CLOSED_COLOUR)
 
 
 def padlock_pixmap(state: str) -> QPixmap:

@@ -62,6 +62,8 @@ from iaxphone.media import devices
 from iaxphone.media.codecs import CODECS, codec_by_name, codec_info, is_available
 from iaxphone.target import TargetError, parse_server
 
+from .icons import icon
+
 FRAME_SIZES = (10, 20, 30, 40, 60)
 DEFAULT_CODECS = ("ulaw", "alaw", "g722", "gsm", "opus", "g729")
 METER_FLOOR_DBFS = -60
@@ -146,6 +148,7 @@ class AudioPage(QWidget):
         self.meter.setFormat("%v dBFS")
         self.test_button = QPushButton("Test level")
         self.test_button.setCheckable(True)
+        self.test_button.setIcon(icon("level"))
         self.test_button.toggled.connect(self._toggle_test)
         self.note = QLabel("" if self.found else devices.NO_DEVICE_NOTE)
         self.note.setWordWrap(True)
@@ -257,8 +260,10 @@ class CallPage(QWidget):
             item.setCheckState(Qt.CheckState.Checked if name in chosen else Qt.CheckState.Unchecked)
             self.codecs.addItem(item)
         self.up = QPushButton("Up")
+        self.up.setIcon(icon("up"))
         self.up.clicked.connect(lambda: self.move_codec(-1))
         self.down = QPushButton("Down")
+        self.down.setIcon(icon("down"))
         self.down.clicked.connect(lambda: self.move_codec(1))
         self.frame_ms = QComboBox()
         sizes = list(FRAME_SIZES)
@@ -387,6 +392,13 @@ class SettingsDialog(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        for which, name in (
+            (QDialogButtonBox.StandardButton.Ok, "ok"),
+            (QDialogButtonBox.StandardButton.Cancel, "cancel"),
+        ):
+            standard = self.buttons.button(which)
+            if standard is not None:
+                standard.setIcon(icon(name))
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

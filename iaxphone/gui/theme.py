@@ -19,6 +19,8 @@ black, fixed when a plot is made.  :class:`ThemeFollower` closes the gap:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyqtgraph as pg
 from PyQt6.QtCore import QEvent, QObject, Qt, pyqtSignal
 from PyQt6.QtGui import QGuiApplication
@@ -43,6 +45,53 @@ def graph_colours(dark: bool) -> tuple[str, str]:
     return DARK if dark else LIGHT
 
 
+@dataclass(frozen=True)
+class DisplayColours:
+    """The handset display's colours: a phone's backlit screen, light or dark."""
+
+    background: str
+    border: str
+    text: str  # the number, the caller, the state
+    dim: str  # the account line, codec, MOS, messages
+
+
+DISPLAY_LIGHT = DisplayColours("#e4ecdc", "#9aab8c", "#14251a", "#4b5e4f")
+DISPLAY_DARK = DisplayColours("#0f2a22", "#2f5a4a", "#b8f5d0", "#7fb59a")
+
+# The call keys keep their meaning in both schemes: green calls, red hangs up.
+CALL_GREEN = ("#2e9d46", "#268a3c", "#1f7532")  # (normal, hover, pressed)
+HANG_UP_RED = ("#d6392b", "#bf3024", "#a2271d")
+KEY_DISABLED = ("#b9c4bb", "#5a625c")  # (light, dark) background of a greyed call key
+
+
+def display_colours(dark: bool) -> DisplayColours:
+    return DISPLAY_DARK if dark else DISPLAY_LIGHT
+
+
+def display_sheet(dark: bool) -> str:
+    """The style sheet of the handset's display frame (object name ``display``)."""
+    c = display_colours(dark)
+    return (
+        f"QFrame#display {{ background: {c.background}; border: 1px solid {c.border};"
+        " border-radius: 10px; }"
+        f" QFrame#display QLabel {{ color: {c.text}; background: transparent; }}"
+        f' QFrame#display QLabel[dim="true"] {{ color: {c.dim}; }}'
+    )
+
+
+def call_key_sheet(colours: tuple[str, str, str], dark: bool) -> str:
+    """A big coloured call key (green call, red hang up), greyed when it cannot act."""
+    normal, hover, pressed = colours
+    disabled = KEY_DISABLED[1 if dark else 0]
+    return (
+        f"QPushButton {{ background: {normal}; color: white; border: none;"
+        " border-radius: 8px; font-size: 15px; font-weight: 600; padding: 8px 14px; }"
+        f" QPushButton:hover {{ background: {hover}; }}"
+        f" QPushButton:pressed {{ background: {pressed}; }}"
+        f" QPushButton:disabled {{ background: {disabled}; color: #f4f4f4; }}"
+    )
+
+
 def style_graph(plot: pg.PlotWidget, dark: bool) -> None:
     """Give one existing plot the scheme's background, axes and title colours."""
     background, foreground = graph_colours(dark)
@@ -54,7 +103,7 @@ def style_graph(plot: pg.PlotWidget, dark: bool) -> None:
         axis.setTextPen(foreground)
     title = item.titleLabel.text
     if title:
-        item.setTitle(title, color=foreground)
+        item.setTitle(title, color=foreground, size="9pt")
 
 
 class ThemeFollower(QObject):

@@ -51,6 +51,14 @@ every ``retry_interval`` seconds. Nothing raises into the call. Re-scanning
 terminates and re-initialises PortAudio, which closes any other sounddevice
 stream of this process.
 
+Sound servers.  On ALSA's ``pulse``/``pipewire`` PCMs (and ``default`` while
+a server runs) capture and playback are two streams, never PortAudio's
+full-duplex one (see :meth:`SoundCard._server_pcm`), and the streams carry
+the card's tag so that :mod:`iaxphone.media.pulse` can tell which device the
+server has them on: a device unplugged mid-call (the server moves the
+streams to the default), and back, reaches ``on_note`` as one line each,
+from the thread that reads and writes the card.
+
 Gain and mute are not here: the media session applies them.
 """
 
@@ -58,6 +66,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,12 +78,17 @@ import soxr
 
 from iaxphone.errors import IaxphoneError
 
+from . import pulse
 from .ringbuffer import RingBuffer
 from .virtual import NullSink, Samples, SilenceSource, Sink, Source
 
 Kind = Literal["input", "output"]
 
+log = logging.getLogger("iaxphone.media")
+
 START_TIMEOUT = 4.0  # seconds a new stream may take to its first callback
+SERVER_PCMS = ("pulse", "pipewire")  # ALSA plugin PCMs that are a sound server
+ROUTED_PCMS = ("default", "sysdefault")  # ...and those that lead to one when it runs
 
 NO_DEVICE_NOTE = "no sound device found: sending silence, discarding what is heard"
 NO_DEVICES_LISTED = "no sound devices found (PortAudio sees no microphone and no speaker)"
@@ -430,6 +444,8 @@ class SoundCard:
         stall_timeout: float | None = 1.0,
         retry_interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        watch_route: bool = True,
+        on_note: Callable[[str], None] | None = None,
     ) -> None:
         self.rate = rate
         self.input_device = input_device
@@ -457,7 +473,14 @@ class SoundCard:
         self._retry_at = 0.0
         self.source = CardSource(self)
         self.sink = CardSink(self)
+        self.on_note = on_note  # called with each routing note, in the pacer's thread
+        self.notes: list[str] = []  # what the sound server did to our streams, said
+        self.route: pulse.PulseWatch | None = None
+        self._tag = pulse.PulseWatch().tag if watch_route and backend is None else ""
         self._open()
+        if self._tag and pulse.available():
+            watch = pulse.PulseWatch(self._tag)
+            self.route = watch if watch.start() else None
 
     # ------------------------------------------------------------------ opening
 
@@ -482,7 +505,33 @@ class SoundCard:
             raise DeviceError(f"no usable {kind} device ({which}): {exc}") from None
         return index, rate, name
 
+    def _server_pcm(self, api: Any, index: int, name: str) -> bool:
+        """True for ALSA's plugin PCMs that lead to a sound server: no full-duplex stream there.
+
+        PortAudio's full-duplex ALSA stream asks the *other* direction's PCM for its
+        delay at every poll (``ContinuePoll``) and gives up on any error; ALSA's pulse
+        plugin answers that call with EIO whenever PulseAudio has no fresh timing
+        information for the stream (it treats libpulse's "no data yet" as a failure),
+        which happens every few seconds when the server resamples (a 44.1 kHz stream on
+        a 48 kHz sink), and right after the server moves the stream.  The callback
+        thread then stops: the card sees a stall and reopens.  Two half-duplex streams
+        never make that call.
+        """
+        hostapi = ""
+        with contextlib.suppress(*_errors(api), AttributeError):
+            hostapi = str(api.query_hostapis(api.query_devices(index)["hostapi"])["name"])
+        if hostapi != "ALSA":
+            return False
+        if name in SERVER_PCMS:
+            return True
+        return name in ROUTED_PCMS and self.backend is None and pulse.server_running()
+
     def _open(self) -> None:
+        """Open the streams; on a sound server they carry the card's tag (media/pulse.py)."""
+        with pulse.tagged(self._tag) if self._tag else contextlib.nullcontext():
+            self._open_streams()
+
+    def _open_streams(self) -> None:
         api = self._api()
         inp = self._resolve(api, self.input_device, "input") if self.want_capture else None
         out = self._resolve(api, self.output_device, "output") if self.want_playback else None
@@ -499,7 +548,13 @@ class SoundCard:
         capture: _Capture | None = None
         playback: _Playback | None = None
         try:
-            if inp is not None and out is not None and inp[0] == out[0] and inp[1] == out[1]:
+            if (
+                inp is not None
+                and out is not None
+                and inp[0] == out[0]
+                and inp[1] == out[1]
+                and not self._server_pcm(api, inp[0], inp[2])
+            ):
                 block = inp[1] * self.block_ms // 1000
                 capture = _Capture(inp[1], self.rate, block, 1)
                 playback = _Playback(out[1], self.rate, block, 1)
@@ -625,6 +680,9 @@ class SoundCard:
         """Called by the source and sink each frame: recover a failed device, never raise."""
         if self.closed or not (self.want_capture or self.want_playback):
             return
+        if self.route is not None and self.route.notes:
+            for note in self.route.take_notes():
+                self._say(note)
         if not self._streams:
             if self.clock() >= self._retry_at:
                 self.recover()
@@ -650,9 +708,19 @@ class SoundCard:
         self.last_error = ""
         return True
 
+    def _say(self, note: str) -> None:
+        self.notes.append(note)
+        if self.on_note is not None:
+            try:
+                self.on_note(note)
+            except Exception:  # the user's display failing must not stop the call
+                log.exception("the sound device note could not be shown")
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            if self.route is not None:
+                self.route.stop()
             self._close_streams()
 
     def stats(self) -> CardStats:
@@ -683,6 +751,7 @@ class SoundCard:
             last_error=self.last_error,
             capture=of(self.capture),
             playback=of(self.playback),
+            route=self.notes[-1] if self.notes else "",
         )
 
 
@@ -711,6 +780,7 @@ class CardStats:
     last_error: str
     capture: DirectionStats | None
     playback: DirectionStats | None
+    route: str = ""  # the last thing the sound server did to our streams, as said
 
 
 # ---------------------------------------------------------------------- choosing
@@ -771,6 +841,16 @@ def open_audio(
         note = f"{exc}: sending silence, discarding what is heard"
         return SilenceSource(rate), NullSink(rate), note
     return card.source, card.sink, "; ".join([*notes, card.description])
+
+
+def on_note(end: Source | Sink, say: Callable[[str], None]) -> bool:
+    """Have ``say`` called with what the sound server did to a card's streams (a headset
+    unplugged mid-call, and back); False if ``end`` is no sound card."""
+    card = getattr(end, "card", None)
+    if not isinstance(card, SoundCard):
+        return False
+    card.on_note = say
+    return True
 
 
 def open_ringer(

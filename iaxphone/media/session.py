@@ -141,7 +141,7 @@ class MediaSession:
     def peer_report(self, rtt_ms: float | None, far_end: ReceiverReport | None) -> None:
         """The round-trip time and the far end's view of our stream (PONG receiver report)."""
         if rtt_ms is not None:
-            self.stats.rtt_ms = float(rtt_ms)
+            self.stats.round_trip(float(rtt_ms))
         if far_end is not None:
             self.stats.far_end = far_end
 

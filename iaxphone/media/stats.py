@@ -105,22 +105,47 @@ class ReceiveStats:
         self._last_transit = None
 
 
+FOLD_FRAMES = 50  # frames kept before they are added to the call's totals (1 s of 20 ms)
+
+
 class LevelMeter:
-    """The level of the last frame through one direction, worked out only when read.
+    """One direction's level: of the last frame, and over the whole call.
 
     Frames go by 50 times a second per call and the level is looked at ten
     times a second at most (graphs, status lines), so :meth:`show` only
-    keeps the frame; the peak and RMS are computed on the first read after.
+    keeps the frame; the last frame's peak and RMS are computed on the
+    first read after.  For the whole call's level the frames are kept in a
+    list and folded into a running sum of squares, sample count and peak
+    every :data:`FOLD_FRAMES` frames (one vectorised pass over a second of
+    samples, far cheaper than a pass per frame) and when read.
     """
 
-    __slots__ = ("_frame", "_levels")
+    __slots__ = ("_energy", "_frame", "_levels", "_peak", "_pending", "_samples")
 
     def __init__(self) -> None:
         self._frame: npt.NDArray[np.int16] | None = None
         self._levels = (-120.0, -120.0)
+        self._pending: list[npt.NDArray[np.int16]] = []
+        self._energy = 0.0
+        self._samples = 0
+        self._peak = 0
 
     def show(self, frame: npt.NDArray[np.int16]) -> None:
         self._frame = frame
+        self._pending.append(frame)
+        if len(self._pending) >= FOLD_FRAMES:
+            self._fold()
+
+    def _fold(self) -> None:
+        if not self._pending:
+            return
+        block = np.concatenate(self._pending)
+        self._pending = []
+        if block.size:
+            x = block.astype(np.float32)
+            self._energy += float(np.dot(x, x))
+            self._samples += block.size
+            self._peak = max(self._peak, int(np.abs(block.astype(np.int32)).max()))
 
     def _read(self) -> tuple[float, float]:
         if self._frame is not None:
@@ -136,13 +161,23 @@ class LevelMeter:
     def rms_dbfs(self) -> float:
         return self._read()[1]
 
+    def call_levels(self) -> tuple[float, float]:
+        """(peak, RMS) in dBFS of everything shown so far; -120 for none or silence."""
+        self._fold()
+        if not self._samples:
+            return -120.0, -120.0
+        rms = math.sqrt(self._energy / self._samples) / 32768.0
+        return _db(self._peak / 32768.0), _db(rms)
+
 
 @dataclass(frozen=True, slots=True)
 class Level:
-    """The level of the last frame through one direction."""
+    """One direction's level: of the last frame (live meters), and over the call so far."""
 
-    peak_dbfs: float = -120.0
+    peak_dbfs: float = -120.0  # the last frame's
     rms_dbfs: float = -120.0
+    call_peak_dbfs: float = -120.0  # the loudest sample since the call started
+    call_rms_dbfs: float = -120.0  # the RMS of every sample since the call started
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,12 +229,14 @@ class MediaStats:
     loss: Loss = Loss()
     jitter_ms: float = 0.0  # RFC 3550 interarrival jitter of what we receive
     jitter_buffer: JitterBufferState = JitterBufferState()
-    rtt_ms: float | None = None
+    rtt_ms: float | None = None  # the last round trip measured (our PING, the PONG)
     mos: float = 4.5  # E-model estimate, see mos_estimate
     mic: Level = Level()
     speaker: Level = Level()
     far_end: ReceiverReport | None = None  # the far end's view of our stream (PONG)
     voice: VoiceProcessing = VoiceProcessing()
+    rtt_mean_ms: float | None = None  # the mean of every round trip of the call
+    rtt_samples: int = 0  # how many round trips were measured
 
 
 @dataclass(slots=True)
@@ -212,6 +249,8 @@ class CallStats:
     sent_bytes: int = 0
     received: ReceiveStats = field(default_factory=ReceiveStats)
     rtt_ms: float | None = None
+    rtt_sum_ms: float = 0.0
+    rtt_samples: int = 0
     far_end: ReceiverReport | None = None
     mic: LevelMeter = field(default_factory=LevelMeter)
     speaker: LevelMeter = field(default_factory=LevelMeter)
@@ -250,10 +289,40 @@ class CallStats:
                 delay_ms=round(jitter.delay_ms, 1),
                 mean_delay_ms=round(jitter.mean_delay_ms, 1),
             ),
-            rtt_ms=None if self.rtt_ms is None else round(self.rtt_ms, 1),
+            rtt_ms=None if self.rtt_ms is None else round(self.rtt_ms, 2),
             mos=mos_estimate(one_way, loss, self.codec),
-            mic=Level(round(self.mic.peak_dbfs, 1), round(self.mic.rms_dbfs, 1)),
-            speaker=Level(round(self.speaker.peak_dbfs, 1), round(self.speaker.rms_dbfs, 1)),
+            mic=_level(self.mic),
+            speaker=_level(self.speaker),
             far_end=self.far_end,
             voice=voice,
+            rtt_mean_ms=(
+                round(self.rtt_sum_ms / self.rtt_samples, 2) if self.rtt_samples else None
+            ),
+            rtt_samples=self.rtt_samples,
         )
+
+    def round_trip(self, rtt_ms: float) -> None:
+        """One measured round trip (PING and its PONG)."""
+        self.rtt_ms = rtt_ms
+        self.rtt_sum_ms += rtt_ms
+        self.rtt_samples += 1
+
+
+def far_end_counts(report: ReceiverReport) -> bool:
+    """Does the far end's receiver report count anything?
+
+    Asterisk fills its receiver report from its own jitter buffer for the
+    call; with that buffer off (``jitterbuffer = no``, its default) it has
+    counted nothing and sends zeros, with the packet count set to 1 (it
+    writes 1 for 0 so that no one divides by zero).  Such a report says
+    nothing about what arrived there: None of its figures is to be shown.
+    """
+    counters = (report.jitter_ms, report.loss_percent, report.lost, report.dropped)
+    return report.packets > 1 or any(counters) or report.out_of_order > 0
+
+
+def _level(meter: LevelMeter) -> Level:
+    call_peak, call_rms = meter.call_levels()
+    return Level(
+        round(meter.peak_dbfs, 1), round(meter.rms_dbfs, 1), round(call_peak, 1), round(call_rms, 1)
+    )

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from iaxphone.pbx.models import LampState, Presence
+
 
 class Kind(enum.Enum):
     PHONE = "phone"
@@ -117,3 +119,39 @@ def mailbox_counts(mailboxes: list[Mapping[str, Any]], context: str) -> dict[str
                 int(old or 0),
             )
     return out
+
+
+# What a person is told about a colleague: one phrase from the busy lamp
+# (is the phone there, is it on a call) and the presence (do they want
+# calls).  A phone that is not registered cannot take calls whatever its
+# presence says, and a call in progress matters more than a presence.
+LAMP_WINS = {
+    LampState.UNAVAILABLE: "offline",
+    LampState.RINGING: "ringing",
+    LampState.IN_USE: "on a call",
+    LampState.BUSY: "busy",
+    LampState.ON_HOLD: "on a call (on hold)",
+}
+PRESENCE_SAYS = {
+    Presence.AVAILABLE: "available",
+    Presence.CHAT: "available",
+    Presence.AWAY: "away",
+    Presence.XA: "away",
+    Presence.DND: "do not disturb",
+    Presence.UNAVAILABLE: "not taking calls",
+}
+
+
+def status_text(lamp: LampState, presence: Presence) -> str:
+    """One phrase for a contact: "offline", "on a call", "do not disturb", "available" ...
+
+    The lamp decides while the phone is away or busy (:data:`LAMP_WINS`);
+    an idle phone shows its presence (:data:`PRESENCE_SAYS`), and with
+    none set it is "available"; a lamp Asterisk does not know, with no
+    presence, is "status unknown".
+    """
+    if lamp in LAMP_WINS:
+        return LAMP_WINS[lamp]
+    if presence in PRESENCE_SAYS:
+        return PRESENCE_SAYS[presence]
+    return "available" if lamp is LampState.IDLE else "status unknown"

@@ -221,7 +221,7 @@ class InCallFeatures(Session):
         assert frame.ies is not None
         self.send_ack(frame)
         sent = self.ping_sent.pop(frame.timestamp, None)
-        rtt = round((now - sent) * 1000) if sent is not None else None
+        rtt = round((now - sent) * 1000, 2) if sent is not None else None
         self.host.emit(PeerReport(self.local_call, rtt, ReceiverReport.from_ies(frame.ies)))
 
     def _on_lagrq(self, frame: FullFrame, now: float) -> None:
@@ -231,7 +231,7 @@ class InCallFeatures(Session):
         self.send_ack(frame)
         sent = self.ping_sent.pop(frame.timestamp, None)
         if sent is not None:
-            self.host.emit(PeerReport(self.local_call, round((now - sent) * 1000)))
+            self.host.emit(PeerReport(self.local_call, round((now - sent) * 1000, 2)))
 
 
 # (frame type, subclass) -> handler, for the frames handled here.

@@ -206,5 +206,5 @@ class PeerReport(Event):
     """Our round-trip time and the far end's receiver report (PONG IEs; None after a LAGRP)."""
 
     call_id: int
-    rtt_ms: int | None
+    rtt_ms: float | None  # to 0.01 ms: on a LAN or loopback a round trip is well under 1 ms
     report: ReceiverReport | None = None

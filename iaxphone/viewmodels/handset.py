@@ -61,6 +61,8 @@ from .transfer import Transfers
 log = logging.getLogger("iaxphone.viewmodels")
 
 IN_CALL = (LineState.TALKING, LineState.HELD)
+# Messages about a call that ended, cleared when the next call starts.
+STALE_MESSAGES = ("call ended", "call with ", "recorded to ", "transferred", "parked", "the caller")
 # Which live line becomes current when the current one ends (first state wins).
 SUCCESSION = (
     LineState.TALKING,
@@ -589,6 +591,9 @@ class HandsetModel:
                     self.outcome.get(line.id)
                     or f"call with {who(line)} ended: {line.cause or 'hung up'}"
                 )
+        fresh = new and line.state is not LineState.ENDED and len(self.lines) == 1
+        if fresh and self.message.startswith(STALE_MESSAGES):
+            self.message = ""  # a fresh call: the last one's ending is old news
         if new and line.state is LineState.INCOMING:
             self.on_incoming(who(line))
         self._refresh()

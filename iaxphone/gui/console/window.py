@@ -81,6 +81,8 @@ from .viewmodel import (
     resolve_drop,
 )
 
+NO_PHONE = "a panel only: this console has no phone of its own to retrieve calls to"
+
 PICKUP_PREFIX = "*8"  # the bundled dialplan: *8NNNN picks up the call ringing NNNN
 
 KEYS = {
@@ -413,6 +415,8 @@ class ConsoleWindow(QMainWindow):
             missing = self.model.allowed(feature)
             if feature is Feature.PARK:  # no res_parking is not a missing AMI class
                 missing = self.model.client.why_not(Facility.PARKING) or missing
+            if button is self.parking.retrieve_button and self.handset is None:
+                missing = missing or NO_PHONE  # "to my phone": a panel has none
             button.setEnabled(missing is None)
             button.setToolTip(missing or "")
 
