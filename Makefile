@@ -72,7 +72,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,gui]'
+	$(BIN)/pip install -q -e '.[dev,gui,load]'
 	touch $@
 
 pbx-up:
@@ -82,7 +82,7 @@ pbx-down:
 	docker/pbx down
 
 bench: system venv
-	$(BIN)/pip install -q -e '.[dev,gui,bench]'
+	$(BIN)/pip install -q -e '.[dev,gui,load,bench]'
 	docker/pbx up
 	$(BIN)/python -m benchmarks
 

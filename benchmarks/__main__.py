@@ -55,16 +55,25 @@ NOTES = {
         "the PBX's own event Timestamp to the console model's snapshot (no Qt painting). "
         "CPU is the console process's own."
     ),
+    load.WORKERS_SCENARIO: (
+        "iaxphone load's supervisor with one worker process per core, each its own trunk "
+        "(trunk1 from its own socket), 100 new calls a second, each held 30 s, beside the "
+        "PBX on the same machine. Frames missing are per call over its whole talk time; "
+        "each worker's CPU is its own (user + system) over the run."
+    ),
     load.SCENARIO: (
         "Each call encodes a tone, jitter-buffers, decodes and plays the echo; CPU is the "
         "benchmark process's own. Asterisk as the client is a second Asterisk 22 "
         "(benchmarks/asterisk-client/) holding the same N calls in the same run, Milliwatt() "
         "on its side and no jitter buffer (with one it hung under 200 calls on this machine), "
         "its CPU read from /proc; the PBX's CPU is read from /proc over both "
-        "windows (it includes anything else the PBX does meanwhile). The targets (issue 7) "
-        "are < 1 % late frames at 200 trunked calls on one core, and CPU within 3x of "
-        "Asterisk as the client there (no verdict while iaxphone misses frames: it then does "
-        "less work). Start from a fresh PBX (docker/pbx down; docker/pbx up): after about a "
+        "windows (it includes anything else the PBX does meanwhile). 200 and 400 calls are "
+        "measured 5 times each, iaxphone and Asterisk taking turns: the rows give the median "
+        "and the range. The targets (issue 17) are < 1 % of frames missing at 200 calls not "
+        "trunked in every run and at 400 trunked calls, and CPU at most 0.5x Asterisk as the "
+        "client at 200 trunked calls (no verdict while iaxphone misses frames: it then does "
+        "less work). The uvloop rows run 200 trunked calls 3 times on each event loop, "
+        "taking turns. Start from a fresh PBX (docker/pbx down; docker/pbx up): after about a "
         "dozen 200-call runs against one instance, old and new iaxphone alike rise to about "
         "4.2 ms per call-second with 4-6 % of frames missing, and a restart brings both back."
     ),

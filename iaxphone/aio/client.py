@@ -174,7 +174,7 @@ class CallHandle:
         return await self.wait_ended()
 
     def send_audio(self, payload: bytes, duration_ms: int) -> None:
-        self.client.run(
+        self.client.run_soon(
             lambda now: self.client.endpoint.send_audio(self.call_id, payload, duration_ms, now)
         )
 
@@ -226,6 +226,7 @@ class IaxClient:
         self.events: asyncio.Queue[Event] = asyncio.Queue()
         self._registrations: dict[str, asyncio.Future[Registered]] = {}
         self._unregistrations: dict[str, asyncio.Future[None]] = {}
+        self._flush_soon: asyncio.Handle | None = None
 
     async def __aenter__(self) -> IaxClient:
         await self.start()
@@ -292,6 +293,25 @@ class IaxClient:
         result = command(self.protocol.now())
         self.protocol.flush()
         return result
+
+    def run_soon(self, command: Callable[[float], T]) -> T:
+        """Run an endpoint command now, flushing once when the loop's current step ends.
+
+        For voice: the frame clock ticks every call in one step, so hundreds
+        of frames share one flush (one pass over what is pending, one timer
+        re-arm) instead of one each; they still leave within the same step.
+        """
+        protocol = self.protocol
+        assert protocol is not None, "IaxClient is not started"
+        result = command(protocol.now())
+        if self._flush_soon is None:
+            self._flush_soon = protocol.loop.call_soon(self._deferred_flush)
+        return result
+
+    def _deferred_flush(self) -> None:
+        self._flush_soon = None
+        if self.protocol is not None:
+            self.protocol.flush()
 
     # -- registration -----------------------------------------------------------
 

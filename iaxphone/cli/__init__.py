@@ -13,12 +13,14 @@
     iaxphone console           the operator console: lamps, queues, parking, rooms (AMI)
     iaxphone pbx ACTION ...    the PBX through AMI: status, watch, park, transfer,
                                originate, pickup, dnd, presence (see --help)
+    iaxphone load DEST ...     call load against a PBX: set-up times, ASR, loss, MOS
     iaxphone decode HEX        pretty-print one IAX2 datagram, like Asterisk's
                                "iax2 set debug on" (spaces and colons allowed)
 
 Exit codes are in :mod:`iaxphone.cli.exitcodes` and the README: 0 success,
 1 failure, 2 bad arguments, 3 authentication rejected, 4 busy, 5 no answer,
-6 unreachable or congestion, 7 encryption refused, 8 no such number.
+6 unreachable or congestion, 7 encryption refused, 8 no such number, 9 not
+offered by the PBX; ``iaxphone load``: 10 too many failed calls, 11 MOS too low.
 Every error is one line on stderr, never a traceback.
 """
 
@@ -46,6 +48,7 @@ from .desktop import add_desktop_parser
 from .errors import CommandError
 from .gui import add_gui_parser, display_available
 from .listen import add_listen_parser
+from .load import add_load_parser
 from .pbx import add_pbx_parser
 
 
@@ -136,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_pbx_parser(commands)
     add_gui_parser(commands)
     add_console_parser(commands)
+    add_load_parser(commands)
     add_desktop_parser(commands)
     keygen = commands.add_parser("keygen", help="make an RSA key pair for auth=rsa")
     keygen.add_argument("name", help="key name (NAME.key and NAME.pub)")

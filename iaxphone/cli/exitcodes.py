@@ -14,6 +14,8 @@ UNREACHABLE = 6  # congestion, no route, or the PBX did not answer at all
 ENCRYPTION_REFUSED = 7  # encryption was required and could not be agreed
 NOT_FOUND = 8  # the number or extension does not exist
 UNSUPPORTED = 9  # the PBX does not offer it (module not loaded, no such mechanism)
+LOAD_FAILED_CALLS = 10  # iaxphone load: more calls failed than --max-failed allows
+LOAD_LOW_MOS = 11  # iaxphone load: an answered call's MOS was below --min-mos
 
 # Q.931 causes (CallEnded.cause_code) before answer -> exit code.
 CAUSE_EXIT: dict[int, int] = {

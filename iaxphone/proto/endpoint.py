@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import heapq
 import logging
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -214,7 +215,13 @@ class Endpoint:
             CallAuthenticator(cfg.users, cfg.caller_rsa_key) if wants_auth else None
         )
         self._outbox: list[tuple[bytes, Address]] = []
-        # The soonest session or registration deadline, recomputed only when stale.
+        # Session deadlines: a heap of (deadline, call number), with the deadline each
+        # session has now in _deadlines (a heap entry that differs is stale and skipped),
+        # and the sessions whose deadline may have moved in _dirty (see get_timer).
+        self._heap: list[tuple[float, int]] = []
+        self._deadlines: dict[int, float] = {}
+        self._dirty: set[int] = set()
+        # The soonest registration deadline, recomputed only when stale.
         self._timer_stale = True
         self._timer_cached: float | None = None
         self._events: deque[Event] = deque()
@@ -229,7 +236,11 @@ class Endpoint:
 
     def _transmit(self, data: bytes, addr: Address) -> None:
         if data and data[0] & 0x80:
-            self._timer_stale = True  # a full frame: retransmission or linger timers may move
+            # A full frame: its sender's retransmission or linger timers may move.  Its
+            # source call number (in clear, encrypted or not) is the session's.
+            self._timer_stale = True
+            if len(data) >= 2:
+                self._dirty.add(((data[0] & 0x7F) << 8) | data[1])
         self._outbox.append((data, addr))
 
     def _emit(self, event: Event) -> None:
@@ -248,7 +259,13 @@ class Endpoint:
         for datagram in batcher.add(call.local_call, timestamp16, payload, now):
             self._transmit(datagram, call.peer)
 
+    def _add_session(self, session: Session) -> None:
+        self._sessions[session.local_call] = session
+        self._dirty.add(session.local_call)
+
     def _release(self, session: Session) -> None:
+        self._deadlines.pop(session.local_call, None)  # its heap entry is stale now
+        self._dirty.discard(session.local_call)
         if self._sessions.pop(session.local_call, None) is not None and isinstance(
             session, PokeReply
         ):
@@ -267,36 +284,73 @@ class Endpoint:
         return self._events.popleft() if self._events else None
 
     def get_timer(self) -> float | None:
-        """The next deadline: the sessions' (cached) and the trunk batches' flushes.
+        """The next deadline: the sessions' (a heap), the registrations' and the trunks'.
 
-        Session and registration deadlines move only when a full frame is
-        sent or received (retransmission and linger timers, pings,
-        registrations) or when one of their timers fires, so their soonest is
-        kept and recomputed only then.  Voice in mini frames and trunk batches
-        move none of them: with every call sending 50 frames a second and a
-        trunk flushing every 20 ms, the sessions are not walked at all.
+        A session's deadline (retransmission, linger, ping) moves only when it
+        sends or receives a full frame or its timer fires; such a session is
+        marked dirty, and only dirty sessions are asked again and pushed onto
+        the heap.  Voice in mini frames and trunk batches moves none of them:
+        with hundreds of calls sending 50 frames a second, no session is
+        walked, and a PING or ACK costs one session, not all of them.
+        Registrations (a few) keep their soonest in a cache, recomputed after
+        any full frame.
         """
+        self._refresh_deadlines()
+        heap, deadlines = self._heap, self._deadlines
+        while heap and deadlines.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)  # stale: the session moved its deadline or is gone
         if self._timer_stale:
             self._timer_cached = earliest(
-                *(s.next_deadline() for s in self._sessions.values()),
                 *(r.next_action for r in self._registrations.values()),
                 *(r.next_check for r in self._registrations.values() if r.check is None),
             )
             self._timer_stale = False
-        return earliest(self._timer_cached, *(b.deadline for b in self._trunks.values()))
+        return earliest(
+            heap[0][0] if heap else None,
+            self._timer_cached,
+            *(b.deadline for b in self._trunks.values()),
+        )
+
+    def _refresh_deadlines(self) -> None:
+        """Ask each dirty session for its deadline; a new one goes onto the heap."""
+        if not self._dirty:
+            return
+        sessions, deadlines = self._sessions, self._deadlines
+        for number in self._dirty:
+            session = sessions.get(number)
+            deadline = session.next_deadline() if session is not None else None
+            if deadline is None:
+                deadlines.pop(number, None)
+            elif deadlines.get(number) != deadline:
+                deadlines[number] = deadline
+                heapq.heappush(self._heap, (deadline, number))
+        self._dirty.clear()
 
     def handle_timer(self, now: float) -> None:
         for peer, batcher in self._trunks.items():
             if batcher.deadline is not None and batcher.deadline <= now:
                 for datagram in batcher.flush(now):
                     self._transmit(datagram, peer)
-        if not self._timer_stale and (self._timer_cached is None or self._timer_cached > now):
-            return  # only a trunk batch was due
-        self._timer_stale = True
-        for session in list(self._sessions.values()):
-            deadline = session.next_deadline()
-            if deadline is not None and deadline <= now:
+        self._refresh_deadlines()
+        heap, deadlines = self._heap, self._deadlines
+        due: list[int] = []
+        while heap and heap[0][0] <= now:
+            deadline, number = heapq.heappop(heap)
+            if deadlines.get(number) == deadline:
+                del deadlines[number]
+                due.append(number)
+        for number in due:
+            session = self._sessions.get(number)
+            if session is None:
+                continue
+            self._dirty.add(number)  # asked again after its timer ran
+            when = session.next_deadline()
+            if when is not None and when <= now:
+                self._timer_stale = True  # a timer may move a registration's (a lost POKE)
                 session.on_timer(now)
+        if not self._timer_stale and (self._timer_cached is None or self._timer_cached > now):
+            return  # no registration was due
+        self._timer_stale = True
         for registration in list(self._registrations.values()):
             if registration.next_action is not None and registration.next_action <= now:
                 registration.next_action = None
@@ -325,6 +379,7 @@ class Endpoint:
             if isinstance(frame, FullFrame):
                 self._timer_stale = True
                 self._receive_full(frame, addr, now)
+                self._touched(frame, addr)
             elif isinstance(frame, MiniFrame):
                 self._receive_mini(frame, addr)
             elif isinstance(frame, MetaTrunkFrame):
@@ -628,7 +683,7 @@ class Endpoint:
             formats=list(formats),
             ping_interval=self._config.ping_interval,
         )
-        self._sessions[call.local_call] = call
+        self._add_session(call)
         return call
 
     def _start_registration(
@@ -641,7 +696,7 @@ class Endpoint:
         check = RegistrarCheck(
             self._host, self._allocate_call_number(), registration, now, self._config.retry
         )
-        self._sessions[check.local_call] = check
+        self._add_session(check)
         registration.check = check
         check.start(now)
 
@@ -654,7 +709,7 @@ class Endpoint:
             self._config.retry,
             release=release,
         )
-        self._sessions[transaction.local_call] = transaction
+        self._add_session(transaction)
         registration.transaction = transaction
         transaction.start(now)
 
@@ -686,6 +741,14 @@ class Endpoint:
             self._receive_mwi(frame, addr)
         else:
             self._drop(addr, f"{frame.subclass!s} for no call")
+
+    def _touched(self, frame: FullFrame, addr: Address) -> None:
+        """The session a received full frame reached: its deadline may have moved."""
+        if frame.dest_call:
+            self._dirty.add(frame.dest_call)
+        known = self._by_remote.get((addr, frame.source_call))
+        if known is not None:
+            self._dirty.add(known.local_call)
 
     def _receive_for_session(self, frame: FullFrame, addr: Address, now: float) -> None:
         session = self._sessions.get(frame.dest_call)
@@ -763,7 +826,7 @@ class Endpoint:
             self._config.users,
             self._bindings,
         )
-        self._sessions[transaction.local_call] = transaction
+        self._add_session(transaction)
         transaction.remote_call = frame.source_call
         self._bind_remote(transaction)
         transaction.reliability.receive(frame)
@@ -865,7 +928,7 @@ class Endpoint:
             return
         self._poke_replies += 1
         poke = PokeReply(self._host, self._allocate_call_number(), addr, now, self._config.retry)
-        self._sessions[poke.local_call] = poke
+        self._add_session(poke)
         poke.remote_call = frame.source_call
         self._bind_remote(poke)
         poke.reliability.receive(frame)
