@@ -48,7 +48,12 @@ from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QWidget
 
 from iaxphone import config
-from iaxphone.gui.assistant import AccountAssistant, AssistantResult, phone_account
+from iaxphone.gui.assistant import (
+    AccountAssistant,
+    AssistantResult,
+    phone_account,
+    saved_phone_account,
+)
 from iaxphone.gui.directory import NO_AMI, DirectoryPanel, TransferDropTarget
 from iaxphone.gui.handset import HandsetWindow
 from iaxphone.gui.history_view import HistoryView
@@ -60,7 +65,7 @@ from iaxphone.history import History
 from iaxphone.media.virtual import Sink
 from iaxphone.pbx.ami import PbxClient
 from iaxphone.pbx.names import pbx_names
-from iaxphone.phone import LineState, Phone, PhoneAccount
+from iaxphone.phone import LineState, Phone
 from iaxphone.target import TargetError, parse_server
 from iaxphone.viewmodels.suggest import Suggestion, entries_from
 
@@ -285,21 +290,8 @@ class MainWindow(QMainWindow):
         previous = self.account_name or self.phone.default_account
         old = self.phone.accounts.get(previous)
         secret = config.resolve_secret(saved) or (old.secret if old is not None else "")
-        account = PhoneAccount(
-            saved.name,
-            server,
-            saved.user,
-            secret,
-            saved.caller_name,
-            saved.auto_answer,
-            accept_calls_from=saved.accept_calls_from,
-            intercom=saved.intercom,
-            intercom_muted=saved.intercom_muted,
-            voice=saved.voice,
-            encryption=saved.encryption,
-            trunk=saved.trunk,
-            rsa_private_key=old.rsa_private_key if old is not None else None,
-        )
+        rsa = old.rsa_private_key if old is not None else None
+        account = saved_phone_account(saved, server, secret, rsa)
         self.account_name = saved.name
         task = asyncio.ensure_future(
             self.phone.reconfigure(

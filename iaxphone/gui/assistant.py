@@ -89,14 +89,18 @@ class AssistantResult:
     in_keyring: bool
 
 
-def phone_account(result: AssistantResult) -> PhoneAccount:
-    """The Phone's account for what the assistant saved."""
-    saved = result.account
+def saved_phone_account(
+    saved: config.AccountConfig,
+    server: tuple[str, int],
+    secret: str | None,
+    rsa_private_key: bytes | None = None,
+) -> PhoneAccount:
+    """The Phone's account for one saved in config.toml (by the assistant or Settings)."""
     return PhoneAccount(
         saved.name,
-        parse_server(saved.server),
+        server,
         saved.user,
-        result.secret,
+        secret,
         saved.caller_name,
         saved.auto_answer,
         accept_calls_from=saved.accept_calls_from,
@@ -105,7 +109,13 @@ def phone_account(result: AssistantResult) -> PhoneAccount:
         voice=saved.voice,
         encryption=saved.encryption,
         trunk=saved.trunk,
+        rsa_private_key=rsa_private_key,
     )
+
+
+def phone_account(result: AssistantResult) -> PhoneAccount:
+    """The Phone's account for what the assistant saved."""
+    return saved_phone_account(result.account, parse_server(result.account.server), result.secret)
 
 
 def _status_icon(label: QLabel, widget: QWidget, pixmap: QStyle.StandardPixmap | None) -> None:
