@@ -29,28 +29,39 @@ def registered(pbx: Pbx, extension: int) -> bool:
     )
 
 
+def start_registered_window(
+    pbx: Pbx, tmp_path: Path, command: list[str], auto_answer: bool
+) -> subprocess.Popen[str]:
+    """``command`` (a window as 6005) on its own config, once the PBX has it registered."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[accounts.desk]\nserver = "127.0.0.1:{pbx.iax_port}"\nuser = "6005"\n'
+        f'secret = "iax6005secret"\nauto_answer = {"true" if auto_answer else "false"}\n'
+    )
+    config.chmod(0o600)
+    env = env_with(tmp_path, IAXPHONE_CONFIG=str(config), QT_QPA_PLATFORM="offscreen")
+    env["PYTHONPATH"] = str(Path(__file__).parent.parent)
+    window = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    deadline = time.monotonic() + 30
+    while not registered(pbx, 6005):
+        if window.poll() is not None or time.monotonic() > deadline:
+            window.kill()
+            raise AssertionError(f"the window never registered: {window.communicate()[1]}")
+        time.sleep(0.1)  # polling the PBX for the registration, not standing in for it
+    return window
+
+
 @pytest.mark.parametrize("state", ["idle", "ringing", "talking"])
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_closes_the_window_within_two_seconds(
     pbx: Pbx, tmp_path: Path, stop: signal.Signals, state: str
 ) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[accounts.desk]\nserver = "127.0.0.1:{pbx.iax_port}"\nuser = "6005"\n'
-        f'secret = "iax6005secret"\nauto_answer = {"true" if state == "talking" else "false"}\n'
+    window = start_registered_window(
+        pbx, tmp_path, [sys.executable, "-m", "iaxphone.cli", "gui"], state == "talking"
     )
-    config.chmod(0o600)
-    env = env_with(tmp_path, IAXPHONE_CONFIG=str(config), QT_QPA_PLATFORM="offscreen")
-    window = subprocess.Popen(
-        [sys.executable, "-m", "iaxphone.cli", "gui"],
-        stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while not registered(pbx, 6005):
-            assert window.poll() is None, window.communicate()[1]
-            assert time.monotonic() < deadline, "the window never registered"
-            time.sleep(0.1)  # polling the PBX for the registration, not standing in for it
 
         async def reach_and_stop() -> float:
             if state == "idle":
@@ -84,26 +95,10 @@ def test_a_signal_closes_the_window_within_two_seconds_with_its_call_on_hold(
     pbx: Pbx, tmp_path: Path, stop: signal.Signals
 ) -> None:
     """The window answers, presses its own Hold key (tests/gui_hold_driver.py), then the signal."""
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[accounts.desk]\nserver = "127.0.0.1:{pbx.iax_port}"\nuser = "6005"\n'
-        'secret = "iax6005secret"\nauto_answer = true\n'
-    )
-    config.chmod(0o600)
-    env = env_with(tmp_path, IAXPHONE_CONFIG=str(config), QT_QPA_PLATFORM="offscreen")
     driver = Path(__file__).with_name("gui_hold_driver.py")
-    env["PYTHONPATH"] = str(driver.parent.parent)
-    window = subprocess.Popen(
-        [sys.executable, str(driver)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    window = start_registered_window(pbx, tmp_path, [sys.executable, str(driver)], True)
     assert window.stdout is not None
     try:
-        deadline = time.monotonic() + 30
-        while not registered(pbx, 6005):
-            assert window.poll() is None, window.communicate()[1]
-            assert time.monotonic() < deadline, "the window never registered"
-            time.sleep(0.1)  # polling the PBX for the registration, not standing in for it
 
         async def hold_and_stop() -> float:
             async with phone(pbx, 6003, register=False) as caller:
