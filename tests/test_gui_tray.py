@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -181,12 +181,11 @@ async def read_notice(service: subprocess.Popen[str]) -> dict[str, object]:
     return result
 
 
-async def test_incoming_and_missed_calls_reach_the_desktop_notification_service(
-    pbx: Pbx, tmp_path: Path, notification_service: tuple[str, subprocess.Popen[str]]
-) -> None:
-    address, service = notification_service
+@contextlib.asynccontextmanager
+async def registered_window(pbx: Pbx, tmp_path: Path, bus: str) -> AsyncIterator[str]:
+    """``iaxphone gui`` as 6009 on the session bus ``bus``, once registered; yields the user."""
     user, secret = pbx.extension(6009)
-    env = gui_env(tmp_path, QT_QPA_PLATFORM="offscreen", DBUS_SESSION_BUS_ADDRESS=address)
+    env = gui_env(tmp_path, QT_QPA_PLATFORM="offscreen", DBUS_SESSION_BUS_ADDRESS=bus)
     async with AmiWatcher(pbx) as ami:
         mark = len(ami.events)
         gui = await asyncio.create_subprocess_exec(
@@ -196,22 +195,29 @@ async def test_incoming_and_missed_calls_reach_the_desktop_notification_service(
         )  # fmt: skip
         try:
             await ami.wait_for(lambda e: ami.events.index(e) >= mark and registered(user)(e), 20)
-            async with desk_phone(pbx, 6003) as carol:
-                line_id = await carol.dial(user)
-                incoming = await read_notice(service)
-                assert (incoming["app"], incoming["summary"]) == ("iaxphone", "Incoming call")
-                assert "6003" in str(incoming["body"])
-                assert incoming["icon"] == "call-start"
-                await carol.hangup(line_id)  # Carol gives up before anyone answers
-                # The incoming notice, Answer and Decline and all, is withdrawn first.
-                assert (await read_notice(service)) == {"closed": incoming["id"]}
-                missed = await read_notice(service)
-                assert (missed["summary"], missed["icon"]) == ("Missed call", "call-stop")
-                assert "6003" in str(missed["body"])
+            yield user
         finally:
             if gui.returncode is None:
                 gui.terminate()
                 await asyncio.wait_for(gui.communicate(), 15)
+
+
+async def test_incoming_and_missed_calls_reach_the_desktop_notification_service(
+    pbx: Pbx, tmp_path: Path, notification_service: tuple[str, subprocess.Popen[str]]
+) -> None:
+    address, service = notification_service
+    async with registered_window(pbx, tmp_path, address) as user, desk_phone(pbx, 6003) as carol:
+        line_id = await carol.dial(user)
+        incoming = await read_notice(service)
+        assert (incoming["app"], incoming["summary"]) == ("iaxphone", "Incoming call")
+        assert "6003" in str(incoming["body"])
+        assert incoming["icon"] == "call-start"
+        await carol.hangup(line_id)  # Carol gives up before anyone answers
+        # The incoming notice, Answer and Decline and all, is withdrawn first.
+        assert (await read_notice(service)) == {"closed": incoming["id"]}
+        missed = await read_notice(service)
+        assert (missed["summary"], missed["icon"]) == ("Missed call", "call-stop")
+        assert "6003" in str(missed["body"])
 
 
 @pytest.mark.parametrize("button", ["answer", "decline"])
@@ -220,39 +226,23 @@ async def test_the_incoming_notice_answers_or_declines_the_call(
 ) -> None:
     address, service = notification_service
     assert service.stdin is not None
-    user, secret = pbx.extension(6009)
-    env = gui_env(tmp_path, QT_QPA_PLATFORM="offscreen", DBUS_SESSION_BUS_ADDRESS=address)
-    async with AmiWatcher(pbx) as ami:
-        mark = len(ami.events)
-        gui = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "iaxphone.cli", "gui",
-            "--server", f"{pbx.host}:{pbx.iax_port}", "--user", user, "--secret", secret,
-            env=env, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        try:
-            await ami.wait_for(lambda e: ami.events.index(e) >= mark and registered(user)(e), 20)
-            async with desk_phone(pbx, 6003) as carol:
-                line_id = await carol.dial(user)
-                incoming = await read_notice(service)
-                assert incoming["summary"] == "Incoming call"
-                assert incoming["actions"] == ["answer", "Answer", "decline", "Decline"]
-                assert carol.lines[line_id].info.state is not LineState.TALKING
-                service.stdin.write(f"invoke {incoming['id']} {button}\n")
-                service.stdin.flush()
-                assert (await read_notice(service))["invoked"] == incoming["id"]
-                if button == "answer":
-                    await until(carol, lambda: carol.lines[line_id].info.state is LineState.TALKING)
-                    await carol.hangup(line_id)
-                else:
-                    await until(
-                        carol,
-                        lambda: (
-                            line_id not in carol.lines
-                            or carol.lines[line_id].info.state is LineState.ENDED
-                        ),
-                    )
-                    assert line_id not in carol.lines or carol.lines[line_id].info.answered is None
-        finally:
-            if gui.returncode is None:
-                gui.terminate()
-                await asyncio.wait_for(gui.communicate(), 15)
+    async with registered_window(pbx, tmp_path, address) as user, desk_phone(pbx, 6003) as carol:
+        line_id = await carol.dial(user)
+        incoming = await read_notice(service)
+        assert incoming["summary"] == "Incoming call"
+        assert incoming["actions"] == ["answer", "Answer", "decline", "Decline"]
+        assert carol.lines[line_id].info.state is not LineState.TALKING
+        service.stdin.write(f"invoke {incoming['id']} {button}\n")
+        service.stdin.flush()
+        assert (await read_notice(service))["invoked"] == incoming["id"]
+        if button == "answer":
+            await until(carol, lambda: carol.lines[line_id].info.state is LineState.TALKING)
+            await carol.hangup(line_id)
+        else:
+            await until(
+                carol,
+                lambda: (
+                    line_id not in carol.lines or carol.lines[line_id].info.state is LineState.ENDED
+                ),
+            )
+            assert line_id not in carol.lines or carol.lines[line_id].info.answered is None
