@@ -52,7 +52,7 @@ from benchmarks.results import Result
 from iaxphone.media.devices import SoundCard
 from iaxphone.media.voice import VoiceProcessor, VoiceSettings
 from tests import room
-from tests.soundserver import DEVICE, SoundServer
+from tests.soundserver import DEVICE, SoundServer, paced
 from tests.speech import speech
 
 SCENARIO = "Voice processing (simulated room, 16 kHz, 20 ms frames)"
@@ -487,15 +487,6 @@ def cpu() -> list[Result]:
     return results
 
 
-def _paced(frame_ms: int, seconds: float, step: Callable[[int], None]) -> None:
-    start = time.monotonic()
-    for i in range(int(seconds * 1000 / frame_ms)):
-        step(i)
-        delay = start + (i + 1) * frame_ms / 1000 - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-
-
 def devices() -> list[Result]:
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -539,7 +530,7 @@ def _bursts(
         rig.sink.write(out)
         heard.append(rig.source.read(size))
 
-    _paced(frame_ms, seconds, step)
+    paced(frame_ms, seconds, step)
     signal = np.abs(np.concatenate(heard).astype(np.float64))
     delays = []
     for start in starts:
@@ -648,7 +639,7 @@ def _round_trip(frame_ms: int) -> Result:
         heard.append(card.source.read(size))
 
     try:
-        _paced(frame_ms, 13.0, step)
+        paced(frame_ms, 13.0, step)
     finally:
         card.close()
     signal = np.abs(np.concatenate(heard).astype(np.float64))
@@ -668,7 +659,7 @@ def _long_call(seconds: float) -> list[Result]:
     card = SoundCard(DEVICE, DEVICE, rate=8000, native_rate=48000)
     tone = _int16(4000 * np.sin(2 * np.pi * 440 * np.arange(160) / 8000))
     try:
-        _paced(20, seconds, lambda i: (card.sink.write(tone), card.source.read(160)))
+        paced(20, seconds, lambda i: (card.sink.write(tone), card.source.read(160)))
         stats = card.stats()
         capture, playback = card.capture, card.playback
     finally:

@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,13 @@ def reinitialise_portaudio() -> Any:
     with contextlib.suppress(Exception):
         sd._initialize()
     return sd
+
+
+def paced(frame_ms: int, seconds: float, step: Callable[[int], None]) -> None:
+    """Call ``step(i)`` once per frame interval on absolute deadlines, for ``seconds``."""
+    start = time.monotonic()
+    for i in range(int(seconds * 1000 / frame_ms)):
+        step(i)
+        delay = start + (i + 1) * frame_ms / 1000 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)

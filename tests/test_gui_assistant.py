@@ -44,10 +44,10 @@ from iaxphone.gui.assistant_check import check_account
 from iaxphone.gui.settings import METER_FLOOR_DBFS
 from tests.guiloop import run_on_qt_loop, screenshot, until
 from tests.pbx import Pbx
-from tests.soundserver import DEVICE, SoundServer
+from tests.soundserver import DEVICE, SoundServer, paced
 from tests.test_devices import FakeBackend, dominant_frequency, rms
 from tests.test_gui_settings import MemoryKeyring, memory_keyring  # noqa: F401 (a fixture)
-from tests.test_sound_server import loopback, paced  # noqa: F401 (a fixture)
+from tests.test_sound_server import loopback  # noqa: F401 (a fixture)
 
 NEXT = QWizard.WizardButton.NextButton
 FINISH = QWizard.WizardButton.FinishButton

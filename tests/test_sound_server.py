@@ -28,7 +28,7 @@ from iaxphone.media.virtual import Samples, ToneSource
 from iaxphone.media.voice import VoiceProcessor, VoiceSettings
 from tests.require import unavailable
 from tests.room import erle_db
-from tests.soundserver import DEVICE, SoundServer, reinitialise_portaudio
+from tests.soundserver import DEVICE, SoundServer, paced, reinitialise_portaudio
 from tests.speech import have_espeak, speech
 
 RATE = 8000
@@ -41,16 +41,6 @@ def loopback(sound_server: SoundServer) -> Iterator[SoundServer]:
     sound_server.defaults("speaker", "speaker.monitor")
     yield sound_server
     sound_server.defaults("speaker", "microphone.monitor")
-
-
-def paced(frame_ms: int, seconds: float, step: Callable[[int], None]) -> None:
-    """Call ``step(i)`` once per frame interval on absolute deadlines, for ``seconds``."""
-    start = time.monotonic()
-    for i in range(int(seconds * 1000 / frame_ms)):
-        step(i)
-        delay = start + (i + 1) * frame_ms / 1000 - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
 
 
 def tone_power(samples: Samples, freq: float, rate: int = RATE) -> float:
